@@ -1,0 +1,37 @@
+# flightdeck — common tasks. Every target works on a machine with only Go and git,
+# except `integration`, which needs Debian's prometheus and docker-registry
+# packages (.ci/run installs them).
+
+GO       ?= go
+PKGS     ?= ./...
+CONTRIB  := $(wildcard contrib/*/go.mod)
+
+.PHONY: test unit contrib integration bench lint fmt
+
+## test: unit tests of the core module and of every contrib module, with the race detector.
+test: unit contrib
+
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+contrib:
+	@for m in $(dir $(CONTRIB)); do \
+		echo "== $$m"; (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; \
+	done
+
+## integration: tests against real services (Prometheus, docker-registry); needs the apt packages.
+integration:
+	$(GO) test -race -count=1 -tags integration -run Integration $(PKGS)
+
+## bench: Go benchmarks plus the comparison scripts against the tools teams use today.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	@for s in bench/*.sh; do [ -f "$$s" ] && bash "$$s" || true; done
+
+## lint: go vet and a gofmt check.
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
