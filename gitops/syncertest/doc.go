@@ -1,0 +1,8 @@
+// Package syncertest provides a fake [gitops.Syncer] for tests of code
+// that syncs applications and waits for them, such as [gitops.WaitFor].
+//
+// The fake completes syncs at once, or returns statuses a test scripts
+// poll by poll (to replay traps such as a momentary Healthy before a
+// rollout starts), records every call, and injects errors on Sync and
+// AppStatus. It also implements [gitops.Refresher].
+package syncertest
