@@ -1,0 +1,416 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults of [New].
+const (
+	// DefaultParallelism is how many steps run at once when
+	// [WithParallelism] is not given.
+	DefaultParallelism = 4
+	// DefaultFinallyTimeout bounds the finally steps of a run when
+	// [WithFinallyTimeout] is not given.
+	DefaultFinallyTimeout = 5 * time.Minute
+)
+
+// Clock is the engine's time source: it times steps and waits out retry
+// backoff. The default is the system clock; sim.Clock is a drivable
+// implementation for tests.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// After returns a channel that receives once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                         { return time.Now() }
+func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Option configures an [Engine].
+type Option func(*options)
+
+type options struct {
+	parallelism    int
+	finallyTimeout time.Duration
+	logger         *slog.Logger
+	registerer     prometheus.Registerer
+	observers      []Observer
+	clock          Clock
+}
+
+// WithParallelism sets how many steps may run at once; n below 1 means 1.
+// Default [DefaultParallelism].
+func WithParallelism(n int) Option {
+	return func(o *options) {
+		if n < 1 {
+			n = 1
+		}
+		o.parallelism = n
+	}
+}
+
+// WithFinallyTimeout sets the deadline of the finally phase, counted from
+// its start; zero or less keeps the default [DefaultFinallyTimeout]. The
+// run's own context deadline does not apply to finally steps.
+func WithFinallyTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.finallyTimeout = d
+		}
+	}
+}
+
+// WithLogger sets the logger. Step starts and ends are logged at debug
+// level, failed attempts at info and failed steps at warn. Default: logs
+// are discarded.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// WithRegisterer registers the engine's metrics with r:
+// flightdeck_stage_duration_seconds (histogram, labels stage and result)
+// and flightdeck_stage_attempts_total (counter, labels stage and result).
+// The stage label is the step name, so step names should come from the
+// graph's definition, never from run data. If the collectors are already
+// registered with r (by another engine), those are shared. Default: nil,
+// no metrics.
+func WithRegisterer(r prometheus.Registerer) Option {
+	return func(o *options) { o.registerer = r }
+}
+
+// WithObserver adds observers that receive every step event. Default:
+// none.
+func WithObserver(obs ...Observer) Option {
+	return func(o *options) {
+		for _, ob := range obs {
+			if ob != nil {
+				o.observers = append(o.observers, ob)
+			}
+		}
+	}
+}
+
+// WithClock sets the clock used to time steps and wait between attempts.
+// Default: the system clock. Per-attempt timeouts and the finally
+// deadline are context deadlines and always use the system clock.
+func WithClock(c Clock) Option {
+	return func(o *options) {
+		if c != nil {
+			o.clock = c
+		}
+	}
+}
+
+// Engine runs [Graph]s. It holds configuration only, so one engine may run
+// many graphs, also concurrently.
+type Engine struct {
+	opts    options
+	metrics *metrics
+}
+
+// New returns an engine configured by opts. It fails only when the
+// metrics cannot be registered with the given Registerer.
+func New(opts ...Option) (*Engine, error) {
+	o := options{
+		parallelism:    DefaultParallelism,
+		finallyTimeout: DefaultFinallyTimeout,
+		logger:         slog.New(slog.DiscardHandler),
+		clock:          systemClock{},
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	e := &Engine{opts: o}
+	if o.registerer != nil {
+		m, err := newMetrics(o.registerer)
+		if err != nil {
+			return nil, err
+		}
+		e.metrics = m
+	}
+	return e, nil
+}
+
+// Run runs g with st as its state (nil means a fresh one) and returns the
+// report. Main steps run in dependency order, up to the parallelism limit
+// at once; then the finally steps run. The returned error joins every
+// failed or canceled step's [*StepError] and, when the context ended
+// before some steps could start, the context's error; it is nil when
+// every step succeeded or was skipped by a condition. The report is
+// complete even when the error is not nil.
+//
+// When ctx ends, running stages see their contexts end, steps waiting to
+// retry stop waiting, no further main steps start (they are reported as
+// skipped, naming the context's error), and the finally steps still run.
+// Run returns only after every stage it started has returned.
+func (e *Engine) Run(ctx context.Context, g *Graph, st *State) (*Report, error) {
+	if st == nil {
+		st = &State{}
+	}
+	r := &run{e: e, g: g, st: st, reports: make([]StepReport, len(g.nodes))}
+	start := e.opts.clock.Now()
+	for i, n := range g.nodes {
+		r.reports[i] = StepReport{Name: n.name, Finally: n.finally, Status: Pending}
+	}
+	abandoned := r.phase(ctx, 0, g.mainLen)
+	var runErr error
+	if abandoned > 0 {
+		runErr = fmt.Errorf("pipeline: %d step(s) not started: %w", abandoned, context.Cause(ctx))
+	}
+	if g.mainLen < len(g.nodes) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.finallyTimeout)
+		fab := r.phase(fctx, g.mainLen, len(g.nodes))
+		if fab > 0 {
+			runErr = errors.Join(runErr, fmt.Errorf("pipeline: %d finally step(s) not started: %w", fab, context.Cause(fctx)))
+		}
+		cancel()
+	}
+	rep := &Report{Steps: r.reports, Start: start, Duration: e.opts.clock.Now().Sub(start)}
+	return rep, errors.Join(rep.Err(), runErr)
+}
+
+// run is the state of one Engine.Run.
+type run struct {
+	e       *Engine
+	g       *Graph
+	st      *State
+	reports []StepReport // reports[i] is written by step i's goroutine, read after it reports done
+}
+
+// phase runs steps [lo, hi) of the graph and returns how many were not
+// started because ctx ended.
+func (r *run) phase(ctx context.Context, lo, hi int) (abandoned int) {
+	nodes := r.g.nodes
+	indeg := make([]int, hi-lo)
+	ready := make([]int, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		indeg[i-lo] = len(nodes[i].deps)
+		if indeg[i-lo] == 0 {
+			ready = append(ready, i)
+		}
+	}
+	limit := r.e.opts.parallelism
+	done := make(chan int, limit)
+	running := 0
+	stopped := ""
+	release := func(i int) {
+		for _, d := range nodes[i].dependents {
+			indeg[d-lo]--
+			if indeg[d-lo] == 0 {
+				ready = append(ready, d)
+			}
+		}
+	}
+	head := 0
+	for {
+		for running < limit && head < len(ready) {
+			i := ready[head]
+			head++
+			switch {
+			case stopped != "":
+				r.skip(i, stopped)
+				release(i)
+			case ctx.Err() != nil:
+				r.skip(i, "run context ended: "+context.Cause(ctx).Error())
+				abandoned++
+				release(i)
+			default:
+				if reason := r.missingNeeds(i); reason != "" {
+					r.skip(i, reason)
+					release(i)
+					continue
+				}
+				running++
+				go func() {
+					r.exec(ctx, i)
+					done <- i
+				}()
+			}
+		}
+		if running == 0 {
+			return abandoned
+		}
+		i := <-done
+		running--
+		if rep := &r.reports[i]; rep.Status != Succeeded && rep.Status != Skipped &&
+			!nodes[i].step.ContinueOnError && !nodes[i].finally && stopped == "" {
+			stopped = fmt.Sprintf("run stopped: step %q %s", rep.Name, rep.Status)
+		}
+		release(i)
+	}
+}
+
+// missingNeeds returns why step i cannot run for lack of a result, or "".
+func (r *run) missingNeeds(i int) string {
+	for _, nd := range r.g.nodes[i].needs {
+		p := &r.reports[nd.producer]
+		if p.Status == Succeeded {
+			continue
+		}
+		why := string(p.Status)
+		switch p.Status {
+		case Skipped:
+			why = "was skipped (" + p.SkipReason + ")"
+		case Pending:
+			why = "did not run"
+		}
+		return fmt.Sprintf("needs %q from step %q, which %s", nd.key, p.Name, why)
+	}
+	return ""
+}
+
+func (r *run) skip(i int, reason string) {
+	rep := &r.reports[i]
+	rep.Status = Skipped
+	rep.SkipReason = reason
+	r.e.opts.logger.LogAttrs(context.Background(), slog.LevelDebug, "pipeline step skipped",
+		slog.String("step", rep.Name), slog.String("reason", reason))
+	r.emit(Event{Type: StepSkipped, Step: rep.Name, Finally: rep.Finally, Status: Skipped, Reason: reason})
+}
+
+func (r *run) emit(ev Event) {
+	obs := r.e.opts.observers
+	if len(obs) == 0 {
+		return
+	}
+	if ev.Time.IsZero() {
+		ev.Time = r.e.opts.clock.Now()
+	}
+	for _, o := range obs {
+		o.OnEvent(ev)
+	}
+}
+
+// exec runs step i: its condition, then its attempts.
+func (r *run) exec(ctx context.Context, i int) {
+	n := r.g.nodes[i]
+	rep := &r.reports[i]
+	log := r.e.opts.logger
+	if n.step.When != nil {
+		ok, err := callWhen(n.step.When, r.st)
+		if err != nil {
+			rep.Status = Failed
+			rep.Err = &StepError{Step: n.name, Err: err}
+			r.emit(Event{Type: StepFinished, Step: n.name, Finally: n.finally, Status: Failed, Err: rep.Err})
+			return
+		}
+		if !ok {
+			r.skip(i, "condition is false")
+			return
+		}
+	}
+	clock := r.e.opts.clock
+	start := clock.Now()
+	rep.Start = start
+	log.LogAttrs(ctx, slog.LevelDebug, "pipeline step started", slog.String("step", n.name))
+	r.emit(Event{Type: StepStarted, Step: n.name, Finally: n.finally, Time: start, Attempt: 1})
+	var err error
+	status := Failed
+	attempt := 0
+	for {
+		attempt++
+		err = r.attempt(ctx, n)
+		if err == nil {
+			status = Succeeded
+			r.e.metrics.attempt(n.name, "succeeded")
+			break
+		}
+		if ctx.Err() != nil {
+			status = Canceled
+			r.e.metrics.attempt(n.name, "canceled")
+			break
+		}
+		if errors.Is(err, ErrAttemptTimeout) {
+			r.e.metrics.attempt(n.name, "timeout")
+		} else {
+			r.e.metrics.attempt(n.name, "failed")
+		}
+		if attempt >= n.step.Retry.Attempts || IsPermanent(err) ||
+			(n.step.Retry.If != nil && !n.step.Retry.If(err)) {
+			break
+		}
+		wait := n.step.Retry.delay(attempt)
+		log.LogAttrs(ctx, slog.LevelInfo, "pipeline step attempt failed",
+			slog.String("step", n.name), slog.Int("attempt", attempt),
+			slog.Duration("backoff", wait), slog.String("error", err.Error()))
+		r.emit(Event{Type: AttemptFailed, Step: n.name, Finally: n.finally, Attempt: attempt, Backoff: wait, Err: err})
+		select {
+		case <-clock.After(wait):
+		case <-ctx.Done():
+			err = fmt.Errorf("%w while waiting to retry; last attempt: %w", context.Cause(ctx), err)
+			status = Canceled
+		}
+		if status == Canceled {
+			break
+		}
+	}
+	rep.Attempts = attempt
+	rep.Status = status
+	rep.Duration = clock.Now().Sub(start)
+	if err != nil {
+		rep.Err = &StepError{Step: n.name, Attempts: attempt, Err: err}
+		log.LogAttrs(ctx, slog.LevelWarn, "pipeline step "+string(status),
+			slog.String("step", n.name), slog.Int("attempts", attempt), slog.String("error", err.Error()))
+	} else {
+		log.LogAttrs(ctx, slog.LevelDebug, "pipeline step succeeded",
+			slog.String("step", n.name), slog.Int("attempts", attempt))
+	}
+	r.e.metrics.step(n.name, string(status), rep.Duration)
+	r.emit(Event{Type: StepFinished, Step: n.name, Finally: n.finally, Attempt: attempt,
+		Status: status, Duration: rep.Duration, Err: rep.Err})
+}
+
+// attempt runs the stage once under the step's per-attempt timeout.
+func (r *run) attempt(ctx context.Context, n *node) error {
+	actx, cancel := ctx, context.CancelFunc(nil)
+	if n.step.Timeout > 0 {
+		actx, cancel = context.WithTimeout(ctx, n.step.Timeout)
+	}
+	err := callStage(actx, n.step.Stage, r.st)
+	if err == nil {
+		for _, k := range n.step.Provides {
+			if !r.st.Has(k) {
+				err = fmt.Errorf("%w %q", ErrMissingResult, k.Name())
+				break
+			}
+		}
+	}
+	if err != nil && cancel != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("%w after %s: %w", ErrAttemptTimeout, n.step.Timeout, err)
+	}
+	if cancel != nil {
+		cancel()
+	}
+	return err
+}
+
+func callStage(ctx context.Context, s Stage, st *State) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrPanic, p)
+		}
+	}()
+	return s.Run(ctx, st)
+}
+
+func callWhen(when func(*State) bool, st *State) (ok bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: condition: %v", ErrPanic, p)
+		}
+	}()
+	return when(st), nil
+}
