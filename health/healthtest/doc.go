@@ -1,0 +1,10 @@
+// Package healthtest provides fakes and a conformance suite for package
+// health: [Scripted], an [health.Evaluator] that replays a script of
+// measurements; [Prometheus], a fake Prometheus HTTP API (/api/v1/query
+// and /api/v1/query_range) with programmable results and injectable
+// faults; and [TestEvaluator], the suite any Evaluator implementation can
+// run, in the style of testing/slogtest.
+//
+// All fakes keep state, record their calls and are safe for concurrent
+// use.
+package healthtest
