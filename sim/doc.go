@@ -1,0 +1,33 @@
+// Package sim is an in-memory Kubernetes cluster for tests, examples and
+// fakes such as argocdtest.
+//
+// A [Cluster] applies rendered manifests (multi-document YAML or
+// unstructured objects) and plays out what Kubernetes would do with them:
+//
+//   - Deployments roll out through ReplicaSets and pods as the Deployment
+//     controller does: RollingUpdate bounded by maxSurge (rounded up) and
+//     maxUnavailable (rounded down, both 25% by default), or Recreate;
+//     pods count as available minReadySeconds after they become ready; a
+//     rollout that makes no progress for progressDeadlineSeconds (600 by
+//     default) gets the Progressing condition False with reason
+//     ProgressDeadlineExceeded; re-applying an earlier template scales its
+//     ReplicaSet up again with a new revision; a paused Deployment does
+//     not roll out.
+//   - Pods behave as their image's [Behavior] says: ready after a delay,
+//     never ready, or crash-looping with the kubelet's back-off. Images are
+//     matched exactly, then without digest, then without tag.
+//   - Statuses are written in Kubernetes' shape (observedGeneration,
+//     replica counts, conditions with reasons and messages, container
+//     states), so [health.ObjectHealth] assesses them with Argo CD's rules;
+//     [Cluster.Health] does that for one object.
+//   - Services get a cluster IP and, when of type LoadBalancer, an
+//     ingress address; Gateway API HTTPRoutes are Accepted by each parent;
+//     any other kind is stored as given.
+//
+// Time is whatever the cluster's [TimeSource] says. With a [Clock], a test
+// moves time explicitly ([Clock.Advance], [Clock.AdvanceToNext]) so a
+// ten-minute rollout takes microseconds, or lets it run faster than the
+// wall clock ([Clock.Accelerate]) for demos. The simulation is lazy and
+// exact: each call first plays out, in order, every event (a pod becoming
+// ready or available, a progress deadline) since the previous call.
+package sim
