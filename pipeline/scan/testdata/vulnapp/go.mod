@@ -1,0 +1,5 @@
+module example.com/vulnapp
+
+go 1.22
+
+require example.com/vulnlib v1.0.0
