@@ -3,6 +3,72 @@
 // analysis runs that evaluate metrics on an interval, and statistical
 // judges that compare a canary with its baseline.
 //
+// # Evaluators and measurements
+//
+// An [Evaluator] takes one [Measurement]: a time, a value (or several), a
+// [Phase] and a message. Successful means a value was obtained (or, for
+// judging evaluators such as [HTTPProbe] and [WorstStatus], that the target
+// is healthy); Failed means judged unhealthy; Inconclusive means no data
+// (an empty query result, NaN, a rate before two scrapes) and is never
+// success; Error means the measurement could not be taken and carries Err.
+// Unreachable endpoints, timeouts, non-numeric or multi-series results
+// where one was expected, malformed exposition text and 5xx replies are all
+// Error measurements. [AllOf], [AnyOf] and [WorstStatus] combine.
+//
+// # Analysis runs
+//
+// [Runner.Run] evaluates the metrics of an [Analysis] on their schedules,
+// like an Argo Rollouts AnalysisRun, and returns the full record.
+//
+// Each measurement is first classified (first matching row wins):
+//
+//	evaluator phase        conditions                   measurement phase
+//	Error                  any                          Error
+//	Inconclusive, or NaN   any                          Metric.NoData (default Inconclusive)
+//	any other              none                         the evaluator's own phase
+//	Failed                 success condition only       Failed (a judging evaluator is not overruled)
+//	Successful             success only                 Successful if it holds, else Failed
+//	Successful             failure only                 Failed if it holds, else Successful
+//	Successful/Failed      both                         Failed if failure holds, else Successful
+//	                                                    if success holds, else Inconclusive
+//
+// A metric with no condition is the case where Argo Rollouts' code and
+// docs part: its code makes every non-error measurement Successful. Here
+// the evaluator's own phase stands instead, so a judging evaluator (a
+// probe, a judge, an object-health check) still decides, while a plain
+// numeric evaluator (which reports Successful when it got a value) behaves
+// exactly as in Argo Rollouts' code. This is deliberate.
+//
+// After each measurement the metric is assessed (first matching row wins):
+//
+//	1. failures > FailureLimit (limit ≥ 0; default 0)                 → Failed
+//	2. inconclusives > InconclusiveLimit (limit ≥ 0; default 0)       → Inconclusive
+//	3. consecutive errors > ConsecutiveErrorLimit (default 4)         → Error
+//	4. ConsecutiveSuccessLimit > 0 and consecutive successes ≥ it     → Successful
+//	5. count reached and ConsecutiveSuccessLimit > 0 (not met)        → Inconclusive
+//	6. count reached                                                  → Successful
+//	7. otherwise                                                      → Running
+//
+// The count is Metric.Count, or 1 without an interval; a metric with an
+// interval and no count runs until the analysis ends. The run then:
+//
+//   - ends as soon as a non-dry-run metric decides Failed, Error or
+//     Inconclusive, with the worst decided phase (Successful < Inconclusive
+//     < Error < Failed) — other metrics stop and, if undecided, end as
+//     below;
+//   - is Successful when every non-dry-run metric is Successful (with only
+//     dry-run metrics, it is Successful once they finish);
+//   - at Analysis.Duration ends undecided metrics: those without a count
+//     become Successful (Argo Rollouts' termination of a background
+//     analysis), those with a count not reached become Inconclusive;
+//   - on context cancellation returns promptly with the record so far,
+//     phase Error and Err wrapping [ErrAnalysisCancelled]: a cancelled
+//     analysis never reads as a success, and a measurement cut short by
+//     the cancellation is not recorded.
+//
+// Dry-run metrics are measured and recorded with their phase but never
+// decide the run.
+//
 // # Kubernetes object health
 //
 // [ObjectHealth] applies Argo CD's built-in rules (gitops-engine
