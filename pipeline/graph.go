@@ -269,11 +269,22 @@ func (g *Graph) checkCycles() error {
 			}
 		}
 	}
-	names := make([]string, 0, len(path)+1)
 	// deps point backwards (a step to what it waits for); print in
-	// execution order.
+	// execution order, starting at the step added first.
+	order := make([]int, 0, len(path))
 	for k := len(path) - 1; k >= 0; k-- {
-		names = append(names, g.nodes[path[k]].name)
+		order = append(order, path[k])
+	}
+	first := 0
+	for k, i := range order {
+		if i < order[first] {
+			first = k
+		}
+	}
+	order = append(order[first:], order[:first]...)
+	names := make([]string, 0, len(order)+1)
+	for _, i := range order {
+		names = append(names, g.nodes[i].name)
 	}
 	names = append(names, names[0])
 	return &GraphError{Step: names[0], Err: fmt.Errorf("%w: %s", ErrCycle, strings.Join(names, " -> "))}

@@ -1,0 +1,600 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flightdeck-dev/flightdeck/pipeline"
+	"github.com/flightdeck-dev/flightdeck/pipeline/pipelinetest"
+	"github.com/flightdeck-dev/flightdeck/sim"
+)
+
+var (
+	keyA = pipeline.NewKey[string]("test.a")
+	keyB = pipeline.NewKey[int]("test.b")
+)
+
+func keys(k ...pipeline.AnyKey) []pipeline.AnyKey { return k }
+
+func build(t *testing.T, b *pipeline.Builder) *pipeline.Graph {
+	t.Helper()
+	g, err := b.Build()
+	require.NoError(t, err)
+	return g
+}
+
+func newEngine(t *testing.T, opts ...pipeline.Option) *pipeline.Engine {
+	t.Helper()
+	e, err := pipeline.New(opts...)
+	require.NoError(t, err)
+	return e
+}
+
+// drive advances clock to each pending timer until ctx ends, so retry
+// backoff elapses without real waiting.
+func drive(ctx context.Context, clock *sim.Clock) {
+	for {
+		if clock.WaitForTimers(ctx, 1) != nil {
+			return
+		}
+		clock.AdvanceToNext()
+	}
+}
+
+func TestDataDependencyHandsValueAndOrders(t *testing.T) {
+	var got string
+	var b pipeline.Builder
+	// Added consumer first: the data dependency, not insertion order,
+	// must decide the order.
+	b.Add(
+		pipeline.Step{Stage: pipeline.Func("use", func(_ context.Context, s *pipeline.State) error {
+			v, err := keyA.Get(s)
+			got = v
+			return err
+		}), Needs: keys(keyA)},
+		pipeline.Step{Stage: pipeline.Func("make", func(_ context.Context, s *pipeline.State) error {
+			keyA.Put(s, "sha256:abc")
+			return nil
+		}), Provides: keys(keyA)},
+	)
+	rep, err := newEngine(t, pipeline.WithParallelism(4)).Run(context.Background(), build(t, &b), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "sha256:abc", got)
+	assert.Equal(t, 2, rep.Count(pipeline.Succeeded))
+}
+
+func TestAfterOrdersSteps(t *testing.T) {
+	rec := &pipelinetest.Recorder{}
+	var b pipeline.Builder
+	b.Add(
+		pipeline.Step{Stage: pipelinetest.Succeed("second"), After: []string{"first"}},
+		pipeline.Step{Stage: pipelinetest.Succeed("first")},
+		pipeline.Step{Stage: pipelinetest.Succeed("third"), After: []string{"second", "first"}},
+	)
+	_, err := newEngine(t, pipeline.WithParallelism(8), pipeline.WithObserver(rec)).Run(context.Background(), build(t, &b), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"first started attempt=1", "first finished succeeded attempts=1",
+		"second started attempt=1", "second finished succeeded attempts=1",
+		"third started attempt=1", "third finished succeeded attempts=1",
+	}, rec.Lines())
+}
+
+func TestPrefilledStateIsVisible(t *testing.T) {
+	st := pipeline.NewState()
+	keyB.Put(st, 41)
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: pipeline.Func("inc", func(_ context.Context, s *pipeline.State) error {
+		v, err := keyB.Get(s)
+		keyB.Put(s, v+1)
+		return err
+	})})
+	_, err := newEngine(t).Run(context.Background(), build(t, &b), st)
+	require.NoError(t, err)
+	v, ok := keyB.Lookup(st)
+	require.True(t, ok)
+	assert.Equal(t, 42, v)
+	assert.Equal(t, []string{"test.b"}, st.Keys())
+}
+
+func TestWhenFalseSkipsStepAndCascadesAlongData(t *testing.T) {
+	k2 := pipeline.NewKey[string]("test.k2")
+	after := pipelinetest.Succeed("after")
+	var b pipeline.Builder
+	b.Add(
+		pipeline.Step{Stage: pipelinetest.Succeed("gen"), Provides: keys(keyA),
+			When: func(*pipeline.State) bool { return false }},
+		pipeline.Step{Stage: pipelinetest.Succeed("mid"), Needs: keys(keyA), Provides: keys(k2)},
+		pipeline.Step{Stage: pipelinetest.Succeed("last"), Needs: keys(k2)},
+		pipeline.Step{Stage: after, After: []string{"gen"}},
+	)
+	rep, err := newEngine(t).Run(context.Background(), build(t, &b), nil)
+	require.NoError(t, err, "skips are not errors")
+
+	gen, _ := rep.Step("gen")
+	assert.Equal(t, pipeline.Skipped, gen.Status)
+	assert.Equal(t, "condition is false", gen.SkipReason)
+	assert.Zero(t, gen.Attempts)
+
+	mid, _ := rep.Step("mid")
+	assert.Equal(t, pipeline.Skipped, mid.Status)
+	assert.Equal(t, `needs "test.a" from step "gen", which was skipped (condition is false)`, mid.SkipReason)
+
+	last, _ := rep.Step("last")
+	assert.Equal(t, pipeline.Skipped, last.Status)
+	assert.Contains(t, last.SkipReason, `needs "test.k2" from step "mid", which was skipped (needs "test.a"`)
+
+	// After is ordering only: a condition skip does not stop it.
+	a, _ := rep.Step("after")
+	assert.Equal(t, pipeline.Succeeded, a.Status)
+	assert.Equal(t, 1, after.CallCount())
+}
+
+func TestWhenSeesState(t *testing.T) {
+	var b pipeline.Builder
+	b.Add(
+		pipeline.Step{Stage: pipeline.Func("set", func(_ context.Context, s *pipeline.State) error {
+			keyB.Put(s, 7)
+			return nil
+		}), Provides: keys(keyB)},
+		pipeline.Step{Stage: pipelinetest.Succeed("big"), After: []string{"set"},
+			When: func(s *pipeline.State) bool { v, _ := keyB.Lookup(s); return v > 5 }},
+		pipeline.Step{Stage: pipelinetest.Succeed("small"), After: []string{"set"},
+			When: func(s *pipeline.State) bool { v, _ := keyB.Lookup(s); return v <= 5 }},
+	)
+	rep, err := newEngine(t).Run(context.Background(), build(t, &b), nil)
+	require.NoError(t, err)
+	big, _ := rep.Step("big")
+	small, _ := rep.Step("small")
+	assert.Equal(t, pipeline.Succeeded, big.Status)
+	assert.Equal(t, pipeline.Skipped, small.Status)
+}
+
+func TestRetryWithBackoffUntilSuccess(t *testing.T) {
+	clock := sim.NewClock(time.Time{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go drive(ctx, clock)
+
+	flaky := pipelinetest.FailTimes("flaky", 3, nil)
+	rec := &pipelinetest.Recorder{}
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: flaky, Retry: pipeline.Retry{Attempts: 5, Backoff: time.Second, Multiplier: 3, MaxBackoff: 5 * time.Second}})
+	rep, err := newEngine(t, pipeline.WithClock(clock), pipeline.WithObserver(rec)).Run(context.Background(), build(t, &b), nil)
+	require.NoError(t, err)
+
+	s, _ := rep.Step("flaky")
+	assert.Equal(t, pipeline.Succeeded, s.Status)
+	assert.Equal(t, 4, s.Attempts)
+	assert.Equal(t, 4, flaky.CallCount())
+	assert.Equal(t, 9*time.Second, s.Duration, "1s + 3s + 5s (capped) of backoff on the drivable clock")
+	assert.Equal(t, []string{
+		"flaky started attempt=1",
+		"flaky attempt-failed attempt=1 backoff=1s",
+		"flaky attempt-failed attempt=2 backoff=3s",
+		"flaky attempt-failed attempt=3 backoff=5s",
+		"flaky finished succeeded attempts=4",
+	}, rec.Lines())
+}
+
+func TestRetryDefaultsAndExhaustion(t *testing.T) {
+	clock := sim.NewClock(time.Time{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go drive(ctx, clock)
+
+	rec := &pipelinetest.Recorder{}
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: pipelinetest.Fail("bad", nil), Retry: pipeline.Retry{Attempts: 3}})
+	rep, err := newEngine(t, pipeline.WithClock(clock), pipeline.WithObserver(rec)).Run(context.Background(), build(t, &b), nil)
+	require.ErrorIs(t, err, pipelinetest.ErrInjected)
+	var se *pipeline.StepError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "bad", se.Step)
+	assert.Equal(t, 3, se.Attempts)
+	assert.EqualError(t, se, `pipeline: step "bad" failed after 3 attempts: pipelinetest: injected failure`)
+	s, _ := rep.Step("bad")
+	assert.Equal(t, pipeline.Failed, s.Status)
+	assert.Equal(t, 3, s.Attempts)
+	evs := rec.For("bad")
+	require.Len(t, evs, 4)
+	assert.Equal(t, pipeline.DefaultBackoff, evs[1].Backoff)
+	assert.Equal(t, 2*pipeline.DefaultBackoff, evs[2].Backoff)
+}
+
+func TestRetryIfAndPermanentStopRetries(t *testing.T) {
+	errNo := errors.New("not retryable")
+	for name, st := range map[string]pipeline.Step{
+		"retry-if":  {Stage: pipelinetest.Fail("s", errNo), Retry: pipeline.Retry{Attempts: 5, If: func(err error) bool { return !errors.Is(err, errNo) }}},
+		"permanent": {Stage: pipelinetest.Fail("s", pipeline.Permanent(errNo)), Retry: pipeline.Retry{Attempts: 5}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var b pipeline.Builder
+			b.Add(st)
+			rep, err := newEngine(t).Run(context.Background(), build(t, &b), nil)
+			require.ErrorIs(t, err, errNo)
+			s, _ := rep.Step("s")
+			assert.Equal(t, 1, s.Attempts)
+			assert.Equal(t, pipeline.Failed, s.Status)
+		})
+	}
+	assert.Nil(t, pipeline.Permanent(nil))
+	assert.False(t, pipeline.IsPermanent(errNo))
+	assert.True(t, pipeline.IsPermanent(fmt.Errorf("wrapped: %w", pipeline.Permanent(errNo))))
+}
+
+func TestCancelledRunIsNotRetried(t *testing.T) {
+	blk := pipelinetest.Block("blk")
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: blk, Retry: pipeline.Retry{Attempts: 5, Backoff: time.Nanosecond}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-blk.Started(); cancel() }()
+	rep, err := newEngine(t).Run(ctx, build(t, &b), nil)
+	require.ErrorIs(t, err, context.Canceled)
+	s, _ := rep.Step("blk")
+	assert.Equal(t, pipeline.Canceled, s.Status)
+	assert.Equal(t, 1, s.Attempts)
+	assert.Equal(t, 1, blk.CallCount())
+}
+
+func TestTimedOutRunIsNotRetried(t *testing.T) {
+	blk := pipelinetest.Block("blk")
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: blk, Retry: pipeline.Retry{Attempts: 5, Backoff: time.Nanosecond}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	rep, err := newEngine(t).Run(ctx, build(t, &b), nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotErrorIs(t, err, pipeline.ErrAttemptTimeout, "the run's deadline is not an attempt timeout")
+	s, _ := rep.Step("blk")
+	assert.Equal(t, pipeline.Canceled, s.Status)
+	assert.Equal(t, 1, blk.CallCount())
+}
+
+func TestCancelDuringBackoffStopsWaiting(t *testing.T) {
+	clock := sim.NewClock(time.Time{}) // never advanced: the backoff never ends by itself
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: pipelinetest.Fail("bad", nil), Retry: pipeline.Retry{Attempts: 3, Backoff: time.Hour}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_ = clock.WaitForTimers(context.Background(), 1)
+		cancel()
+	}()
+	rep, err := newEngine(t, pipeline.WithClock(clock)).Run(ctx, build(t, &b), nil)
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorIs(t, err, pipelinetest.ErrInjected, "the last attempt's error is kept")
+	s, _ := rep.Step("bad")
+	assert.Equal(t, pipeline.Canceled, s.Status)
+	assert.Equal(t, 1, s.Attempts)
+	assert.Contains(t, s.Err.Error(), "while waiting to retry")
+}
+
+func TestAttemptTimeoutIsRetried(t *testing.T) {
+	clock := sim.NewClock(time.Time{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go drive(ctx, clock)
+
+	blk := pipelinetest.Block("slow")
+	reg := prometheus.NewPedanticRegistry()
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: blk, Timeout: 5 * time.Millisecond, Retry: pipeline.Retry{Attempts: 2}})
+	rep, err := newEngine(t, pipeline.WithClock(clock), pipeline.WithRegisterer(reg)).Run(context.Background(), build(t, &b), nil)
+	require.ErrorIs(t, err, pipeline.ErrAttemptTimeout)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	s, _ := rep.Step("slow")
+	assert.Equal(t, pipeline.Failed, s.Status)
+	assert.Equal(t, 2, s.Attempts)
+	calls := blk.Calls()
+	require.Len(t, calls, 2)
+	for _, c := range calls {
+		assert.True(t, c.HadDeadline)
+		assert.ErrorIs(t, c.CtxErr, context.DeadlineExceeded)
+	}
+	want := `
+# HELP flightdeck_stage_attempts_total Attempts of pipeline steps, by step and attempt result (succeeded, failed, timeout, canceled).
+# TYPE flightdeck_stage_attempts_total counter
+flightdeck_stage_attempts_total{result="timeout",stage="slow"} 2
+`
+	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "flightdeck_stage_attempts_total"))
+}
+
+func TestStopOnErrorSkipsRestButRunningStepsFinish(t *testing.T) {
+	aDone := make(chan struct{})
+	obs := pipeline.ObserverFunc(func(e pipeline.Event) {
+		if e.Step == "a" && e.Type == pipeline.StepFinished {
+			close(aDone)
+		}
+	})
+	running := pipeline.Func("running", func(ctx context.Context, _ *pipeline.State) error {
+		<-aDone // still running when a fails
+		return nil
+	})
+	var b pipeline.Builder
+	b.Add(
+		pipeline.Step{Stage: pipelinetest.Fail("a", nil)},
+		pipeline.Step{Stage: running},
+		pipeline.Step{Stage: pipelinetest.Succeed("after-a"), After: []string{"a"}},
+		pipeline.Step{Stage: pipelinetest.Succeed("after-running"), After: []string{"running"}},
+	)
+	rep, err := newEngine(t, pipeline.WithParallelism(2), pipeline.WithObserver(obs)).Run(context.Background(), build(t, &b), nil)
+	require.ErrorIs(t, err, pipelinetest.ErrInjected)
+	get := func(n string) pipeline.StepReport { s, _ := rep.Step(n); return s }
+	assert.Equal(t, pipeline.Failed, get("a").Status)
+	assert.Equal(t, pipeline.Succeeded, get("running").Status, "a step already running finishes")
+	assert.Equal(t, pipeline.Skipped, get("after-a").Status)
+	assert.Equal(t, `run stopped: step "a" failed`, get("after-a").SkipReason)
+	assert.Equal(t, pipeline.Skipped, get("after-running").Status)
+	assert.Equal(t, `run stopped: step "a" failed`, get("after-running").SkipReason)
+}
+
+func TestContinueOnErrorKeepsGoingAndJoinsErrors(t *testing.T) {
+	errA := errors.New("lint failed")
+	errC := errors.New("integration failed")
+	var b pipeline.Builder
+	b.Add(
+		pipeline.Step{Stage: pipelinetest.Fail("a", errA), Provides: keys(keyA), ContinueOnError: true},
+		pipeline.Step{Stage: pipelinetest.Succeed("after-a"), After: []string{"a"}},
+		pipeline.Step{Stage: pipelinetest.Succeed("needs-a"), Needs: keys(keyA)},
+		pipeline.Step{Stage: pipelinetest.Fail("c", errC), After: []string{"after-a"}, ContinueOnError: true},
+		pipeline.Step{Stage: pipelinetest.Succeed("d"), After: []string{"c"}},
+	)
+	rep, err := newEngine(t, pipeline.WithParallelism(1)).Run(context.Background(), build(t, &b), nil)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, errA)
+	assert.ErrorIs(t, err, errC)
+	assert.Equal(t, rep.Err().Error(), err.Error())
+	get := func(n string) pipeline.StepReport { s, _ := rep.Step(n); return s }
+	assert.Equal(t, pipeline.Succeeded, get("after-a").Status)
+	assert.Equal(t, pipeline.Skipped, get("needs-a").Status)
+	assert.Equal(t, `needs "test.a" from step "a", which failed`, get("needs-a").SkipReason)
+	assert.Equal(t, pipeline.Succeeded, get("d").Status)
+	assert.Equal(t, 2, rep.Count(pipeline.Failed))
+}
+
+func TestFinallyRunsAfterFailureOnUncancelledContext(t *testing.T) {
+	type ctxKey struct{}
+	var b pipeline.Builder
+	var sawValue any
+	fin := pipelinetest.Succeed("cleanup").Do(func(ctx context.Context, _ *pipeline.State) error {
+		sawValue = ctx.Value(ctxKey{})
+		return nil
+	})
+	b.Add(pipeline.Step{Stage: pipelinetest.Fail("build", nil)})
+	b.Finally(pipeline.Step{Stage: fin})
+	ctx := context.WithValue(context.Background(), ctxKey{}, "v")
+	rep, err := newEngine(t, pipeline.WithFinallyTimeout(time.Hour)).Run(ctx, build(t, &b), nil)
+	require.ErrorIs(t, err, pipelinetest.ErrInjected)
+	s, _ := rep.Step("cleanup")
+	assert.Equal(t, pipeline.Succeeded, s.Status)
+	assert.True(t, s.Finally)
+	assert.Equal(t, "v", sawValue, "finally keeps the run context's values")
+	calls := fin.Calls()
+	require.Len(t, calls, 1)
+	assert.True(t, calls[0].HadDeadline, "finally steps have their own deadline")
+	assert.NoError(t, calls[0].CtxErr)
+}
+
+func TestFinallyRunsAfterRunTimeout(t *testing.T) {
+	blk := pipelinetest.Block("deploy")
+	fin := pipelinetest.Succeed("notify")
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: blk}, pipeline.Step{Stage: pipelinetest.Succeed("verify"), After: []string{"deploy"}})
+	b.Finally(pipeline.Step{Stage: fin})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	rep, err := newEngine(t).Run(ctx, build(t, &b), nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	get := func(n string) pipeline.StepReport { s, _ := rep.Step(n); return s }
+	assert.Equal(t, pipeline.Canceled, get("deploy").Status)
+	assert.Equal(t, pipeline.Skipped, get("verify").Status)
+	assert.Equal(t, `run stopped: step "deploy" canceled`, get("verify").SkipReason)
+	assert.Equal(t, pipeline.Succeeded, get("notify").Status)
+	calls := fin.Calls()
+	require.Len(t, calls, 1)
+	assert.NoError(t, calls[0].CtxErr, "the run's deadline does not reach finally steps")
+	assert.True(t, calls[0].Deadline.After(time.Now().Add(time.Minute)), "finally deadline is the finally timeout, not the run's")
+}
+
+func TestFinallyHasItsOwnDeadline(t *testing.T) {
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: pipelinetest.Succeed("main")})
+	b.Finally(
+		pipeline.Step{Stage: pipelinetest.Block("hang")},
+		pipeline.Step{Stage: pipelinetest.Succeed("after-hang"), After: []string{"hang"}},
+	)
+	rep, err := newEngine(t, pipeline.WithFinallyTimeout(10*time.Millisecond)).Run(context.Background(), build(t, &b), nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	get := func(n string) pipeline.StepReport { s, _ := rep.Step(n); return s }
+	assert.Equal(t, pipeline.Succeeded, get("main").Status)
+	assert.Equal(t, pipeline.Canceled, get("hang").Status)
+	assert.Equal(t, pipeline.Skipped, get("after-hang").Status)
+	assert.Contains(t, get("after-hang").SkipReason, "context deadline exceeded")
+}
+
+func TestFinallyNeedsSkippedWhenMainResultMissing(t *testing.T) {
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: pipelinetest.Fail("build", nil), Provides: keys(keyA)})
+	b.Finally(
+		pipeline.Step{Stage: pipelinetest.Succeed("report"), Needs: keys(keyA)},
+		pipeline.Step{Stage: pipelinetest.Succeed("always")},
+	)
+	rep, err := newEngine(t).Run(context.Background(), build(t, &b), nil)
+	require.Error(t, err)
+	r, _ := rep.Step("report")
+	assert.Equal(t, pipeline.Skipped, r.Status)
+	assert.Equal(t, `needs "test.a" from step "build", which failed`, r.SkipReason)
+	a, _ := rep.Step("always")
+	assert.Equal(t, pipeline.Succeeded, a.Status)
+}
+
+func TestCancelledBeforeStartSkipsAllAndRunsFinally(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s1 := pipelinetest.Succeed("one")
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: s1})
+	b.Finally(pipeline.Step{Stage: pipelinetest.Succeed("fin")})
+	rep, err := newEngine(t).Run(ctx, build(t, &b), nil)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "1 step(s) not started")
+	one, _ := rep.Step("one")
+	assert.Equal(t, pipeline.Skipped, one.Status)
+	assert.Equal(t, "run context ended: context canceled", one.SkipReason)
+	assert.Zero(t, s1.CallCount())
+	fin, _ := rep.Step("fin")
+	assert.Equal(t, pipeline.Succeeded, fin.Status)
+}
+
+func TestParallelismLimit(t *testing.T) {
+	for _, limit := range []int{1, 3} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			gate := pipelinetest.NewGate()
+			var b pipeline.Builder
+			for i := range 7 {
+				b.Add(pipeline.Step{Stage: gate.Stage(fmt.Sprintf("s%d", i))})
+			}
+			g := build(t, &b)
+			done := make(chan error, 1)
+			go func() {
+				_, err := newEngine(t, pipeline.WithParallelism(limit)).Run(context.Background(), g, nil)
+				done <- err
+			}()
+			require.NoError(t, gate.WaitActive(context.Background(), limit))
+			gate.Open()
+			require.NoError(t, <-done)
+			assert.Equal(t, limit, gate.Max())
+			assert.Equal(t, 7, gate.Entered())
+		})
+	}
+}
+
+func TestStagePanicAndMissingResultFail(t *testing.T) {
+	var b pipeline.Builder
+	b.Add(
+		pipeline.Step{Stage: pipeline.Func("boom", func(context.Context, *pipeline.State) error { panic("kaput") }), ContinueOnError: true},
+		pipeline.Step{Stage: pipelinetest.Succeed("lazy"), Provides: keys(keyB), ContinueOnError: true},
+		pipeline.Step{Stage: pipelinetest.Succeed("cond"), ContinueOnError: true,
+			When: func(*pipeline.State) bool { panic("bad condition") }},
+	)
+	rep, err := newEngine(t).Run(context.Background(), build(t, &b), nil)
+	require.ErrorIs(t, err, pipeline.ErrPanic)
+	require.ErrorIs(t, err, pipeline.ErrMissingResult)
+	boom, _ := rep.Step("boom")
+	assert.Contains(t, boom.Err.Error(), "kaput")
+	lazy, _ := rep.Step("lazy")
+	assert.Equal(t, pipeline.Failed, lazy.Status)
+	assert.EqualError(t, lazy.Err, `pipeline: step "lazy" failed after 1 attempt: pipeline: stage did not provide result "test.b"`)
+	cond, _ := rep.Step("cond")
+	assert.Equal(t, pipeline.Failed, cond.Status)
+	assert.Contains(t, cond.Err.Error(), "bad condition")
+}
+
+func TestReportFieldsWithDrivableClock(t *testing.T) {
+	clock := sim.NewClock(time.Time{})
+	start := clock.Now()
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: pipeline.Func("tick", func(context.Context, *pipeline.State) error {
+		clock.Advance(90 * time.Second)
+		return nil
+	})})
+	rep, err := newEngine(t, pipeline.WithClock(clock)).Run(context.Background(), build(t, &b), nil)
+	require.NoError(t, err)
+	s, ok := rep.Step("tick")
+	require.True(t, ok)
+	assert.Equal(t, pipeline.StepReport{Name: "tick", Status: pipeline.Succeeded, Attempts: 1, Start: start, Duration: 90 * time.Second}, s)
+	assert.Equal(t, start, rep.Start)
+	assert.Equal(t, 90*time.Second, rep.Duration)
+	_, ok = rep.Step("nope")
+	assert.False(t, ok)
+}
+
+func TestMetrics(t *testing.T) {
+	clock := sim.NewClock(time.Time{})
+	reg := prometheus.NewPedanticRegistry()
+	e := newEngine(t, pipeline.WithRegisterer(reg), pipeline.WithClock(clock))
+	// A second engine on the same registry shares the collectors.
+	e2 := newEngine(t, pipeline.WithRegisterer(reg), pipeline.WithClock(clock))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go drive(ctx, clock)
+
+	var b pipeline.Builder
+	b.Add(
+		pipeline.Step{Stage: pipelinetest.FailTimes("test", 1, nil), Retry: pipeline.Retry{Attempts: 2, Backoff: 2 * time.Second}},
+		pipeline.Step{Stage: pipelinetest.Fail("lint", nil), ContinueOnError: true},
+	)
+	g := build(t, &b)
+	_, err := e.Run(context.Background(), g, nil)
+	require.Error(t, err)
+	_, err = e2.Run(context.Background(), g, nil)
+	require.Error(t, err)
+
+	want := `
+# HELP flightdeck_stage_attempts_total Attempts of pipeline steps, by step and attempt result (succeeded, failed, timeout, canceled).
+# TYPE flightdeck_stage_attempts_total counter
+flightdeck_stage_attempts_total{result="failed",stage="lint"} 2
+flightdeck_stage_attempts_total{result="failed",stage="test"} 1
+flightdeck_stage_attempts_total{result="succeeded",stage="test"} 2
+`
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "flightdeck_stage_attempts_total"))
+	assert.Equal(t, 2, testutil.CollectAndCount(reg, "flightdeck_stage_duration_seconds"), "one series per step and result")
+	problems, err := testutil.GatherAndLint(reg)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != "flightdeck_stage_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if m.GetLabel()[1].GetValue() == "test" { // labels sorted: result, stage
+				assert.Equal(t, "succeeded", m.GetLabel()[0].GetValue())
+				assert.Equal(t, uint64(2), m.GetHistogram().GetSampleCount())
+				assert.Equal(t, 2.0, m.GetHistogram().GetSampleSum(), "2 s of backoff in the first run on the drivable clock; the fake fails only once")
+			}
+		}
+	}
+}
+
+func TestRegistererConflictIsReported(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	// Same name, different labels: not the engine's collector.
+	reg.MustRegister(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flightdeck_stage_attempts_total", Help: "x"}, []string{"other"}))
+	_, err := pipeline.New(pipeline.WithRegisterer(reg))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "pipeline: register metrics")
+}
+
+func TestGraphRunsConcurrently(t *testing.T) {
+	var b pipeline.Builder
+	b.Add(
+		pipeline.Step{Stage: pipeline.Func("p", func(_ context.Context, s *pipeline.State) error { keyB.Put(s, 1); return nil }), Provides: keys(keyB)},
+		pipeline.Step{Stage: pipelinetest.Succeed("c"), Needs: keys(keyB)},
+	)
+	g := build(t, &b)
+	e := newEngine(t)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep, err := e.Run(context.Background(), g, nil)
+			assert.NoError(t, err)
+			assert.Equal(t, 2, rep.Count(pipeline.Succeeded))
+		}()
+	}
+	wg.Wait()
+}
