@@ -1,0 +1,412 @@
+package gitops
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Action says what a commit does to an environment. It is recorded in the
+// Flightdeck-Action trailer.
+type Action string
+
+// Actions flightdeck records.
+const (
+	ActionDeploy   Action = "deploy"
+	ActionPromote  Action = "promote"
+	ActionRollback Action = "rollback"
+	ActionStep     Action = "step"
+)
+
+// Trailer keys of commits made by [Repo.Apply].
+const (
+	TrailerApp         = "Flightdeck-App"
+	TrailerEnvironment = "Flightdeck-Environment"
+	TrailerRelease     = "Flightdeck-Release"
+	TrailerImageDigest = "Flightdeck-Image-Digest"
+	TrailerAction      = "Flightdeck-Action"
+)
+
+// Trailers say what a commit is. Empty fields are not written.
+type Trailers struct {
+	App         string
+	Environment string
+	// Release identifies the release, for example its source revision or
+	// version.
+	Release     string
+	ImageDigest string
+	Action      Action
+}
+
+func (t Trailers) pairs() [][2]string {
+	return [][2]string{
+		{TrailerApp, t.App},
+		{TrailerEnvironment, t.Environment},
+		{TrailerRelease, t.Release},
+		{TrailerImageDigest, t.ImageDigest},
+		{TrailerAction, string(t.Action)},
+	}
+}
+
+// String returns the trailer block, one "Key: value" line per set field.
+func (t Trailers) String() string {
+	var b strings.Builder
+	for _, p := range t.pairs() {
+		if p[1] != "" {
+			b.WriteString(p[0] + ": " + p[1] + "\n")
+		}
+	}
+	return b.String()
+}
+
+// ParseTrailers reads the Flightdeck trailers of a commit message: the
+// "Key: value" lines of its last paragraph. Other trailers are ignored.
+func ParseTrailers(message string) Trailers {
+	msg := strings.TrimRight(message, "\n")
+	if i := strings.LastIndex(msg, "\n\n"); i >= 0 {
+		msg = msg[i+2:]
+	}
+	var t Trailers
+	for _, l := range strings.Split(msg, "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case TrailerApp:
+			t.App = v
+		case TrailerEnvironment:
+			t.Environment = v
+		case TrailerRelease:
+			t.Release = v
+		case TrailerImageDigest:
+			t.ImageDigest = v
+		case TrailerAction:
+			t.Action = Action(v)
+		}
+	}
+	return t
+}
+
+// Change is the input of [Repo.Apply]. The zero value of every field but
+// Edits is the default.
+type Change struct {
+	// Message is the commit message without trailers. Empty means
+	// "<action> <app> to <environment>" from the trailers, or
+	// "flightdeck: update" without them.
+	Message string
+	// Trailers are appended to the message.
+	Trailers Trailers
+	// Edits are applied in order to the tree of the branch head. Required.
+	Edits []Edit
+	// Render lists kustomization directories to render and check besides
+	// the ones the edits touch.
+	Render []string
+	// DryRun computes the commit and the rendered diff but pushes
+	// nothing; Result.Commit is then a commit that exists only in the
+	// cache.
+	DryRun bool
+}
+
+func (c Change) message() string {
+	msg := strings.TrimSpace(c.Message)
+	t := c.Trailers
+	if msg == "" {
+		switch {
+		case t.Action != "" && t.App != "" && t.Environment != "":
+			msg = fmt.Sprintf("%s %s to %s", t.Action, t.App, t.Environment)
+		case t.App != "":
+			msg = "flightdeck: update " + t.App
+		default:
+			msg = "flightdeck: update"
+		}
+	}
+	if tr := t.String(); tr != "" {
+		msg += "\n\n" + tr
+	} else {
+		msg += "\n"
+	}
+	return msg
+}
+
+func (c Change) validate() error {
+	if len(c.Edits) == 0 {
+		return fmt.Errorf("%w: no edits", ErrInvalidChange)
+	}
+	for i, e := range c.Edits {
+		if e == nil {
+			return fmt.Errorf("%w: edit %d is nil", ErrInvalidChange, i)
+		}
+	}
+	for _, p := range c.Trailers.pairs() {
+		if strings.ContainsAny(p[1], "\r\n") {
+			return fmt.Errorf("%w: trailer %s is not a single line", ErrInvalidChange, p[0])
+		}
+	}
+	return nil
+}
+
+// Result is the outcome of [Repo.Apply].
+type Result struct {
+	// Commit is the new commit; zero if nothing changed.
+	Commit plumbing.Hash
+	// Parent is the branch head the change was applied to; zero when the
+	// branch did not exist.
+	Parent plumbing.Hash
+	// Changed reports whether the edits changed the tree. Edits that
+	// change nothing make no commit.
+	Changed bool
+	// Files are the paths the edits wrote, removed or copied to.
+	Files []string
+	// Overlays are the kustomization directories that were rendered: the
+	// nearest one above each changed file, plus Change.Render.
+	Overlays []string
+	// Diff is the unified diff of the rendered overlays, before and after.
+	Diff string
+	// Attempts is how many times the change was built; more than one
+	// means a push lost a race and the edits were replayed.
+	Attempts int
+}
+
+// Apply applies a change to the head of the branch and pushes it as one
+// commit:
+//
+//  1. fetch the branch into the cache;
+//  2. apply ch.Edits in order to a [Tree] of the head commit;
+//  3. if the tree did not change, return with Changed false and no commit;
+//  4. render every touched overlay before and after (see
+//     [Result.Overlays]); an overlay that does not render after the
+//     change refuses the whole change with a *RenderError;
+//  5. write the commit with the message and trailers, signed if a key is
+//     configured; with ch.DryRun, stop here;
+//  6. push; if the remote branch moved meanwhile, wait a jittered,
+//     growing backoff and start again at 1 on the new head, up to the
+//     configured number of attempts.
+//
+// Nothing is pushed unless every step succeeded, so a failed Apply leaves
+// the remote as it was. Errors: [ErrInvalidChange]; an edit's error
+// (*PathError wrapping [ErrPathEscape], [ErrNotExist], [ErrInvalidYAML],
+// [ErrInvalidImage]); *RenderError ([ErrRender]); *RemoteError wrapping
+// [ErrAuth], [ErrRemote], the context's error, or [ErrConflict] when all
+// attempts lost the race.
+func (r *Repo) Apply(ctx context.Context, ch Change) (Result, error) {
+	start := time.Now()
+	res, err := r.apply(ctx, ch)
+	result := resultCommitted
+	switch {
+	case err != nil:
+		result = resultError
+	case !res.Changed:
+		result = resultUnchanged
+	case ch.DryRun:
+		result = resultDryRun
+	}
+	r.m.applies.WithLabelValues(result).Inc()
+	r.m.duration.WithLabelValues(result).Observe(time.Since(start).Seconds())
+	return res, err
+}
+
+func (r *Repo) apply(ctx context.Context, ch Change) (Result, error) {
+	if err := ch.validate(); err != nil {
+		return Result{}, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	log := r.o.logger.With("app", ch.Trailers.App, "env", ch.Trailers.Environment, "action", string(ch.Trailers.Action))
+	for attempt := 1; ; attempt++ {
+		head, err := r.fetch(ctx)
+		if err != nil {
+			return Result{Attempts: attempt}, err
+		}
+		res, err := r.build(ctx, head, ch)
+		res.Attempts = attempt
+		if err != nil || !res.Changed || ch.DryRun {
+			return res, err
+		}
+		err = r.push(ctx, head, res.Commit)
+		if err == nil {
+			log.InfoContext(ctx, "pushed", "commit", res.Commit.String(), "parent", head.String(), "attempts", attempt)
+			return res, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return Result{Parent: head, Attempts: attempt}, err
+		}
+		r.m.conflicts.Inc()
+		if attempt >= r.o.maxAttempts {
+			return Result{Parent: head, Attempts: attempt}, fmt.Errorf("after %d attempts: %w", attempt, err)
+		}
+		wait := r.backoff(attempt)
+		log.DebugContext(ctx, "push lost a race; replaying on the new head", "attempt", attempt, "wait", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Result{Parent: head, Attempts: attempt}, r.remoteErr("push", fmt.Errorf("%w (while retrying: %w)", ctx.Err(), err))
+		case <-t.C:
+		}
+	}
+}
+
+// backoff returns a wait drawn uniformly from [d/2, d) where d doubles
+// each attempt from the base up to the cap.
+func (r *Repo) backoff(attempt int) time.Duration {
+	d := r.o.backoff << min(attempt-1, 20)
+	if d > r.o.maxBackoff || d <= 0 {
+		d = r.o.maxBackoff
+	}
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2)
+}
+
+// build applies the edits to head's tree, renders, and writes the commit
+// objects into the cache. Callers hold r.mu.
+func (r *Repo) build(ctx context.Context, head plumbing.Hash, ch Change) (Result, error) {
+	res := Result{Parent: head}
+	var oldTree plumbing.Hash
+	if !head.IsZero() {
+		c, err := r.repo.CommitObject(head)
+		if err != nil {
+			return res, fmt.Errorf("gitops: %s: head %s: %w", r.redacted, head, err)
+		}
+		oldTree = c.TreeHash
+	}
+	t := NewTree(r.repo.Storer, oldTree)
+	for _, e := range ch.Edits {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		if err := e.Apply(t); err != nil {
+			return res, err
+		}
+	}
+	newTree, err := t.Write()
+	if err != nil {
+		return res, fmt.Errorf("gitops: %s: write tree: %w", r.redacted, err)
+	}
+	if newTree == oldTree || (head.IsZero() && len(t.Changed()) == 0) {
+		return res, nil
+	}
+	res.Changed = true
+	res.Files = t.Changed()
+
+	before := NewTree(r.repo.Storer, oldTree)
+	after := NewTree(r.repo.Storer, newTree)
+	dirs := map[string]bool{}
+	for _, f := range res.Files {
+		if d := kustomizationDir(after, f); d != "" {
+			dirs[d] = true
+		}
+	}
+	for _, d := range ch.Render {
+		c, err := cleanPath(d)
+		if err != nil {
+			return res, &PathError{Op: "render", Path: d, Err: err}
+		}
+		dirs[c] = true
+	}
+	for d := range dirs {
+		res.Overlays = append(res.Overlays, d)
+	}
+	sort.Strings(res.Overlays)
+	var diff strings.Builder
+	for _, d := range res.Overlays {
+		out, err := render(ctx, after, d, "change on "+head.String())
+		if err != nil {
+			return res, err
+		}
+		var old []byte
+		if before.IsDir(d) && before.KustomizationFile(d) != "" {
+			// A base that did not render before is shown as empty.
+			old, _ = render(ctx, before, d, head.String())
+		}
+		diff.WriteString(unifiedDiff(d, string(old), string(out)))
+	}
+	res.Diff = diff.String()
+
+	commit, err := r.commit(head, newTree, ch.message())
+	if err != nil {
+		return res, err
+	}
+	res.Commit = commit
+	return res, nil
+}
+
+// commit writes a commit object on parent with tree and message.
+func (r *Repo) commit(parent, tree plumbing.Hash, message string) (plumbing.Hash, error) {
+	now := r.o.now()
+	author := r.o.author
+	author.When = now
+	committer := author
+	if r.o.committer != nil {
+		committer = *r.o.committer
+		committer.When = now
+	}
+	c := &object.Commit{Author: author, Committer: committer, Message: message, TreeHash: tree}
+	if !parent.IsZero() {
+		c.ParentHashes = []plumbing.Hash{parent}
+	}
+	if r.o.signKey != nil {
+		obj := r.repo.Storer.NewEncodedObject()
+		if err := c.EncodeWithoutSignature(obj); err != nil {
+			return plumbing.ZeroHash, err
+		}
+		rd, err := obj.Reader()
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		var sig bytes.Buffer
+		err = openpgp.ArmoredDetachSign(&sig, r.o.signKey, rd, nil)
+		rd.Close()
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("gitops: sign commit: %w", err)
+		}
+		c.PGPSignature = sig.String()
+	}
+	obj := r.repo.Storer.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return r.repo.Storer.SetEncodedObject(obj)
+}
+
+// push sends commit to the remote branch, expecting the branch at parent.
+// A lost race is reported as a *RemoteError wrapping [ErrConflict].
+func (r *Repo) push(ctx context.Context, parent, commit plumbing.Hash) error {
+	local := plumbing.ReferenceName("refs/flightdeck/push/" + r.o.branch)
+	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(local, commit)); err != nil {
+		return fmt.Errorf("gitops: %s: %w", r.redacted, err)
+	}
+	dst := plumbing.NewBranchReferenceName(r.o.branch)
+	opts := &git.PushOptions{
+		RemoteName: "origin",
+		RemoteURL:  r.url,
+		RefSpecs:   []config.RefSpec{config.RefSpec(local.String() + ":" + dst.String())},
+		Auth:       r.o.auth,
+	}
+	if !parent.IsZero() {
+		// Refuse unless the remote is still where we built on.
+		opts.RequireRemoteRefs = []config.RefSpec{config.RefSpec(parent.String() + ":" + dst.String())}
+	}
+	err := r.repo.PushContext(ctx, opts)
+	if errors.Is(err, git.NoErrAlreadyUpToDate) {
+		err = nil
+	}
+	if err != nil {
+		return r.remoteErr("push", classify(ctx, err))
+	}
+	return r.repo.Storer.SetReference(plumbing.NewHashReference(r.remoteRef(), commit))
+}

@@ -1,0 +1,161 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Sentinel errors. Functions document which of them they return; test for
+// them with [errors.Is].
+var (
+	// ErrConflict means the remote branch moved while a change was being
+	// pushed. [Repo.Apply] handles it by fetching and re-applying the
+	// edits; it is returned only when every retry lost the race.
+	ErrConflict = errors.New("gitops: push rejected: remote branch moved")
+	// ErrAuth means the remote refused the credentials, or asked for
+	// credentials that were not given.
+	ErrAuth = errors.New("gitops: authentication failed")
+	// ErrRemote means the remote could not be reached or did not answer
+	// as a Git server.
+	ErrRemote = errors.New("gitops: remote unavailable")
+	// ErrPathEscape means a path is absolute, climbs out of the tree with
+	// "..", names a ".git" directory, or goes through a symbolic link.
+	ErrPathEscape = errors.New("gitops: path escapes the repository tree")
+	// ErrNotExist means a file, directory or revision does not exist.
+	ErrNotExist = errors.New("gitops: does not exist")
+	// ErrInvalidYAML means a file an edit must change is not valid YAML,
+	// or does not have the shape the edit needs.
+	ErrInvalidYAML = errors.New("gitops: invalid YAML")
+	// ErrInvalidImage means an image name, tag or digest does not parse
+	// as an OCI reference.
+	ErrInvalidImage = errors.New("gitops: invalid image reference")
+	// ErrRender means kustomize could not render an overlay.
+	ErrRender = errors.New("gitops: render failed")
+	// ErrInvalidChange means a [Change] is incomplete or malformed: no
+	// edits, or a trailer value that is not a single line.
+	ErrInvalidChange = errors.New("gitops: invalid change")
+)
+
+// PathError records an edit or read that failed on a path inside the
+// repository tree.
+type PathError struct {
+	// Op is the operation, for example "write" or "set-image".
+	Op string
+	// Path is the slash-separated path inside the tree, as given.
+	Path string
+	// Err is the cause; it wraps one of the sentinels.
+	Err error
+}
+
+// Error returns "gitops: <op> <path>: <cause>".
+func (e *PathError) Error() string { return "gitops: " + e.Op + " " + e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *PathError) Unwrap() error { return e.Err }
+
+// RenderError records an overlay that kustomize could not render.
+type RenderError struct {
+	// Dir is the overlay directory inside the tree.
+	Dir string
+	// Revision is the commit or tree the overlay was rendered from; it may
+	// name a commit that was never pushed.
+	Revision string
+	// Err is kustomize's reason.
+	Err error
+}
+
+// Error returns "gitops: render <dir>: <kustomize's reason>".
+func (e *RenderError) Error() string {
+	return "gitops: render " + e.Dir + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause and [ErrRender].
+func (e *RenderError) Unwrap() []error { return []error{ErrRender, e.Err} }
+
+// RemoteError records a failed exchange with the remote repository. Its
+// URL never carries credentials, and its message has every configured
+// secret replaced by "xxxxx".
+type RemoteError struct {
+	// Op is "fetch" or "push".
+	Op string
+	// URL is the remote URL with any password removed.
+	URL string
+	// Err is the cause; it wraps [ErrConflict], [ErrAuth], [ErrRemote],
+	// or the context's error.
+	Err error
+
+	secrets []string
+}
+
+// Error returns "gitops: <op> <url>: <cause>" with secrets redacted.
+func (e *RemoteError) Error() string {
+	return scrub("gitops: "+e.Op+" "+e.URL+": "+e.Err.Error(), e.secrets)
+}
+
+// Unwrap returns the cause.
+func (e *RemoteError) Unwrap() error { return e.Err }
+
+// RedactURL returns rawURL with the password of its user info replaced by
+// "xxxxx". Strings that do not parse as URLs (such as scp-like SSH
+// addresses "git@host:path") are returned with anything between "://" and
+// the last "@" before the host removed.
+func RedactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err == nil && u.Scheme != "" {
+		return u.Redacted()
+	}
+	if i := strings.Index(rawURL, "://"); i >= 0 {
+		rest := rawURL[i+3:]
+		if j := strings.LastIndex(rest, "@"); j >= 0 {
+			return rawURL[:i+3] + "xxxxx@" + rest[j+1:]
+		}
+	}
+	return rawURL
+}
+
+func scrub(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "xxxxx")
+		}
+	}
+	return s
+}
+
+// classify maps a go-git error to the package's sentinels. It is the only
+// place that knows go-git's error texts: a push losing the race is
+// reported as "remote ref ... required to be ..." or "non-fast-forward
+// update" (the client saw the new head) or as "failed to update ref" (the
+// server refused the compare and swap), and none is a sentinel.
+func classify(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %w", cerr, err)
+	}
+	msg := err.Error()
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case strings.Contains(msg, "non-fast-forward"),
+		strings.Contains(msg, "failed to update ref"),
+		strings.Contains(msg, "fetch first"),
+		strings.Contains(msg, "cannot lock ref"),
+		strings.Contains(msg, "failed to lock"),
+		strings.Contains(msg, "stale info"),
+		strings.Contains(msg, "required to be"):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	case strings.Contains(msg, "authentication required"),
+		strings.Contains(msg, "authorization failed"),
+		strings.Contains(msg, "authentication failed"),
+		strings.Contains(msg, "unable to authenticate"),
+		strings.Contains(msg, "handshake failed"):
+		return fmt.Errorf("%w: %w", ErrAuth, err)
+	default:
+		return fmt.Errorf("%w: %w", ErrRemote, err)
+	}
+}

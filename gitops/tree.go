@@ -1,0 +1,404 @@
+package gitops
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// Tree is a mutable view of a commit's tree, the thing an [Edit] changes.
+// It loads directories and files from the object store only when an edit
+// reaches them, and [Tree] writes back only the directories on the path
+// of a change, so the cost of a change is about the files it touches, not
+// the size of the repository. No worktree is checked out.
+//
+// Paths are slash-separated and relative to the repository root. A path
+// that is absolute, climbs out with "..", has a ".git" component, or goes
+// through a symbolic link in the tree is refused with [ErrPathEscape].
+//
+// A Tree is not safe for concurrent use; [Repo.Apply] gives each attempt
+// its own.
+type Tree struct {
+	s       storer.EncodedObjectStorer
+	root    *tnode
+	changed map[string]struct{}
+}
+
+type tnode struct {
+	mode     filemode.FileMode
+	hash     plumbing.Hash     // stored object; zero for new content
+	children map[string]*tnode // directories, once loaded
+	data     []byte            // new file content; nil means "hash"
+	dirty    bool
+}
+
+func (n *tnode) isDir() bool { return n.mode == filemode.Dir }
+
+// NewTree returns a Tree over the tree object root in s. A zero root is
+// the empty tree.
+func NewTree(s storer.EncodedObjectStorer, root plumbing.Hash) *Tree {
+	return &Tree{s: s, root: &tnode{mode: filemode.Dir, hash: root}, changed: map[string]struct{}{}}
+}
+
+// cleanPath validates p and returns its clean form; "" is the root.
+func cleanPath(p string) (string, error) {
+	if p == "" {
+		return "", fmt.Errorf("%w: empty path", ErrPathEscape)
+	}
+	if strings.HasPrefix(p, "/") || strings.Contains(p, "\\") || (len(p) > 1 && p[1] == ':') {
+		return "", fmt.Errorf("%w: absolute path", ErrPathEscape)
+	}
+	c := path.Clean(p)
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return "", fmt.Errorf("%w: climbs out of the tree", ErrPathEscape)
+	}
+	if c == "." {
+		return "", nil
+	}
+	for _, part := range strings.Split(c, "/") {
+		if strings.EqualFold(part, ".git") {
+			return "", fmt.Errorf("%w: names a .git directory", ErrPathEscape)
+		}
+	}
+	return c, nil
+}
+
+func (t *Tree) load(n *tnode) error {
+	if n.children != nil {
+		return nil
+	}
+	n.children = map[string]*tnode{}
+	if n.hash.IsZero() {
+		return nil
+	}
+	tr, err := object.GetTree(t.s, n.hash)
+	if err != nil {
+		return fmt.Errorf("read tree %s: %w", n.hash, err)
+	}
+	for _, e := range tr.Entries {
+		n.children[e.Name] = &tnode{mode: e.Mode, hash: e.Hash}
+	}
+	return nil
+}
+
+// walk returns the node at the clean path p ("" is the root) and the
+// directories leading to it, root first. With create, missing directories
+// are made. A missing node is returned as nil without error.
+func (t *Tree) walk(p string, create bool) (*tnode, []*tnode, error) {
+	n := t.root
+	var dirs []*tnode
+	if p == "" {
+		return n, nil, nil
+	}
+	parts := strings.Split(p, "/")
+	for i, part := range parts {
+		if n.mode == filemode.Symlink {
+			return nil, nil, fmt.Errorf("%w: %s is a symbolic link", ErrPathEscape, strings.Join(parts[:i], "/"))
+		}
+		if !n.isDir() {
+			return nil, nil, fmt.Errorf("%w: %s is a file, not a directory", ErrNotExist, strings.Join(parts[:i], "/"))
+		}
+		if err := t.load(n); err != nil {
+			return nil, nil, err
+		}
+		dirs = append(dirs, n)
+		c := n.children[part]
+		if c == nil {
+			if !create {
+				return nil, dirs, nil
+			}
+			if i == len(parts)-1 {
+				return nil, dirs, nil
+			}
+			c = &tnode{mode: filemode.Dir, children: map[string]*tnode{}}
+			n.children[part] = c
+		}
+		n = c
+	}
+	if n.mode == filemode.Symlink {
+		return nil, nil, fmt.Errorf("%w: %s is a symbolic link", ErrPathEscape, p)
+	}
+	return n, dirs, nil
+}
+
+func (t *Tree) markDirty(dirs []*tnode) {
+	for _, d := range dirs {
+		d.dirty = true
+	}
+}
+
+// ReadFile returns the content of the file at p. It returns an error
+// wrapping [ErrNotExist] if there is no file at p and [ErrPathEscape] for
+// a refused path.
+func (t *Tree) ReadFile(p string) ([]byte, error) {
+	c, err := cleanPath(p)
+	if err != nil {
+		return nil, &PathError{Op: "read", Path: p, Err: err}
+	}
+	n, _, err := t.walk(c, false)
+	if err != nil {
+		return nil, &PathError{Op: "read", Path: p, Err: err}
+	}
+	if n == nil || n.isDir() || n.mode == filemode.Submodule {
+		return nil, &PathError{Op: "read", Path: p, Err: ErrNotExist}
+	}
+	return t.blob(n)
+}
+
+func (t *Tree) blob(n *tnode) ([]byte, error) {
+	if n.data != nil {
+		return n.data, nil
+	}
+	b, err := object.GetBlob(t.s, n.hash)
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", n.hash, err)
+	}
+	r, err := b.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// Exists reports whether a file or directory exists at p. Refused paths
+// do not exist.
+func (t *Tree) Exists(p string) bool {
+	c, err := cleanPath(p)
+	if err != nil {
+		return false
+	}
+	n, _, err := t.walk(c, false)
+	return err == nil && n != nil
+}
+
+// IsDir reports whether p is a directory.
+func (t *Tree) IsDir(p string) bool {
+	c, err := cleanPath(p)
+	if err != nil {
+		return false
+	}
+	n, _, err := t.walk(c, false)
+	return err == nil && n != nil && n.isDir()
+}
+
+// ReadDir returns the sorted names of the entries of directory p; "." is
+// the root.
+func (t *Tree) ReadDir(p string) ([]string, error) {
+	c, err := cleanPath(p)
+	if err != nil {
+		return nil, &PathError{Op: "readdir", Path: p, Err: err}
+	}
+	n, _, err := t.walk(c, false)
+	if err != nil {
+		return nil, &PathError{Op: "readdir", Path: p, Err: err}
+	}
+	if n == nil || !n.isDir() {
+		return nil, &PathError{Op: "readdir", Path: p, Err: ErrNotExist}
+	}
+	if err := t.load(n); err != nil {
+		return nil, &PathError{Op: "readdir", Path: p, Err: err}
+	}
+	names := make([]string, 0, len(n.children))
+	for name := range n.children {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// WriteFile sets the content of the regular file at p, creating missing
+// parent directories. Writing the content a file already has changes
+// nothing. It refuses to replace a directory or a symbolic link.
+func (t *Tree) WriteFile(p string, data []byte) error {
+	c, err := cleanPath(p)
+	if err == nil && c == "" {
+		err = fmt.Errorf("%w: the root is a directory", ErrNotExist)
+	}
+	if err != nil {
+		return &PathError{Op: "write", Path: p, Err: err}
+	}
+	n, dirs, err := t.walk(c, true)
+	if err != nil {
+		return &PathError{Op: "write", Path: p, Err: err}
+	}
+	if n != nil && n.isDir() {
+		return &PathError{Op: "write", Path: p, Err: errors.New("is a directory")}
+	}
+	if n != nil && n.data == nil && n.mode == filemode.Regular {
+		if old, err := t.blob(n); err == nil && bytes.Equal(old, data) {
+			return nil
+		}
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	parent := dirs[len(dirs)-1]
+	mode := filemode.Regular
+	if n != nil && n.mode == filemode.Executable {
+		mode = filemode.Executable
+	}
+	parent.children[path.Base(c)] = &tnode{mode: mode, data: data}
+	t.markDirty(dirs)
+	t.changed[c] = struct{}{}
+	return nil
+}
+
+// Remove deletes the file or directory at p. It returns an error wrapping
+// [ErrNotExist] if nothing is there.
+func (t *Tree) Remove(p string) error {
+	c, err := cleanPath(p)
+	if err == nil && c == "" {
+		err = fmt.Errorf("%w: cannot remove the root", ErrPathEscape)
+	}
+	if err != nil {
+		return &PathError{Op: "remove", Path: p, Err: err}
+	}
+	n, dirs, err := t.walk(c, false)
+	if err != nil {
+		return &PathError{Op: "remove", Path: p, Err: err}
+	}
+	if n == nil {
+		return &PathError{Op: "remove", Path: p, Err: ErrNotExist}
+	}
+	delete(dirs[len(dirs)-1].children, path.Base(c))
+	t.markDirty(dirs)
+	t.changed[c] = struct{}{}
+	return nil
+}
+
+// Copy copies the file or directory src to dst, replacing whatever was at
+// dst. Copying a directory shares its stored objects: it costs one tree
+// entry, not one write per file.
+func (t *Tree) Copy(src, dst string) error {
+	cs, err := cleanPath(src)
+	if err != nil {
+		return &PathError{Op: "copy", Path: src, Err: err}
+	}
+	cd, err := cleanPath(dst)
+	if err == nil && cd == "" {
+		err = fmt.Errorf("%w: cannot replace the root", ErrPathEscape)
+	}
+	if err == nil && cs != "" && (cd == cs || strings.HasPrefix(cd, cs+"/") || strings.HasPrefix(cs, cd+"/")) {
+		err = errors.New("source and destination overlap")
+	}
+	if err != nil {
+		return &PathError{Op: "copy", Path: dst, Err: err}
+	}
+	n, _, err := t.walk(cs, false)
+	if err == nil && n == nil {
+		err = ErrNotExist
+	}
+	if err != nil {
+		return &PathError{Op: "copy", Path: src, Err: err}
+	}
+	clone := cloneNode(n)
+	d, dirs, err := t.walk(cd, true)
+	if err != nil {
+		return &PathError{Op: "copy", Path: dst, Err: err}
+	}
+	if d != nil && !d.dirty && d.data == nil && !clone.dirty && clone.data == nil && d.hash == clone.hash && d.mode == clone.mode {
+		return nil
+	}
+	dirs[len(dirs)-1].children[path.Base(cd)] = clone
+	t.markDirty(dirs)
+	t.changed[cd] = struct{}{}
+	return nil
+}
+
+func cloneNode(n *tnode) *tnode {
+	c := &tnode{mode: n.mode, hash: n.hash, data: n.data, dirty: n.dirty}
+	if n.children != nil && n.dirty {
+		c.children = make(map[string]*tnode, len(n.children))
+		for k, v := range n.children {
+			c.children[k] = cloneNode(v)
+		}
+	}
+	return c
+}
+
+// Changed returns the sorted paths that edits wrote, removed or copied
+// to. A path may be listed although its content ended up unchanged.
+func (t *Tree) Changed() []string {
+	out := make([]string, 0, len(t.changed))
+	for p := range t.changed {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Write stores the changed blobs and directories in the object store and
+// returns the hash of the new root tree. Unchanged subtrees keep their
+// hashes, so only the directories on the path of a change are written.
+// Directories left empty are dropped, as Git cannot record them.
+func (t *Tree) Write() (plumbing.Hash, error) {
+	h, _, err := t.encode(t.root)
+	return h, err
+}
+
+func (t *Tree) encode(n *tnode) (plumbing.Hash, bool, error) {
+	if !n.isDir() {
+		if n.data == nil {
+			return n.hash, true, nil
+		}
+		obj := t.s.NewEncodedObject()
+		obj.SetType(plumbing.BlobObject)
+		obj.SetSize(int64(len(n.data)))
+		w, err := obj.Writer()
+		if err != nil {
+			return plumbing.ZeroHash, false, err
+		}
+		if _, err := w.Write(n.data); err != nil {
+			return plumbing.ZeroHash, false, err
+		}
+		if err := w.Close(); err != nil {
+			return plumbing.ZeroHash, false, err
+		}
+		h, err := t.s.SetEncodedObject(obj)
+		return h, true, err
+	}
+	if !n.dirty {
+		return n.hash, !n.hash.IsZero(), nil
+	}
+	entries := make([]object.TreeEntry, 0, len(n.children))
+	for name, c := range n.children {
+		h, keep, err := t.encode(c)
+		if err != nil {
+			return plumbing.ZeroHash, false, err
+		}
+		if !keep {
+			continue
+		}
+		entries = append(entries, object.TreeEntry{Name: name, Mode: c.mode, Hash: h})
+	}
+	sort.Slice(entries, func(i, j int) bool { return entryKey(entries[i]) < entryKey(entries[j]) })
+	tr := object.Tree{Entries: entries}
+	obj := t.s.NewEncodedObject()
+	if err := tr.Encode(obj); err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	h, err := t.s.SetEncodedObject(obj)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	return h, len(entries) > 0 || n == t.root, nil
+}
+
+// entryKey is Git's tree order: directories sort as if their name ended
+// in "/".
+func entryKey(e object.TreeEntry) string {
+	if e.Mode == filemode.Dir {
+		return e.Name + "/"
+	}
+	return e.Name
+}
