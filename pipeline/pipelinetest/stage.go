@@ -97,12 +97,14 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	if s.failLeft > 0 {
 		s.failLeft--
 	}
-	err, block, do := s.err, s.block, s.do
+	injected, block, do := s.err, s.block, s.do
 	s.mu.Unlock()
 	s.once.Do(func() { s.mu.Lock(); s.initStarted(); close(s.started); s.mu.Unlock() })
 
+	var err error
 	switch {
 	case fail:
+		err = injected
 		if err == nil {
 			err = ErrInjected
 		}
