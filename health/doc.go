@@ -41,13 +41,13 @@
 //
 // After each measurement the metric is assessed (first matching row wins):
 //
-//	1. failures > FailureLimit (limit ≥ 0; default 0)                 → Failed
-//	2. inconclusives > InconclusiveLimit (limit ≥ 0; default 0)       → Inconclusive
-//	3. consecutive errors > ConsecutiveErrorLimit (default 4)         → Error
-//	4. ConsecutiveSuccessLimit > 0 and consecutive successes ≥ it     → Successful
-//	5. count reached and ConsecutiveSuccessLimit > 0 (not met)        → Inconclusive
-//	6. count reached                                                  → Successful
-//	7. otherwise                                                      → Running
+//  1. failures > FailureLimit (limit ≥ 0; default 0)                 → Failed
+//  2. inconclusives > InconclusiveLimit (limit ≥ 0; default 0)       → Inconclusive
+//  3. consecutive errors > ConsecutiveErrorLimit (default 4)         → Error
+//  4. ConsecutiveSuccessLimit > 0 and consecutive successes ≥ it     → Successful
+//  5. count reached and ConsecutiveSuccessLimit > 0 (not met)        → Inconclusive
+//  6. count reached                                                  → Successful
+//  7. otherwise                                                      → Running
 //
 // The count is Metric.Count, or 1 without an interval; a metric with an
 // interval and no count runs until the analysis ends. The run then:

@@ -52,8 +52,8 @@ type SequentialConfig struct {
 // carry no information about the split, so zero errors keep the test
 // running: they never fail it. Safe for concurrent use.
 type SequentialTest struct {
-	cfg      SequentialConfig
-	p0       float64
+	cfg            SequentialConfig
+	p0             float64
 	worse, noWorse mixture
 
 	mu             sync.Mutex
