@@ -217,4 +217,3 @@ func ToAppStatus(app *Application) gitops.AppStatus {
 // ErrStopWatch, returned by a [Client.Watch] callback, ends the watch
 // without error.
 var ErrStopWatch = errors.New("argocd: stop watch")
-
