@@ -53,7 +53,7 @@ func (r *reg) reset() {
 	r.reqs = nil
 }
 
-func newRegistry(t *testing.T) *reg {
+func newRegistry(t testing.TB) *reg {
 	t.Helper()
 	r := &reg{}
 	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))

@@ -3,9 +3,10 @@ package image
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	gzip "github.com/klauspost/compress/gzip"
 	"hash"
 	"io"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -258,7 +260,8 @@ func copyFile(w io.Writer, e *entry) error {
 }
 
 // buildLayer writes the layer tar and its gzip form in a single pass,
-// hashing both on the way.
+// hashing both on the way. Hashing the tar, compressing, and hashing the
+// compressed stream run concurrently, each on its own goroutine.
 func buildLayer(l Layer, mtime time.Time, mt types.MediaType) (*gzipLayer, error) {
 	entries, err := l.collect()
 	if err != nil {
@@ -266,15 +269,23 @@ func buildLayer(l Layer, mtime time.Time, mt types.MediaType) (*gzipLayer, error
 	}
 	var buf bytes.Buffer
 	digest := sha256.New()
-	zw, err := gzip.NewWriterLevel(io.MultiWriter(&buf, digest), gzip.BestSpeed)
+	digestW := newAsyncWriter(digest)
+	zw, err := gzip.NewWriterLevel(io.MultiWriter(&buf, digestW), gzip.BestSpeed)
 	if err != nil {
 		return nil, err
 	}
+	zipW := newAsyncWriter(zw)
 	diffID := sha256.New()
-	if err := writeTar(io.MultiWriter(zw, diffID), entries, mtime); err != nil {
-		return nil, err
+	diffW := newAsyncWriter(diffID)
+	werr := writeTar(io.MultiWriter(zipW, diffW), entries, mtime)
+	// Drain the stages in order: the tar hash, the compressor (then flush
+	// it), then the compressed-stream hash.
+	err = errors.Join(werr, diffW.Close(), zipW.Close())
+	if err == nil {
+		err = zw.Close()
 	}
-	if err := zw.Close(); err != nil {
+	err = errors.Join(err, digestW.Close())
+	if err != nil {
 		return nil, err
 	}
 	return &gzipLayer{
@@ -283,6 +294,48 @@ func buildLayer(l Layer, mtime time.Time, mt types.MediaType) (*gzipLayer, error
 		diffID: sum(diffID),
 		mt:     mt,
 	}, nil
+}
+
+// asyncWriter hands copies of written chunks to a goroutine that writes
+// them to w, so that the producer and w run in parallel. Close waits for
+// the goroutine and returns the first error of w.
+type asyncWriter struct {
+	ch   chan []byte
+	done chan struct{}
+	err  error // set by the goroutine before done is closed
+	pool sync.Pool
+}
+
+func newAsyncWriter(w io.Writer) *asyncWriter {
+	a := &asyncWriter{ch: make(chan []byte, 16), done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		for b := range a.ch {
+			if a.err == nil {
+				_, a.err = w.Write(b)
+			}
+			a.pool.Put(b[:0]) //nolint:staticcheck // slices are reused by Write
+		}
+	}()
+	return a
+}
+
+func (a *asyncWriter) Write(p []byte) (int, error) {
+	select {
+	case <-a.done:
+		return 0, a.err
+	default:
+	}
+	b, _ := a.pool.Get().([]byte)
+	a.ch <- append(b, p...)
+	return len(p), nil
+}
+
+// Close flushes pending chunks and returns the first write error.
+func (a *asyncWriter) Close() error {
+	close(a.ch)
+	<-a.done
+	return a.err
 }
 
 func sum(h hash.Hash) v1.Hash {
