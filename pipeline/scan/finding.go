@@ -17,10 +17,15 @@ type Severity int
 
 // Severities, in increasing order.
 const (
+	// SeverityUnknown means the source gave no severity.
 	SeverityUnknown Severity = iota
+	// SeverityLow covers "low" and "negligible".
 	SeverityLow
+	// SeverityMedium covers "medium" and "moderate".
 	SeverityMedium
+	// SeverityHigh is "high".
 	SeverityHigh
+	// SeverityCritical is "critical".
 	SeverityCritical
 )
 

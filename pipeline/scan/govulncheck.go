@@ -287,7 +287,8 @@ type Binary struct {
 	Path string
 	// File is where it was written on disk.
 	File string
-	// GoVersion and Main are from its embedded build information.
+	// GoVersion is the Go release that built it, from its embedded build
+	// information.
 	GoVersion string
 	// Main is the main module path.
 	Main string

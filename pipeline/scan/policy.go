@@ -72,8 +72,10 @@ func (p Policy) Validate() error {
 
 // Allowed is a finding accepted by an allowlist entry.
 type Allowed struct {
+	// Finding is the accepted finding.
 	Finding Finding
-	Entry   Allow
+	// Entry is the allowlist entry that accepted it.
+	Entry Allow
 }
 
 // Verdict is the outcome of [Policy.Check].
