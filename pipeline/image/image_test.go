@@ -370,6 +370,23 @@ func TestBuildIndex(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "arm64", cf.Architecture)
 
+	// The index serves as a multi-platform base: each platform's build
+	// starts from its own image.
+	onArm, err := c.Build(ctx, image.Spec{
+		Base:     res.Digest.String(),
+		Platform: &v1.Platform{OS: "linux", Architecture: "arm64"},
+		Layers:   []image.Layer{{Files: []image.File{{Path: "/extra", Content: []byte("x")}}}},
+	})
+	require.NoError(t, err)
+	layers, err := onArm.Layers()
+	require.NoError(t, err)
+	require.Len(t, layers, 2)
+	_, entries := readLayer(t, layers[0])
+	assert.Equal(t, "arm64 binary", entries["app"].content)
+	cf, err = onArm.ConfigFile()
+	require.NoError(t, err)
+	assert.Equal(t, "arm64", cf.Architecture)
+
 	_, err = c.BuildIndex(ctx, nil)
 	assert.ErrorIs(t, err, image.ErrInvalidSpec)
 	_, err = c.BuildIndex(ctx, []image.Spec{specs[0], specs[0]})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/stretchr/testify/assert"
@@ -148,6 +149,20 @@ func TestIntegrationDockerRegistryPushPull(t *testing.T) {
 	assert.Equal(t, "#!/bin/sh\necho hi\n", entries["app/server"].content)
 	_, entries = readLayer(t, layers[1])
 	assert.Equal(t, "port: 8080\n", entries["etc/app/config.yaml"].content)
+
+	// A multi-platform index.
+	idx, err := c.BuildIndex(ctx, []image.Spec{
+		{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}, Layers: []image.Layer{{Dir: dir, Target: "/app"}}},
+		{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}, Layers: []image.Layer{{Dir: dir, Target: "/app"}}},
+	})
+	require.NoError(t, err)
+	ires, err := c.PushIndex(ctx, host+"/shop/multi:v1", idx)
+	require.NoError(t, err)
+	pulledIdx, err := remote.Index(ires.Digest)
+	require.NoError(t, err)
+	im, err := pulledIdx.IndexManifest()
+	require.NoError(t, err)
+	assert.Len(t, im.Manifests, 2)
 
 	// Promotion within the registry, by digest.
 	cp, err := c.Copy(ctx, res.Digest.String(), host+"/prod/checkout")
