@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // trivyReport is Trivy's JSON report (`trivy … --format json`), the
@@ -254,6 +255,9 @@ func (t *Tool) Scan(ctx context.Context, target Target) ([]Finding, error) {
 		var stdout, stderr bytes.Buffer
 		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		// After ctx ends and the tool is killed, stop waiting for any
+		// children that still hold its output open.
+		cmd.WaitDelay = 2 * time.Second
 		err := cmd.Run()
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, &ScanError{Scanner: t.name, Target: subject, Err: errors.Join(cerr, err)}

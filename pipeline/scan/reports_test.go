@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -155,4 +156,18 @@ func TestToolRunsInstalledBinary(t *testing.T) {
 	bin, _ = fakeTool(t, "not json", 0)
 	_, err = scan.NewTrivy(scan.WithBinary(bin)).Scan(context.Background(), scan.Target{Dir: "/src"})
 	assert.ErrorIs(t, err, scan.ErrInvalidReport)
+}
+
+func TestToolHonoursContext(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "trivy")
+	// The tool blocks until it is killed.
+	require.NoError(t, os.WriteFile(bin, []byte("#!/bin/sh\nexec tail -f /dev/null\n"), 0o700))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := scan.NewTrivy(scan.WithBinary(bin)).Scan(ctx, scan.Target{ImageRef: "registry.example.com/app:v1"})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	var se *scan.ScanError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "registry.example.com/app:v1", se.Target)
 }
