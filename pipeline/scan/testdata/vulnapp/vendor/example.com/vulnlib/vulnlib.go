@@ -1,17 +1,20 @@
 // Package vulnlib is a tiny library with two planted vulnerabilities
 // (GO-2026-9001 in ParseHeader, GO-2026-9002 in Compare) described by the
-// fixture database in ../../../../vulndb.
+// fixture database in pipeline/scan/testdata/vulndb.
 package vulnlib
 
-import "strings"
-
-// ParseHeader returns the header name before the first colon.
+// ParseHeader returns the header name before the first colon, unwrapping
+// any parentheses around the header without limit.
 func ParseHeader(s string) string {
-	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+	if len(s) > 1 && s[0] == '(' && s[len(s)-1] == ')' {
 		return ParseHeader(s[1 : len(s)-1])
 	}
-	name, _, _ := strings.Cut(s, ":")
-	return name
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' {
+			return s[:i]
+		}
+	}
+	return s
 }
 
 // Compare reports whether a and b are equal.
