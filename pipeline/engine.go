@@ -155,8 +155,12 @@ func New(opts ...Option) (*Engine, error) {
 // When ctx ends, running stages see their contexts end, steps waiting to
 // retry stop waiting, no further main steps start (they are reported as
 // skipped, naming the context's error), and the finally steps still run.
-// Run returns only after every stage it started has returned.
+// Run returns only after every stage it started has returned. A nil graph
+// returns [ErrNilGraph] and an empty report.
 func (e *Engine) Run(ctx context.Context, g *Graph, st *State) (*Report, error) {
+	if g == nil {
+		return &Report{}, ErrNilGraph
+	}
 	if st == nil {
 		st = &State{}
 	}

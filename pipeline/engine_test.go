@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -597,4 +598,50 @@ func TestGraphRunsConcurrently(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestNilGraph(t *testing.T) {
+	rep, err := newEngine(t).Run(context.Background(), nil, nil)
+	require.ErrorIs(t, err, pipeline.ErrNilGraph)
+	assert.Empty(t, rep.Steps)
+}
+
+func TestLoggerAndSkipEvents(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rec := &pipelinetest.Recorder{}
+	var b pipeline.Builder
+	b.Add(
+		pipeline.Step{Stage: pipelinetest.Fail("bad", errors.New("compiler exploded")), Provides: keys(keyA), ContinueOnError: true},
+		pipeline.Step{Stage: pipelinetest.Succeed("dependent"), Needs: keys(keyA)},
+	)
+	_, err := newEngine(t, pipeline.WithLogger(logger), pipeline.WithObserver(rec), pipeline.WithParallelism(0)).
+		Run(context.Background(), build(t, &b), nil)
+	require.Error(t, err)
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	assert.Contains(t, out, `level=WARN msg="pipeline step failed" step=bad attempts=1 error="compiler exploded"`)
+	assert.Contains(t, out, `level=DEBUG msg="pipeline step skipped" step=dependent`)
+	evs := rec.For("dependent")
+	require.Len(t, evs, 1)
+	assert.Equal(t, pipeline.StepSkipped, evs[0].Type)
+	assert.Equal(t, pipeline.Skipped, evs[0].Status)
+	assert.Equal(t, `needs "test.a" from step "bad", which failed`, evs[0].Reason)
+	bad := rec.For("bad")
+	require.Len(t, bad, 2)
+	assert.ErrorContains(t, bad[1].Err, "compiler exploded")
+	assert.False(t, bad[1].Time.IsZero())
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

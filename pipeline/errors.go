@@ -26,6 +26,10 @@ var (
 	ErrCycle = errors.New("pipeline: dependency cycle")
 )
 
+// ErrNilGraph is returned by [Engine.Run] when given a nil graph; build
+// graphs with [Builder.Build].
+var ErrNilGraph = errors.New("pipeline: nil graph")
+
 // Errors returned by [Engine.Run], each inside a [*StepError].
 var (
 	// ErrAttemptTimeout means an attempt ran longer than its step's
