@@ -1,0 +1,190 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+)
+
+// SampleSource returns the samples of one series over a time range;
+// [*PrometheusQuery] is one.
+type SampleSource interface {
+	Range(ctx context.Context, start, end time.Time, step time.Duration) ([]float64, error)
+}
+
+var _ SampleSource = (*PrometheusQuery)(nil)
+
+// CanaryQuery pairs a metric's judging configuration with where its
+// baseline and canary samples come from. Metric.Control and
+// Metric.Experiment are ignored: they are fetched on every evaluation.
+type CanaryQuery struct {
+	Metric           CanaryMetric
+	Baseline, Canary SampleSource
+}
+
+// CanaryJudge is an [Evaluator] that fetches the trailing window of every
+// metric for baseline and canary and judges them with [Judge]. The
+// measurement's Value is the score, Values holds each metric's ratio, and
+// the phase is the judgement's (Pass → Successful, Marginal →
+// Inconclusive, Fail → Failed); a failed fetch is an Error.
+type CanaryJudge struct {
+	metrics      []CanaryQuery
+	window, step time.Duration
+	cfg          JudgeConfig
+	o            options
+}
+
+var _ Evaluator = (*CanaryJudge)(nil)
+
+// NewCanaryJudge returns a CanaryJudge over the trailing window sampled
+// every step. It honours [WithClock] (default time.Now; the window ends
+// at the clock's time) and [WithLogger]. It returns an error wrapping
+// [ErrInvalidJudgement] for no metrics, a metric without both sources, or
+// a window or step that is not positive.
+func NewCanaryJudge(metrics []CanaryQuery, window, step time.Duration, cfg JudgeConfig, opts ...Option) (*CanaryJudge, error) {
+	var errs []error
+	if len(metrics) == 0 {
+		errs = append(errs, fmt.Errorf("%w: no metrics", ErrInvalidJudgement))
+	}
+	for _, m := range metrics {
+		if m.Baseline == nil || m.Canary == nil {
+			errs = append(errs, fmt.Errorf("%w: metric %q needs a baseline and a canary source", ErrInvalidJudgement, m.Metric.Name))
+		}
+	}
+	if window <= 0 || step <= 0 || step > window {
+		errs = append(errs, fmt.Errorf("%w: window %s and step %s", ErrInvalidJudgement, window, step))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &CanaryJudge{metrics: metrics, window: window, step: step, cfg: cfg, o: buildOptions(0, opts)}, nil
+}
+
+// Evaluate fetches the samples and judges them; see [CanaryJudge].
+func (c *CanaryJudge) Evaluate(ctx context.Context) Measurement {
+	t := c.o.now()
+	if err := ctx.Err(); err != nil {
+		return errorMeasurement(t, fmt.Errorf("canary judge: %w", err))
+	}
+	start := t.Add(-c.window)
+	ms := make([]CanaryMetric, len(c.metrics))
+	for i, q := range c.metrics {
+		m := q.Metric
+		var err error
+		if m.Control, err = q.Baseline.Range(ctx, start, t, c.step); err != nil {
+			return errorMeasurement(t, fmt.Errorf("canary judge: baseline of %s: %w", m.Name, err))
+		}
+		if m.Experiment, err = q.Canary.Range(ctx, start, t, c.step); err != nil {
+			return errorMeasurement(t, fmt.Errorf("canary judge: canary of %s: %w", m.Name, err))
+		}
+		ms[i] = m
+	}
+	j, err := Judge(c.cfg, ms)
+	if err != nil {
+		return errorMeasurement(t, fmt.Errorf("canary judge: %w", err))
+	}
+	m := Measurement{Time: t, Value: j.Score, Values: map[string]float64{}, Phase: j.Phase(),
+		Message: fmt.Sprintf("canary judge: %s, %s", j.Classification, j.Reason)}
+	for _, v := range j.Metrics {
+		m.Values[v.Name] = v.Ratio
+	}
+	return m
+}
+
+// ErrorSplit is an [Evaluator] that feeds a [SequentialTest] from two
+// cumulative error counters (for example PrometheusQuery or Scrape
+// evaluators of errors_total for each track). Each Evaluate reads both,
+// observes the increase since the previous reading (a decrease is a
+// counter reset: the new value is the increase), and reports the test:
+//
+//   - Failed once the test finds the canary worse;
+//   - Successful once it concludes the canary no worse, and also while it
+//     is still running: no evidence of harm so far (so zero errors never
+//     fail a run, and a metric with a count passes unless harm is found);
+//   - Error when a counter cannot be read; Inconclusive when one has no
+//     data.
+//
+// The first reading only sets the starting point. Value is the log
+// likelihood ratio of "worse"; Values carries the counts and both ratios.
+// Safe for concurrent use.
+type ErrorSplit struct {
+	test           *SequentialTest
+	canary, stable Evaluator
+	now            func() time.Time
+
+	mu                   sync.Mutex
+	lastCanary, lastStab float64
+	started              bool
+}
+
+var _ Evaluator = (*ErrorSplit)(nil)
+
+// NewErrorSplit returns an ErrorSplit feeding test from the canary and
+// stable error counters.
+func NewErrorSplit(test *SequentialTest, canary, stable Evaluator) (*ErrorSplit, error) {
+	if test == nil || canary == nil || stable == nil {
+		return nil, fmt.Errorf("%w: error split needs a test and both counters", ErrInvalidSequential)
+	}
+	return &ErrorSplit{test: test, canary: canary, stable: stable, now: time.Now}, nil
+}
+
+// Evaluate reads both counters and advances the test.
+func (e *ErrorSplit) Evaluate(ctx context.Context) Measurement {
+	t := e.now()
+	if err := ctx.Err(); err != nil {
+		return errorMeasurement(t, fmt.Errorf("error split: %w", err))
+	}
+	c := e.canary.Evaluate(ctx)
+	s := e.stable.Evaluate(ctx)
+	for _, r := range []struct {
+		name string
+		m    Measurement
+	}{{"canary", c}, {"stable", s}} {
+		switch {
+		case r.m.Phase == Error:
+			return errorMeasurement(t, fmt.Errorf("error split: %s errors: %w", r.name, r.m.Err))
+		case r.m.Phase == Inconclusive || math.IsNaN(r.m.Value):
+			return noData(t, "error split: "+r.name+" errors")
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.started {
+		e.lastCanary, e.lastStab, e.started = c.Value, s.Value, true
+		st := e.test.State()
+		return e.measurement(t, st, "starting point taken")
+	}
+	inc := func(now, last float64) int {
+		d := now - last
+		if d < 0 {
+			d = now
+		}
+		return int(math.Round(d))
+	}
+	dc, ds := inc(c.Value, e.lastCanary), inc(s.Value, e.lastStab)
+	e.lastCanary, e.lastStab = c.Value, s.Value
+	e.test.Observe(dc, ds)
+	return e.measurement(t, e.test.State(), fmt.Sprintf("+%d canary, +%d stable errors", dc, ds))
+}
+
+func (e *ErrorSplit) measurement(t time.Time, st SequentialState, note string) Measurement {
+	m := Measurement{Time: t, Value: st.LogRatioWorse, Values: map[string]float64{
+		"canary_errors": float64(st.CanaryErrors), "stable_errors": float64(st.StableErrors),
+		"log_ratio_worse": st.LogRatioWorse, "log_ratio_no_worse": st.LogRatioNoWorse,
+	}}
+	switch st.Phase {
+	case Failed:
+		m.Phase = Failed
+		m.Message = fmt.Sprintf("error split: canary worse (%d canary vs %d stable errors)", st.CanaryErrors, st.StableErrors)
+	case Successful:
+		m.Phase = Successful
+		m.Message = fmt.Sprintf("error split: canary no worse (%d canary vs %d stable errors)", st.CanaryErrors, st.StableErrors)
+	default:
+		m.Phase = Successful
+		m.Message = fmt.Sprintf("error split: no evidence of harm yet, %s (%d canary vs %d stable errors)", note, st.CanaryErrors, st.StableErrors)
+	}
+	return m
+}

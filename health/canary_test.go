@@ -1,0 +1,117 @@
+package health_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flightdeck-dev/flightdeck/health"
+	"github.com/flightdeck-dev/flightdeck/health/healthtest"
+)
+
+func TestCanaryJudgeFromPrometheus(t *testing.T) {
+	fake := healthtest.NewPrometheus()
+	url := fake.Serve(t)
+	var base, canary []healthtest.Point
+	for i := range 30 {
+		at := fixedNow.Add(-time.Duration(30-i) * 10 * time.Second)
+		base = append(base, healthtest.Point{T: at, V: 0.100 + float64(i%3)*0.001})
+		canary = append(canary, healthtest.Point{T: at, V: 0.180 + float64(i%3)*0.001})
+	}
+	fake.AddSeries(`latency{track="stable"}`, nil, base...)
+	fake.AddSeries(`latency{track="canary"}`, nil, canary...)
+	fake.AddSeries(`cpu{track="stable"}`, nil, base...)
+	fake.AddSeries(`cpu{track="canary"}`, nil, base...)
+
+	q := func(s string) *health.PrometheusQuery { return newQuery(t, url, s) }
+	cj, err := health.NewCanaryJudge([]health.CanaryQuery{
+		{Metric: health.CanaryMetric{Name: "latency", Direction: health.Increase, Critical: true}, Baseline: q(`latency{track="stable"}`), Canary: q(`latency{track="canary"}`)},
+		{Metric: health.CanaryMetric{Name: "cpu"}, Baseline: q(`cpu{track="stable"}`), Canary: q(`cpu{track="canary"}`)},
+	}, 5*time.Minute, 10*time.Second, health.JudgeConfig{}, health.WithClock(clock))
+	require.NoError(t, err)
+	m := cj.Evaluate(context.Background())
+	assert.Equal(t, health.Failed, m.Phase, m.Message)
+	assert.Equal(t, 0.0, m.Value)
+	assert.InDelta(t, 1.79, m.Values["latency"], 0.01)
+	assert.Contains(t, m.Message, "critical metric failed: latency High")
+
+	fake.FailWith(`cpu{track="canary"}`, 500, "server_error", "down")
+	m = cj.Evaluate(context.Background())
+	assert.Equal(t, health.Error, m.Phase)
+	assert.ErrorContains(t, m.Err, "canary of cpu")
+
+	_, err = health.NewCanaryJudge(nil, 0, time.Second, health.JudgeConfig{})
+	assert.ErrorIs(t, err, health.ErrInvalidJudgement)
+	_, err = health.NewCanaryJudge([]health.CanaryQuery{{Metric: health.CanaryMetric{Name: "x"}}}, time.Minute, time.Second, health.JudgeConfig{})
+	assert.ErrorContains(t, err, `"x" needs a baseline and a canary source`)
+}
+
+func TestErrorSplit(t *testing.T) {
+	st, err := health.NewSequentialTest(health.SequentialConfig{CanaryShare: 0.1})
+	require.NoError(t, err)
+	canary := healthtest.Values(10, 10, 12, 20)
+	stable := healthtest.Values(500, 500, 510, 520)
+	es, err := health.NewErrorSplit(st, canary, stable)
+	require.NoError(t, err)
+
+	m := es.Evaluate(context.Background())
+	assert.Equal(t, health.Successful, m.Phase)
+	assert.Contains(t, m.Message, "starting point")
+	m = es.Evaluate(context.Background())
+	assert.Equal(t, health.Successful, m.Phase, "zero new errors keep it running, never failing")
+	assert.Contains(t, m.Message, "no evidence of harm yet, +0 canary, +0 stable")
+	m = es.Evaluate(context.Background())
+	assert.Equal(t, health.Successful, m.Phase)
+	m = es.Evaluate(context.Background())
+	assert.Equal(t, health.Failed, m.Phase, "10 of 20 new errors from 10%% of traffic: %s", m.Message)
+	assert.Equal(t, 10.0, m.Values["canary_errors"])
+	assert.Equal(t, 20.0, m.Values["stable_errors"])
+
+	broken, _ := health.NewErrorSplit(st, healthtest.NewScripted(healthtest.Err(errors.New("refused"))), stable)
+	m = broken.Evaluate(context.Background())
+	assert.Equal(t, health.Error, m.Phase)
+	assert.ErrorContains(t, m.Err, "canary errors: refused")
+	empty, _ := health.NewErrorSplit(st, canary, healthtest.NewScripted())
+	assert.Equal(t, health.Inconclusive, empty.Evaluate(context.Background()).Phase)
+
+	_, err = health.NewErrorSplit(nil, canary, stable)
+	assert.ErrorIs(t, err, health.ErrInvalidSequential)
+}
+
+func TestErrorSplitCounterReset(t *testing.T) {
+	st, err := health.NewSequentialTest(health.SequentialConfig{CanaryShare: 0.5})
+	require.NoError(t, err)
+	es, err := health.NewErrorSplit(st, healthtest.Values(100, 3), healthtest.Values(100, 104))
+	require.NoError(t, err)
+	es.Evaluate(context.Background())
+	m := es.Evaluate(context.Background())
+	assert.Equal(t, 3.0, m.Values["canary_errors"], "a reset counts the new value")
+	assert.Equal(t, 4.0, m.Values["stable_errors"])
+}
+
+func TestCanaryEvaluatorsConformance(t *testing.T) {
+	t.Run("ErrorSplit", func(t *testing.T) {
+		healthtest.TestEvaluator(t, func(t *testing.T) health.Evaluator {
+			st, err := health.NewSequentialTest(health.SequentialConfig{CanaryShare: 0.5})
+			require.NoError(t, err)
+			es, err := health.NewErrorSplit(st, healthtest.Values(1, 2, 3), healthtest.Values(1, 2, 3))
+			require.NoError(t, err)
+			return es
+		})
+	})
+	t.Run("CanaryJudge", func(t *testing.T) {
+		fake := healthtest.NewPrometheus()
+		url := fake.Serve(t)
+		fake.AddSeries("a", nil, healthtest.Point{T: fixedNow.Add(-time.Minute), V: 1}, healthtest.Point{T: fixedNow, V: 2})
+		healthtest.TestEvaluator(t, func(t *testing.T) health.Evaluator {
+			cj, err := health.NewCanaryJudge([]health.CanaryQuery{{Metric: health.CanaryMetric{Name: "a"}, Baseline: newQuery(t, url, "a"), Canary: newQuery(t, url, "a")}},
+				5*time.Minute, 10*time.Second, health.JudgeConfig{}, health.WithClock(clock))
+			require.NoError(t, err)
+			return cj
+		})
+	})
+}
