@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 
 	"github.com/flightdeck-dev/flightdeck/health"
@@ -69,6 +70,9 @@ type Behavior struct {
 	// kubelet restarts it with back-off (10s, 20s, 40s ... up to 5m) and
 	// the pod never becomes ready.
 	CrashLoop bool
+	// ErrorRate is the fraction (0 to 1) of requests the pod fails when
+	// the cluster simulates traffic ([WithTraffic]).
+	ErrorRate float64
 }
 
 // DefaultBehavior is the behaviour of images no [WithBehavior] names:
@@ -125,6 +129,11 @@ type Cluster struct {
 	order       []key // creation order, for stable listings
 	deployments map[key]*deployment
 	seq         int
+
+	rps      float64
+	reg      prometheus.Registerer
+	counter  *prometheus.CounterVec
+	requests map[key]*tally
 }
 
 type object struct {
@@ -136,7 +145,8 @@ type object struct {
 	dep     *deployment // set for Deployments
 }
 
-// New returns an empty cluster on clock. It panics if clock is nil.
+// New returns an empty cluster on clock. It panics if clock is nil, or if
+// the registerer of [WithRegisterer] refuses the request counter.
 func New(clock TimeSource, opts ...Option) *Cluster {
 	if clock == nil {
 		panic("sim.New: nil clock")
@@ -145,10 +155,13 @@ func New(clock TimeSource, opts ...Option) *Cluster {
 		clock: clock, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		behaviors: map[string]Behavior{}, defaultBehavior: DefaultBehavior,
 		objects: map[key]*object{}, deployments: map[key]*deployment{},
-		now: clock.Now(),
+		now: clock.Now(), counter: newRequestCounter(), requests: map[key]*tally{},
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.reg != nil {
+		c.reg.MustRegister(c.counter)
 	}
 	return c
 }
@@ -382,6 +395,7 @@ func (c *Cluster) advance() {
 			break
 		}
 		if next.After(c.now) {
+			c.accrue(next)
 			c.now = next
 		}
 		c.settle()
@@ -389,6 +403,7 @@ func (c *Cluster) advance() {
 		// would loop forever; nextEvent only reports future events.
 	}
 	if to.After(c.now) {
+		c.accrue(to)
 		c.now = to
 	}
 	c.settle()

@@ -20,6 +20,11 @@
 //     replica counts, conditions with reasons and messages, container
 //     states), so [health.ObjectHealth] assesses them with Argo CD's rules;
 //     [Cluster.Health] does that for one object.
+//   - With [WithTraffic], ready pods serve requests at a steady rate and
+//     fail the share [Behavior.ErrorRate] of them; [Cluster.Requests] and
+//     the Prometheus counter flightdeck_sim_requests_total (with
+//     [WithRegisterer]) count them, so canary analysis has real metrics
+//     to judge.
 //   - Services get a cluster IP and, when of type LoadBalancer, an
 //     ingress address; Gateway API HTTPRoutes are Accepted by each parent;
 //     any other kind is stored as given.
