@@ -119,10 +119,17 @@ func (c *Client) base(ctx context.Context, spec Spec) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: base %q: %v", ErrInvalidReference, spec.Base, err)
 	}
+	// The base's layers are fetched lazily, when the image is pushed,
+	// possibly after ctx has ended (a pipeline's build step finishes
+	// before its push step starts). So the remote handle gets a context
+	// that ctx cancels only while Build runs; the push's own context
+	// governs the upload that streams those layers.
+	lazy, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, cancel)
 	var img v1.Image
-	err = c.retry(ctx, "fetch base", ref.String(), func(ctx context.Context) error {
+	err = c.retry(ctx, "fetch base", ref.String(), func(context.Context) error {
 		var err error
-		img, err = remote.Image(ref, c.remoteOptions(ctx, remote.WithPlatform(spec.platform()))...)
+		img, err = remote.Image(ref, c.remoteOptions(lazy, remote.WithPlatform(spec.platform()))...)
 		if err != nil {
 			return err
 		}
@@ -130,7 +137,11 @@ func (c *Client) base(ctx context.Context, spec Spec) (v1.Image, error) {
 		_, err = img.ConfigFile()
 		return err
 	})
-	if err != nil {
+	if !stop() || err != nil {
+		cancel()
+		if err == nil {
+			err = &RegistryError{Op: "fetch base", Ref: ref.String(), Err: ctx.Err()}
+		}
 		return nil, err
 	}
 	return img, nil

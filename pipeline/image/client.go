@@ -177,6 +177,9 @@ func (c *Client) retry(ctx context.Context, op, ref string, f func(context.Conte
 		if err == nil {
 			return nil
 		}
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = errors.Join(err, cerr)
+		}
 		if attempt >= c.backoff.Attempts || !temporary(ctx, err) {
 			return &RegistryError{Op: op, Ref: ref, Err: err}
 		}

@@ -523,9 +523,36 @@ func TestHangingRegistryHonoursDeadline(t *testing.T) {
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, host+"/app:v1", re.Ref)
 
+	// Fetching a base from a hanging registry ends at the deadline too.
+	bctx, bcancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer bcancel()
+	_, err = c.Build(bctx, image.Spec{Base: host + "/base:1"})
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "fetch base", re.Op)
+
 	// A cancelled context is not retried at all.
 	cctx, ccancel := context.WithCancel(context.Background())
 	ccancel()
 	_, err = c.Copy(cctx, host+"/app:v1", host+"/other")
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// The base's layers are read when the image is pushed, after the build's
+// context has ended (as in a pipeline, where build and push are separate
+// steps).
+func TestBaseFetchedAfterBuildContextEnds(t *testing.T) {
+	src, dst := newRegistry(t), newRegistry(t)
+	c := newClient()
+	base, err := c.Build(context.Background(), image.Spec{Layers: []image.Layer{{Files: []image.File{{Path: "/base", Content: []byte("base")}}}}})
+	require.NoError(t, err)
+	br, err := c.Push(context.Background(), src.host+"/base:1", base)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	img, err := c.Build(ctx, image.Spec{Base: br.Digest.String()})
+	require.NoError(t, err)
+	cancel()
+	_, err = c.Push(context.Background(), dst.host+"/app:v1", img)
+	require.NoError(t, err)
 }
