@@ -28,6 +28,16 @@
 // cancelled or expired context is never retried. Failures are reported as
 // [*RegistryError] naming the operation and the reference.
 //
+// In a pipeline, [BuildStep] and [PushStep] (or [BuildStage], [PushStage]
+// and [CopyStage] with steps of your own) hand results on through typed
+// keys: [Built] holds the built v1.Image, [Pushed] the [Result], and [Ref]
+// the digest reference string for the deploy stage. Input errors (a bad
+// spec or reference, a digest mismatch, a missing copy source) are marked
+// pipeline.Permanent so a step's retry policy does not repeat them.
+//
+// A remote base is resolved (manifest and config) during Build; its
+// layers are read when the image is pushed, under the push's context.
+//
 // The sibling package imagetest provides an in-memory [Pusher] and
 // [Copier] for tests.
 package image

@@ -27,5 +27,11 @@
 // [Policy.UnknownAs] (Critical by default) decides how unrated findings
 // are treated.
 //
+// In a pipeline, [NewStage] runs a scanner on a target taken from the
+// run's state (for example [ImageTarget] over the image build step's
+// result), puts the findings under [Findings] (or a key of your own), and
+// with [WithPolicy] fails on a violation with a permanent, not retried,
+// [*ViolationError].
+//
 // The sibling package scantest provides a fake [Scanner].
 package scan
