@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,26 @@ func BenchmarkEngineOverhead(b *testing.B) {
 			pipeline.WithRegisterer(prometheus.NewRegistry()),
 			pipeline.WithObserver(pipeline.ObserverFunc(func(pipeline.Event) {}))}},
 	}
+	// Baseline: the same number of no-op calls, each on its own
+	// goroutine behind a semaphore of 4, with no graph, state or report.
+	b.Run("baseline=goroutine-per-call", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var wg sync.WaitGroup
+			sem := make(chan struct{}, 4)
+			for range layers * width {
+				sem <- struct{}{}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_ = noop(context.Background(), nil)
+					<-sem
+				}()
+			}
+			wg.Wait()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*layers*width), "ns/step")
+	})
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			e, err := pipeline.New(c.opts...)
