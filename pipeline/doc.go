@@ -66,8 +66,24 @@
 // [Engine.Run] returns a [Report] with one [StepReport] per step (status,
 // attempts, duration, skip reason, error) and an error joining every
 // step's [*StepError]; nothing is swallowed. [Observer]s receive an
-// [Event] as each step starts, fails an attempt, finishes or is skipped.
+// [Event] as each step starts, fails an attempt, finishes or is skipped;
+// [Progress] is an observer that prints one line per event for CLIs.
 // With [WithRegisterer] the engine exports
 // flightdeck_stage_duration_seconds and flightdeck_stage_attempts_total,
 // labelled by step name and result.
+//
+// The engine's own cost is measured by BenchmarkEngineOverhead (ns/step
+// on a 10,000-step graph of no-op stages, against a bare
+// goroutine-per-call baseline in the same run); the target is under
+// 5 µs a step.
+//
+// # Stages in this module
+//
+//   - command: run a program; output captured, exit code and output tail
+//     in the error.
+//   - gotest: `go test -json` parsed into a per-package, per-test report.
+//   - image: build, push and copy images with go-containerregistry.
+//   - scan: govulncheck, Trivy and Grype findings under a policy.
+//   - gates: performance budgets and the scan policy as gate steps.
+//   - deploy: pin the pushed digest in an environment overlay via gitops.
 package pipeline
