@@ -2,10 +2,12 @@ package image_test
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -252,7 +254,8 @@ func TestBuildIsReproducible(t *testing.T) {
 
 func TestPushSkipsExistingDigest(t *testing.T) {
 	r := newRegistry(t)
-	c := newClient()
+	var logs bytes.Buffer
+	c := newClient(image.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	ctx := context.Background()
 	img, err := c.Build(ctx, appSpec(appDir(t)))
 	require.NoError(t, err)
@@ -272,6 +275,8 @@ func TestPushSkipsExistingDigest(t *testing.T) {
 	assert.Zero(t, r.count(http.MethodPut, ""), "no upload")
 	assert.Zero(t, r.count(http.MethodPost, ""), "no upload session")
 	assert.Zero(t, r.count(http.MethodPatch, ""), "no upload")
+	assert.Contains(t, logs.String(), "upload skipped")
+	assert.Contains(t, logs.String(), second.Digest.DigestStr())
 
 	// A new tag for the same digest uploads only the manifest.
 	r.reset()

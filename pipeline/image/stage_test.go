@@ -3,8 +3,12 @@ package image_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,4 +81,32 @@ func TestStageErrors(t *testing.T) {
 	assert.Len(t, reg.Calls(), 2)
 	_, ok := reg.Resolve("registry.example.com/app:v1")
 	assert.True(t, ok)
+}
+
+func TestFuncAdapters(t *testing.T) {
+	var gotRef string
+	p := image.PusherFunc(func(ctx context.Context, ref string, img v1.Image) (image.Result, error) {
+		gotRef = ref
+		return image.Result{}, image.ErrInvalidReference
+	})
+	st := pipeline.NewState()
+	image.Built.Put(st, empty.Image)
+	err := image.PushStage(p, "bad ref").Run(context.Background(), st)
+	require.ErrorIs(t, err, image.ErrInvalidReference)
+	assert.True(t, pipeline.IsPermanent(err), "input errors are permanent")
+	assert.Equal(t, "bad ref", gotRef)
+
+	c := image.CopierFunc(func(ctx context.Context, src, dst string) (image.Result, error) {
+		return image.Result{}, errors.New("registry unavailable")
+	})
+	from := pipeline.NewKey[string]("test.from")
+	to := pipeline.NewKey[string]("test.to")
+	from.Put(st, "registry.example.com/app@sha256:"+strings.Repeat("a", 64))
+	err = image.CopyStage(c, from, "registry.example.com/prod/app", to).Run(context.Background(), st)
+	require.ErrorContains(t, err, "registry unavailable")
+	assert.False(t, pipeline.IsPermanent(err), "registry errors may be retried")
+	assert.False(t, st.Has(to))
+
+	err = image.PushStage(p, "x").Run(context.Background(), pipeline.NewState())
+	assert.ErrorIs(t, err, pipeline.ErrNoValue, "nothing built")
 }

@@ -95,3 +95,18 @@ func TestStageFailures(t *testing.T) {
 	})
 	assert.ErrorIs(t, err, scan.ErrInvalidPolicy)
 }
+
+func TestScannerFunc(t *testing.T) {
+	var got scan.Target
+	s := scan.ScannerFunc(func(ctx context.Context, tg scan.Target) ([]scan.Finding, error) {
+		got = tg
+		return []scan.Finding{med}, nil
+	})
+	st := pipeline.NewState()
+	err := scan.NewStage(s, scan.FixedTarget(scan.Target{Dir: "/src"})).Run(context.Background(), st)
+	require.NoError(t, err)
+	assert.Equal(t, "/src", got.Dir)
+	fs, err := scan.Findings.Get(st)
+	require.NoError(t, err)
+	assert.Equal(t, []scan.Finding{med}, fs, "without a policy the stage only reports")
+}
