@@ -6,7 +6,9 @@ package health
 type Status string
 
 // Health statuses, from best to worst as [Worst] orders them:
-// Healthy < Suspended < Progressing < Missing < Unknown < Degraded.
+// Healthy < Suspended < Progressing < Missing < Degraded < Unknown
+// (gitops-engine's healthOrder: an object whose health cannot be assessed
+// outranks one known to be failing).
 const (
 	Healthy     Status = "Healthy"
 	Progressing Status = "Progressing"
@@ -28,12 +30,12 @@ func (s Status) severity() int {
 		return 2
 	case Missing:
 		return 3
-	case Unknown:
-		return 4
 	case Degraded:
+		return 4
+	case Unknown:
 		return 5
 	}
-	return 4 // anything unrecognised counts as Unknown
+	return 5 // anything unrecognised counts as Unknown
 }
 
 // Worst returns the worst of the given statuses, or [Healthy] when none are
