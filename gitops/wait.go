@@ -63,10 +63,10 @@ type WaitOptions struct {
 	// App is the application name. Required.
 	App string
 	// Revision is the revision that must be synced. Empty accepts any
-	// revision. A revision of at least 7 hexadecimal characters also
-	// matches a full commit SHA it is a prefix of; anything else (a full
-	// SHA, a branch or a tag the controller reports verbatim) must match
-	// exactly.
+	// revision. Controllers such as Argo CD report the commit SHA they
+	// resolved, so pass a commit SHA: a revision of at least 7
+	// hexadecimal characters also matches a full SHA it is a prefix of;
+	// anything else, such as a branch name, must match exactly.
 	Revision string
 	// Sync is the wanted sync status; empty means [SyncSynced].
 	Sync string

@@ -14,6 +14,10 @@ import (
 	"github.com/flightdeck-dev/flightdeck/sim"
 )
 
+// minResolveGap is the least wall-clock time between two periodic reads
+// of an app's target revision.
+const minResolveGap = 20 * time.Millisecond
+
 type appState struct {
 	spec    App
 	created time.Time
@@ -21,6 +25,7 @@ type appState struct {
 	target      string // resolved target revision
 	resolveErr  string
 	lastResolve time.Time
+	resolvedAt  time.Time // wall-clock time of the last resolve
 	refreshedAt time.Time
 
 	synced  string    // revision last applied
@@ -109,7 +114,7 @@ func (s *Server) resolveRevision(ctx context.Context, a *appState, rev string) (
 
 // resolve re-reads the app's target revision; s.mu is held.
 func (s *Server) resolve(ctx context.Context, a *appState) error {
-	a.lastResolve = s.clock.Now()
+	a.lastResolve, a.resolvedAt = s.clock.Now(), time.Now()
 	target := a.spec.TargetRevision
 	if isSHA(target) {
 		a.target = target
@@ -127,7 +132,9 @@ func (s *Server) resolve(ctx context.Context, a *appState) error {
 // reconcile plays the controller's periodic work up to now; s.mu is held.
 func (s *Server) reconcile(ctx context.Context, a *appState) {
 	now := s.clock.Now()
-	if now.Sub(a.lastResolve) >= s.cfg.reconcileInterval {
+	// The wall-clock floor keeps an accelerated clock from fetching Git on
+	// every request.
+	if now.Sub(a.lastResolve) >= s.cfg.reconcileInterval && time.Since(a.resolvedAt) >= minResolveGap {
 		_ = s.resolve(ctx, a)
 	}
 	if a.spec.AutoSync && !a.running(now) && a.target != "" && a.target != a.synced && a.autoTried != a.target {
