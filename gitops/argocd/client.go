@@ -30,7 +30,8 @@ var (
 	// 16, HTTP 401).
 	ErrUnauthenticated = errors.New("argocd: unauthenticated")
 	// ErrPermissionDenied: the token's account may not do this (code 7,
-	// HTTP 403).
+	// HTTP 403). Argo CD also answers so for an application the account
+	// may not see, whether or not it exists.
 	ErrPermissionDenied = errors.New("argocd: permission denied")
 	// ErrSyncWindow: a sync window of the project blocks syncs now (code
 	// 7 with "blocked by sync window").
