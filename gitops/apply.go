@@ -232,8 +232,12 @@ func (r *Repo) apply(ctx context.Context, ch Change) (Result, error) {
 		}
 		res, err := r.build(ctx, head, ch)
 		res.Attempts = attempt
-		if err != nil || !res.Changed || ch.DryRun {
+		if err != nil || !res.Changed {
+			r.st.discard()
 			return res, err
+		}
+		if ch.DryRun {
+			return res, r.st.persist()
 		}
 		err = r.push(ctx, head, res.Commit)
 		if err == nil {
@@ -324,14 +328,14 @@ func (r *Repo) build(ctx context.Context, head plumbing.Hash, ch Change) (Result
 	sort.Strings(res.Overlays)
 	var diff strings.Builder
 	for _, d := range res.Overlays {
-		out, err := render(ctx, after, d, "change on "+head.String())
+		out, err := render(ctx, after, d, "change on "+head.String(), &r.renders)
 		if err != nil {
 			return res, err
 		}
 		var old []byte
 		if before.IsDir(d) && before.KustomizationFile(d) != "" {
 			// A base that did not render before is shown as empty.
-			old, _ = render(ctx, before, d, head.String())
+			old, _ = render(ctx, before, d, head.String(), &r.renders)
 		}
 		diff.WriteString(unifiedDiff(d, string(old), string(out)))
 	}
@@ -384,12 +388,15 @@ func (r *Repo) commit(parent, tree plumbing.Hash, message string) (plumbing.Hash
 }
 
 // push sends commit to the remote branch, expecting the branch at parent.
-// A lost race is reported as a *RemoteError wrapping [ErrConflict].
+// A lost race is reported as a *RemoteError wrapping [ErrConflict]. The
+// attempt's objects are written to the cache only if the push succeeds.
 func (r *Repo) push(ctx context.Context, parent, commit plumbing.Hash) error {
 	local := plumbing.ReferenceName("refs/flightdeck/push/" + r.o.branch)
 	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(local, commit)); err != nil {
+		r.st.discard()
 		return fmt.Errorf("gitops: %s: %w", r.redacted, err)
 	}
+	defer func() { _ = r.repo.Storer.RemoveReference(local) }()
 	dst := plumbing.NewBranchReferenceName(r.o.branch)
 	opts := &git.PushOptions{
 		RemoteName: "origin",
@@ -406,7 +413,11 @@ func (r *Repo) push(ctx context.Context, parent, commit plumbing.Hash) error {
 		err = nil
 	}
 	if err != nil {
+		r.st.discard()
 		return r.remoteErr("push", classify(ctx, err))
+	}
+	if err := r.st.persist(); err != nil {
+		return fmt.Errorf("gitops: %s: pushed %s but could not cache it: %w", r.redacted, commit, err)
 	}
 	return r.repo.Storer.SetReference(plumbing.NewHashReference(r.remoteRef(), commit))
 }

@@ -3,8 +3,11 @@ package gitops
 import (
 	"context"
 	"fmt"
+	"github.com/go-git/go-git/v5/plumbing"
 	"path"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -17,7 +20,7 @@ import (
 // of dir, and every directory or file its kustomization files refer to
 // (resources, components, patches, generator inputs), transitively. A
 // failure is a *RenderError wrapping [ErrRender].
-func render(ctx context.Context, t *Tree, dir, revision string) ([]byte, error) {
+func render(ctx context.Context, t *Tree, dir, revision string, cache *renderCache) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -29,12 +32,16 @@ func render(ctx context.Context, t *Tree, dir, revision string) ([]byte, error) 
 		return nil, &RenderError{Dir: dir, Revision: revision, Err: fmt.Errorf("%w: no such directory", ErrNotExist)}
 	}
 	fs := filesys.MakeFsInMemory()
-	l := &fsLoader{t: t, fs: fs, loaded: map[string]bool{}}
+	l := &fsLoader{t: t, fs: fs, loaded: map[string]bool{}, inputs: map[string]plumbing.Hash{}}
 	if err := l.dir(c); err != nil {
 		return nil, &RenderError{Dir: dir, Revision: revision, Err: err}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	key := l.key(c)
+	if out, ok := cache.get(key); ok {
+		return out, nil
 	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	rm, err := k.Run(fs, "/"+c)
@@ -45,13 +52,64 @@ func render(ctx context.Context, t *Tree, dir, revision string) ([]byte, error) 
 	if err != nil {
 		return nil, &RenderError{Dir: dir, Revision: revision, Err: err}
 	}
+	cache.put(key, out)
 	return out, nil
+}
+
+// renderCache maps the exact inputs of a render (the overlay directory
+// and the path and blob hash of every file loaded for it) to its output.
+// Replaying a change after a lost race renders the same inputs again, so
+// replays hit the cache. It holds at most renderCacheSize entries and is
+// safe for concurrent use; a nil cache caches nothing.
+type renderCache struct {
+	mu sync.Mutex
+	m  map[plumbing.Hash][]byte
+}
+
+const renderCacheSize = 256
+
+func (c *renderCache) get(k plumbing.Hash) ([]byte, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out, ok := c.m[k]
+	return out, ok
+}
+
+func (c *renderCache) put(k plumbing.Hash, out []byte) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= renderCacheSize {
+		c.m = map[plumbing.Hash][]byte{}
+	}
+	c.m[k] = out
 }
 
 type fsLoader struct {
 	t      *Tree
 	fs     filesys.FileSystem
-	loaded map[string]bool // directories whose subtree is in fs
+	loaded map[string]bool          // directories whose subtree is in fs
+	inputs map[string]plumbing.Hash // every file loaded, by path
+}
+
+// key identifies the render of dir from exactly the loaded files.
+func (l *fsLoader) key(dir string) plumbing.Hash {
+	paths := make([]string, 0, len(l.inputs))
+	for p := range l.inputs {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var b strings.Builder
+	b.WriteString("render\x00" + dir + "\x00")
+	for _, p := range paths {
+		b.WriteString(p + "\x00" + l.inputs[p].String() + "\n")
+	}
+	return plumbing.ComputeHash(plumbing.BlobObject, []byte(b.String()))
 }
 
 func (l *fsLoader) covered(p string) bool {
@@ -71,7 +129,8 @@ func (l *fsLoader) dir(d string) error {
 	}
 	l.loaded[d] = true
 	var kfiles []string
-	err := l.t.files(d, func(p string, data []byte) error {
+	err := l.t.files(d, func(p string, h plumbing.Hash, data []byte) error {
+		l.inputs[p] = h
 		if err := l.fs.WriteFile("/"+p, data); err != nil {
 			return err
 		}
@@ -135,6 +194,7 @@ func (l *fsLoader) follow(kdir string, data []byte) error {
 			if err != nil {
 				continue
 			}
+			l.inputs[p] = plumbing.ComputeHash(plumbing.BlobObject, data)
 			if err := l.fs.WriteFile("/"+p, data); err != nil {
 				return err
 			}
@@ -146,7 +206,7 @@ func (l *fsLoader) follow(kdir string, data []byte) error {
 // files calls fn for every regular file under dir, loading directories
 // as it goes. Symbolic links and submodules are skipped: they are never
 // followed.
-func (t *Tree) files(dir string, fn func(p string, data []byte) error) error {
+func (t *Tree) files(dir string, fn func(p string, h plumbing.Hash, data []byte) error) error {
 	n, _, err := t.walk(dir, false)
 	if err != nil {
 		return err
@@ -157,7 +217,7 @@ func (t *Tree) files(dir string, fn func(p string, data []byte) error) error {
 	return t.filesNode(dir, n, fn)
 }
 
-func (t *Tree) filesNode(p string, n *tnode, fn func(string, []byte) error) error {
+func (t *Tree) filesNode(p string, n *tnode, fn func(string, plumbing.Hash, []byte) error) error {
 	switch n.mode {
 	case filemode.Dir:
 		if err := t.load(n); err != nil {
@@ -174,7 +234,11 @@ func (t *Tree) filesNode(p string, n *tnode, fn func(string, []byte) error) erro
 		if err != nil {
 			return err
 		}
-		return fn(p, data)
+		h := n.hash
+		if n.data != nil {
+			h = plumbing.ComputeHash(plumbing.BlobObject, n.data)
+		}
+		return fn(p, h, data)
 	default:
 		return nil
 	}

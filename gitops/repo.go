@@ -15,7 +15,10 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -57,9 +60,11 @@ type Repo struct {
 	o        options
 	secrets  []string
 	m        *metrics
+	renders  renderCache
 
 	mu   sync.Mutex
 	repo *git.Repository
+	st   *overlayStorage
 }
 
 type options struct {
@@ -159,7 +164,7 @@ func New(url string, opts ...Option) (*Repo, error) {
 		o.maxBackoff = o.backoff
 	}
 	redacted := RedactURL(url)
-	if !plumbing.NewBranchReferenceName(o.branch).IsBranch() || o.branch == "" {
+	if o.branch == "" || plumbing.NewBranchReferenceName(o.branch).Validate() != nil {
 		return nil, fmt.Errorf("gitops: %s: invalid branch %q", redacted, o.branch)
 	}
 	if o.cacheDir == "" {
@@ -212,20 +217,28 @@ func (r *Repo) open() error {
 	if r.repo != nil {
 		return nil
 	}
-	repo, err := git.PlainOpen(r.o.cacheDir)
-	if errors.Is(err, git.ErrRepositoryNotExists) {
+	fresh := false
+	if _, err := os.Stat(filepath.Join(r.o.cacheDir, "config")); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(r.o.cacheDir, 0o755); err != nil {
 			return fmt.Errorf("gitops: cache %s: %w", r.o.cacheDir, err)
 		}
-		repo, err = git.PlainInit(r.o.cacheDir, true)
+		fresh = true
+	}
+	st := newOverlayStorage(filesystem.NewStorage(osfs.New(r.o.cacheDir), cache.NewObjectLRUDefault()))
+	var repo *git.Repository
+	var err error
+	if fresh {
+		repo, err = git.Init(st, nil)
 		if err == nil {
 			_, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{r.url}})
 		}
+	} else {
+		repo, err = git.Open(st, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("gitops: cache %s for %s: %s", r.o.cacheDir, r.redacted, scrub(err.Error(), r.secrets))
 	}
-	r.repo = repo
+	r.repo, r.st = repo, st
 	return nil
 }
 
@@ -330,7 +343,7 @@ func (r *Repo) Render(ctx context.Context, revision, dir string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	return render(ctx, NewTree(r.repo.Storer, c.TreeHash), dir, c.Hash.String())
+	return render(ctx, NewTree(r.repo.Storer, c.TreeHash), dir, c.Hash.String(), &r.renders)
 }
 
 // RenderTree renders the kustomization in dir of the tree object tree,
@@ -345,7 +358,7 @@ func (r *Repo) RenderTree(ctx context.Context, tree plumbing.Hash, dir string) (
 	if _, err := r.repo.TreeObject(tree); err != nil {
 		return nil, fmt.Errorf("gitops: %s: tree %s: %w", r.redacted, tree, ErrNotExist)
 	}
-	return render(ctx, NewTree(r.repo.Storer, tree), dir, tree.String())
+	return render(ctx, NewTree(r.repo.Storer, tree), dir, tree.String(), &r.renders)
 }
 
 // ReadFile returns the content of the file at path as it was at revision:

@@ -41,6 +41,7 @@ func NewBareRepo(t testing.TB, files Files) string {
 		t.Fatalf("gitopstest: config: %v", err)
 	}
 	cfg.Raw.Section("http").SetOption("receivepack", "true")
+	cfg.Raw.Section("receive").SetOption("autogc", "false")
 	if err := repo.SetConfig(cfg); err != nil {
 		t.Fatalf("gitopstest: config: %v", err)
 	}
