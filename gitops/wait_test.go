@@ -281,3 +281,12 @@ func ExampleWaitFor() {
 	fmt.Println(st.SyncStatus, st.Health, st.Revision[:7], err)
 	// Output: Synced Healthy 3f2a9c1 <nil>
 }
+
+func TestWaitForDefaultsToSystemClock(t *testing.T) {
+	s := syncertest.New(nil)
+	s.Script("shop", good(revA))
+	st, err := gitops.WaitFor(context.Background(), s, gitops.WaitOptions{App: "shop", Revision: revA, StableFor: -1})
+	require.NoError(t, err, "a good first status needs no clock wait")
+	assert.Equal(t, revA, st.Revision)
+	assert.Equal(t, 1, s.Count("AppStatus"))
+}
