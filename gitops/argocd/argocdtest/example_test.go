@@ -34,10 +34,13 @@ func newRepo(dir string, files gitopstest.Files) (string, error) {
 // Example deploys a release through the fake Argo CD, then a release
 // whose pods never become ready, which ends Degraded once the
 // Deployment's progress deadline (ten minutes) has passed. The server's
-// clock runs 100000 times faster than real time, so this takes
-// milliseconds.
+// clock runs 10000 times faster than real time, so this takes well under a
+// second. The wait is bounded by a real-time context rather than a
+// Timeout on the accelerated clock, whose hour would pass in 0.36 seconds
+// of a busy machine.
 func Example() {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	tmp, _ := os.MkdirTemp("", "argocdtest-example-")
 	defer os.RemoveAll(tmp)
 	files := gitopstest.KustomizeLayout("shop")
@@ -47,7 +50,7 @@ func Example() {
 		return
 	}
 
-	srv, err := argocdtest.New(argocdtest.WithAcceleratedClock(100000))
+	srv, err := argocdtest.New(argocdtest.WithAcceleratedClock(10000))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -70,7 +73,7 @@ func Example() {
 			return
 		}
 		st, err := gitops.WaitFor(ctx, client, gitops.WaitOptions{
-			App: "shop", Health: want, Clock: srv.Clock(), PollInterval: time.Second, Timeout: time.Hour,
+			App: "shop", Health: want, Clock: srv.Clock(), PollInterval: time.Second,
 		})
 		if err != nil {
 			fmt.Println(err)

@@ -16,7 +16,7 @@ import (
 
 // minResolveGap is the least wall-clock time between two periodic reads
 // of an app's target revision.
-const minResolveGap = 20 * time.Millisecond
+const minResolveGap = 100 * time.Millisecond
 
 type appState struct {
 	spec    App
