@@ -162,6 +162,8 @@ func (c Change) validate() error {
 type Result struct {
 	// Commit is the new commit; zero if nothing changed.
 	Commit plumbing.Hash
+	// Tree is the root tree of Commit.
+	Tree plumbing.Hash
 	// Parent is the branch head the change was applied to; zero when the
 	// branch did not exist.
 	Parent plumbing.Hash
@@ -226,6 +228,7 @@ func (r *Repo) apply(ctx context.Context, ch Change) (Result, error) {
 	defer r.mu.Unlock()
 	log := r.o.logger.With("app", ch.Trailers.App, "env", ch.Trailers.Environment, "action", string(ch.Trailers.Action))
 	for attempt := 1; ; attempt++ {
+		began := time.Now()
 		head, err := r.fetch(ctx)
 		if err != nil {
 			return Result{Attempts: attempt}, err
@@ -251,7 +254,7 @@ func (r *Repo) apply(ctx context.Context, ch Change) (Result, error) {
 		if attempt >= r.o.maxAttempts {
 			return Result{Parent: head, Attempts: attempt}, fmt.Errorf("after %d attempts: %w", attempt, err)
 		}
-		wait := r.backoff(attempt)
+		wait := r.backoff(attempt, time.Since(began))
 		log.DebugContext(ctx, "push lost a race; replaying on the new head", "attempt", attempt, "wait", wait)
 		t := time.NewTimer(wait)
 		select {
@@ -263,10 +266,12 @@ func (r *Repo) apply(ctx context.Context, ch Change) (Result, error) {
 	}
 }
 
-// backoff returns a wait drawn uniformly from [d/2, d) where d doubles
-// each attempt from the base up to the cap.
-func (r *Repo) backoff(attempt int) time.Duration {
-	d := r.o.backoff << min(attempt-1, 20)
+// backoff returns a wait drawn uniformly from [d/2, d), where d starts at
+// the larger of the configured base and the duration of the attempt that
+// just lost (so that writers spread out over at least one attempt's
+// length whatever the load), doubles each attempt, and is capped.
+func (r *Repo) backoff(attempt int, took time.Duration) time.Duration {
+	d := max(r.o.backoff, took) << min(attempt-1, 20)
 	if d > r.o.maxBackoff || d <= 0 {
 		d = r.o.maxBackoff
 	}
@@ -305,6 +310,7 @@ func (r *Repo) build(ctx context.Context, head plumbing.Hash, ch Change) (Result
 		return res, nil
 	}
 	res.Changed = true
+	res.Tree = newTree
 	res.Files = t.Changed()
 
 	before := NewTree(r.repo.Storer, oldTree)

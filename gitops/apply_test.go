@@ -45,7 +45,7 @@ func concurrentBumps(t *testing.T, dir, url string, opts ...gitops.Option) {
 	errs := make([]error, len(apps))
 	start := make(chan struct{})
 	for i, app := range apps {
-		r := newRepo(t, url, append([]gitops.Option{gitops.WithRetry(50, 2*time.Millisecond, 100*time.Millisecond)}, opts...)...)
+		r := newRepo(t, url, append([]gitops.Option{gitops.WithRetry(50, time.Millisecond, 2*time.Second)}, opts...)...)
 		_, err := r.Fetch(context.Background()) // warm cache, like a long-running process
 		require.NoError(t, err)
 		wg.Add(1)
@@ -84,11 +84,13 @@ func concurrentBumps(t *testing.T, dir, url string, opts ...gitops.Option) {
 }
 
 func TestConcurrentWritersFile(t *testing.T) {
+	t.Parallel()
 	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout(appNames(16)...))
 	concurrentBumps(t, dir, gitopstest.FileURL(dir))
 }
 
 func TestConcurrentWritersHTTPAuth(t *testing.T) {
+	t.Parallel()
 	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout(appNames(16)...))
 	srv := gitopstest.Serve(t, dir, gitopstest.WithBasicAuth("deployer", "s3cret-pw"))
 	concurrentBumps(t, dir, srv.URL(), gitops.WithAuth(&githttp.BasicAuth{Username: "deployer", Password: "s3cret-pw"}))
@@ -96,6 +98,7 @@ func TestConcurrentWritersHTTPAuth(t *testing.T) {
 }
 
 func TestTwoWritersSameFileLaterWins(t *testing.T) {
+	t.Parallel()
 	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
 	srv := gitopstest.Serve(t, dir)
 	a := newRepo(t, srv.URL(), gitops.WithRetry(3, time.Millisecond, time.Millisecond))
@@ -132,6 +135,7 @@ func TestTwoWritersSameFileLaterWins(t *testing.T) {
 }
 
 func TestTwoWritersSameFileConcurrent(t *testing.T) {
+	t.Parallel()
 	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
 	url := gitopstest.FileURL(dir)
 	ctx := context.Background()
@@ -237,6 +241,7 @@ func badInputs() map[string]struct {
 }
 
 func TestBadInputsLeaveRemoteUntouched(t *testing.T) {
+	t.Parallel()
 	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
 	for name, c := range badInputs() {
 		t.Run("file/"+name, func(t *testing.T) {
@@ -281,7 +286,7 @@ func TestWrongCredentials(t *testing.T) {
 	before := gitopstest.Head(t, dir)
 	srv := gitopstest.Serve(t, dir, gitopstest.WithBasicAuth("deployer", "right-password"))
 	cases := map[string]*gitops.Repo{
-		"auth option": newRepo(t, srv.URL(), gitops.WithAuth(&githttp.BasicAuth{Username: "deployer", Password: "hunter2-wrong"})),
+		"auth option":  newRepo(t, srv.URL(), gitops.WithAuth(&githttp.BasicAuth{Username: "deployer", Password: "hunter2-wrong"})),
 		"url userinfo": newRepo(t, srv.URLWithPassword("deployer", "hunter2-wrong")),
 		"token":        newRepo(t, srv.URL(), gitops.WithAuth(&githttp.TokenAuth{Token: "hunter2-wrong"})),
 		"none":         newRepo(t, srv.URL()),
@@ -344,6 +349,7 @@ func TestServerFailureIsNotRetriedAsConflict(t *testing.T) {
 }
 
 func TestDryRunPushesNothing(t *testing.T) {
+	t.Parallel()
 	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
 	before := gitopstest.Head(t, dir)
 	r := newRepo(t, gitopstest.FileURL(dir))
@@ -373,6 +379,7 @@ func TestApplyToEmptyRemote(t *testing.T) {
 }
 
 func TestSignedCommit(t *testing.T) {
+	t.Parallel()
 	key, err := openpgp.NewEntity("flightdeck", "", "bot@example.com", nil)
 	require.NoError(t, err)
 	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))

@@ -14,15 +14,15 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-billy/v5/osfs"
+	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing/cache"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -127,7 +127,8 @@ func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) 
 
 // WithRetry sets how many push attempts [Repo.Apply] makes (the first
 // included; values below 1 mean 1) and the base and cap of the jittered
-// exponential backoff between them. Defaults [DefaultMaxAttempts],
+// exponential backoff between them. The backoff starts from the larger of
+// base and the duration of the attempt that lost. Defaults [DefaultMaxAttempts],
 // [DefaultBackoff], [DefaultMaxBackoff].
 func WithRetry(attempts int, base, max time.Duration) Option {
 	return func(o *options) { o.maxAttempts, o.backoff, o.maxBackoff = attempts, base, max }

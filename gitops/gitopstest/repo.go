@@ -29,26 +29,38 @@ type Files map[string]string
 func NewBareRepo(t testing.TB, files Files) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "repo.git")
+	if err := CreateBareRepo(dir, files); err != nil {
+		t.Fatalf("gitopstest: %v", err)
+	}
+	return dir
+}
+
+// CreateBareRepo is [NewBareRepo] for callers without a testing.TB, such
+// as examples and benchmarks' setup programs: it creates the bare
+// repository at dir, which must not exist yet or be empty.
+func CreateBareRepo(dir string, files Files) error {
 	repo, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{
 		Bare:        true,
 		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(Branch)},
 	})
 	if err != nil {
-		t.Fatalf("gitopstest: init %s: %v", dir, err)
+		return fmt.Errorf("init %s: %w", dir, err)
 	}
 	cfg, err := repo.Config()
 	if err != nil {
-		t.Fatalf("gitopstest: config: %v", err)
+		return fmt.Errorf("config %s: %w", dir, err)
 	}
 	cfg.Raw.Section("http").SetOption("receivepack", "true")
 	cfg.Raw.Section("receive").SetOption("autogc", "false")
 	if err := repo.SetConfig(cfg); err != nil {
-		t.Fatalf("gitopstest: config: %v", err)
+		return fmt.Errorf("config %s: %w", dir, err)
 	}
 	if len(files) > 0 {
-		Commit(t, dir, files, nil, "initial layout")
+		if _, err := CommitFiles(dir, files, nil, "initial layout"); err != nil {
+			return err
+		}
 	}
-	return dir
+	return nil
 }
 
 // Commit adds one commit to branch main of the bare repository at dir,
