@@ -1,0 +1,32 @@
+// Package argocdv2 connects flightdeck to Argo CD through the official
+// argo-cd v2 Go client, and holds the conformance tests of flightdeck's
+// own REST client (gitops/argocd) against Argo CD's generated API.
+//
+// It is a separate Go module (github.com/flightdeck-dev/flightdeck/contrib/argocdv2)
+// so that the core module stays free of argo-cd's dependency tree and of
+// replace directives. argo-cd v2.14 calls securejoin.MkdirAll with an int
+// mode, which github.com/cyphar/filepath-securejoin changed in v0.4, so a
+// program that imports this module must pin securejoin in its own go.mod
+// (replace directives of dependencies are ignored by Go):
+//
+//	replace github.com/cyphar/filepath-securejoin => github.com/cyphar/filepath-securejoin v0.3.6
+//
+// [Syncer] implements [gitops.Syncer] and [gitops.Refresher] with
+// pkg/apiclient, over plain gRPC or gRPC-web (ClientOptions.GRPCWeb), so
+// [gitops.WaitFor] and everything built on the Syncer interface work with
+// it. Refusals come back as the same [*argocd.APIError] and sentinels the
+// REST client returns ([argocd.ErrNotFound], [argocd.ErrSyncWindow],
+// [argocd.ErrOperationInProgress], ...), mapped from gRPC status codes by
+// [Classify], so callers can switch clients without changing their error
+// handling.
+//
+// Choosing between the two clients: gitops/argocd needs only net/http and
+// works with Argo CD v2 and v3; this package follows whatever the
+// official client does (the argocd CLI's behaviour, gRPC streaming, its
+// built-in retries of Unavailable) at the cost of a large dependency tree
+// and the replace line above.
+//
+// The sibling package argocdv2test is an in-memory Argo CD API server
+// made of Argo CD's own generated gRPC service, REST gateway and
+// gRPC-web wrapper; the tests of this module run both clients against it.
+package argocdv2

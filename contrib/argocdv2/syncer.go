@@ -1,0 +1,401 @@
+package argocdv2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
+	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
+	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	"github.com/grpc-ecosystem/grpc-gateway/runtime"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/flightdeck-dev/flightdeck/gitops"
+	"github.com/flightdeck-dev/flightdeck/gitops/argocd"
+	"github.com/flightdeck-dev/flightdeck/health"
+)
+
+// ErrInvalidOptions is returned (wrapped) by [New] when the client options
+// cannot work: no server address, or an address that is a URL or carries
+// credentials.
+var ErrInvalidOptions = errors.New("argocdv2: invalid client options")
+
+// Option configures a [Syncer].
+type Option func(*options)
+
+type options struct {
+	logger       *slog.Logger
+	appNamespace string
+	project      string
+}
+
+// WithLogger logs requests and refusals to l; the default discards. The
+// token is never logged.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithAppNamespace addresses applications in namespace ns (Argo CD's
+// "apps in any namespace"); the default is the server's own namespace.
+func WithAppNamespace(ns string) Option { return func(o *options) { o.appNamespace = ns } }
+
+// WithProject sends project with every request. Argo CD then answers
+// NotFound for a missing application instead of PermissionDenied, which
+// it returns when the project is unknown so as not to leak existence. The
+// default sends none.
+func WithProject(project string) Option { return func(o *options) { o.project = project } }
+
+// Syncer implements [gitops.Syncer] and [gitops.Refresher] with the
+// official argo-cd v2 Go client (pkg/apiclient), over plain gRPC or
+// gRPC-web as the client options say. It is safe for concurrent use.
+type Syncer struct {
+	apps   application.ApplicationServiceClient
+	closer io.Closer
+	log    *slog.Logger
+	o      options
+	once   sync.Once
+}
+
+var (
+	_ gitops.Syncer    = (*Syncer)(nil)
+	_ gitops.Refresher = (*Syncer)(nil)
+)
+
+type dialed struct {
+	closer io.Closer
+	apps   application.ApplicationServiceClient
+	err    error
+}
+
+// New connects to the Argo CD API server that co describes, with
+// apiclient.NewClient and NewApplicationClient. co.ServerAddr is required
+// and is "host:port", not a URL; set co.PlainText for a server without
+// TLS and co.GRPCWeb to speak gRPC-web (through the client's local proxy)
+// instead of gRPC. co.AuthToken is sent as the "tokens" metadata Argo CD
+// reads. Note that apiclient falls back to ARGOCD_SERVER/ARGOCD_AUTH_TOKEN
+// from the environment for empty fields, and probes the server's
+// VersionService, switching to gRPC-web if plain gRPC fails.
+//
+// apiclient dials without a context; New waits for it in the background
+// and returns ctx's error if ctx ends first (the late connection is then
+// closed). It returns [ErrInvalidOptions] for unusable options and the
+// client's error, with the token removed, if it cannot connect.
+func New(ctx context.Context, co apiclient.ClientOptions, opts ...Option) (*Syncer, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	switch addr := co.ServerAddr; {
+	case addr == "":
+		return nil, fmt.Errorf("%w: ServerAddr is required", ErrInvalidOptions)
+	case strings.Contains(addr, "@"):
+		return nil, fmt.Errorf("%w: ServerAddr must not carry credentials; use AuthToken", ErrInvalidOptions)
+	case strings.Contains(addr, "://"):
+		return nil, fmt.Errorf("%w: ServerAddr %q must be host:port, not a URL", ErrInvalidOptions, addr)
+	}
+	token := co.AuthToken
+	done := make(chan dialed, 1)
+	go func() {
+		c, err := apiclient.NewClient(&co)
+		if err != nil {
+			done <- dialed{err: err}
+			return
+		}
+		closer, apps, err := c.NewApplicationClient()
+		done <- dialed{closer: closer, apps: apps, err: err}
+	}()
+	select {
+	case d := <-done:
+		if d.err != nil {
+			if d.closer != nil {
+				_ = d.closer.Close()
+			}
+			return nil, fmt.Errorf("argocdv2: connect to %s: %s", co.ServerAddr, redact(d.err.Error(), token))
+		}
+		o.logger.DebugContext(ctx, "argocdv2 connected", "server", co.ServerAddr, "grpcWeb", co.GRPCWeb)
+		return &Syncer{apps: d.apps, closer: d.closer, log: o.logger, o: o}, nil
+	case <-ctx.Done():
+		go func() {
+			if d := <-done; d.closer != nil {
+				_ = d.closer.Close()
+			}
+		}()
+		return nil, fmt.Errorf("argocdv2: connect to %s: %w", co.ServerAddr, ctx.Err())
+	}
+}
+
+func redact(msg, token string) string {
+	if token == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, token, "***")
+}
+
+// Close closes the connection (and the local gRPC-web proxy, if any). It
+// is safe to call more than once.
+func (s *Syncer) Close() error {
+	var err error
+	s.once.Do(func() {
+		if s.closer != nil {
+			err = s.closer.Close()
+		}
+	})
+	return err
+}
+
+func (s *Syncer) ns() *string {
+	if s.o.appNamespace == "" {
+		return nil
+	}
+	return &s.o.appNamespace
+}
+
+func (s *Syncer) proj() *string {
+	if s.o.project == "" {
+		return nil
+	}
+	return &s.o.project
+}
+
+// Get returns application name; refresh is "", "normal" or "hard" (see
+// [argocd.RefreshNormal]). Refusals come as an [*argocd.APIError] wrapping
+// the same sentinels the REST client uses: [argocd.ErrNotFound],
+// [argocd.ErrUnauthenticated], [argocd.ErrPermissionDenied] or
+// [argocd.ErrUnavailable].
+func (s *Syncer) Get(ctx context.Context, name, refresh string) (*v1alpha1.Application, error) {
+	op := fmt.Sprintf("get app %q", name)
+	if name == "" {
+		return nil, fmt.Errorf("argocdv2: %s: application name is required", op)
+	}
+	q := &application.ApplicationQuery{Name: &name, AppNamespace: s.ns()}
+	switch refresh {
+	case argocd.RefreshNone:
+	case argocd.RefreshNormal, argocd.RefreshHard:
+		q.Refresh = &refresh
+	default:
+		return nil, fmt.Errorf("argocdv2: %s: unknown refresh mode %q", op, refresh)
+	}
+	if s.o.project != "" {
+		q.Projects = []string{s.o.project}
+	}
+	a, err := s.apps.Get(ctx, q)
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	return a, nil
+}
+
+// AppStatus implements [gitops.Syncer]. Errors are those of [Syncer.Get].
+func (s *Syncer) AppStatus(ctx context.Context, app string) (gitops.AppStatus, error) {
+	a, err := s.Get(ctx, app, argocd.RefreshNone)
+	if err != nil {
+		return gitops.AppStatus{}, err
+	}
+	return ToAppStatus(a), nil
+}
+
+// Refresh implements [gitops.Refresher] with a normal refresh. Errors are
+// those of [Syncer.Get].
+func (s *Syncer) Refresh(ctx context.Context, app string) error {
+	_, err := s.Get(ctx, app, argocd.RefreshNormal)
+	return err
+}
+
+// Sync implements [gitops.Syncer]: it asks for a sync operation and
+// returns once the server accepted it. Besides the errors of [Syncer.Get]
+// it returns an [*argocd.APIError] wrapping [argocd.ErrSyncWindow],
+// [argocd.ErrOperationInProgress] or [argocd.ErrAutoSyncRevision].
+func (s *Syncer) Sync(ctx context.Context, req gitops.SyncRequest) error {
+	op := fmt.Sprintf("sync app %q", req.App)
+	if req.App == "" {
+		return fmt.Errorf("argocdv2: %s: application name is required", op)
+	}
+	r := &application.ApplicationSyncRequest{Name: &req.App, AppNamespace: s.ns(), Project: s.proj()}
+	if req.Revision != "" {
+		r.Revision = &req.Revision
+	}
+	if req.Prune {
+		r.Prune = &req.Prune
+	}
+	if req.DryRun {
+		r.DryRun = &req.DryRun
+	}
+	for _, res := range req.Resources {
+		r.Resources = append(r.Resources, &v1alpha1.SyncOperationResource{Group: res.Group, Kind: res.Kind, Namespace: res.Namespace, Name: res.Name})
+	}
+	if rt := req.Retry; rt != nil {
+		r.RetryStrategy = &v1alpha1.RetryStrategy{Limit: int64(rt.Limit)}
+		if rt.Backoff > 0 || rt.Factor > 0 || rt.MaxBackoff > 0 {
+			b := &v1alpha1.Backoff{}
+			if rt.Backoff > 0 {
+				b.Duration = rt.Backoff.String()
+			}
+			if rt.Factor > 0 {
+				f := int64(rt.Factor)
+				b.Factor = &f
+			}
+			if rt.MaxBackoff > 0 {
+				b.MaxDuration = rt.MaxBackoff.String()
+			}
+			r.RetryStrategy.Backoff = b
+		}
+	}
+	if _, err := s.apps.Sync(ctx, r); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	s.log.InfoContext(ctx, "argocdv2 sync requested", "app", req.App, "revision", req.Revision)
+	return nil
+}
+
+// Rollback asks for a sync back to the revision of history entry id.
+// Argo CD refuses it while auto-sync is on (FailedPrecondition) and for
+// an unknown id (InvalidArgument). Errors are those of [Syncer.Sync].
+func (s *Syncer) Rollback(ctx context.Context, name string, id int64, opts argocd.RollbackOptions) error {
+	op := fmt.Sprintf("rollback app %q to history %d", name, id)
+	if name == "" {
+		return fmt.Errorf("argocdv2: %s: application name is required", op)
+	}
+	r := &application.ApplicationRollbackRequest{Name: &name, Id: &id, AppNamespace: s.ns(), Project: s.proj()}
+	if opts.DryRun {
+		r.DryRun = &opts.DryRun
+	}
+	if opts.Prune {
+		r.Prune = &opts.Prune
+	}
+	if _, err := s.apps.Rollback(ctx, r); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	return nil
+}
+
+// TerminateOperation stops the running operation of name. Argo CD answers
+// InvalidArgument when none is running. Errors are those of [Syncer.Get].
+func (s *Syncer) TerminateOperation(ctx context.Context, name string) error {
+	op := fmt.Sprintf("terminate operation of app %q", name)
+	if name == "" {
+		return fmt.Errorf("argocdv2: %s: application name is required", op)
+	}
+	_, err := s.apps.TerminateOperation(ctx, &application.OperationTerminateRequest{Name: &name, AppNamespace: s.ns(), Project: s.proj()})
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	return nil
+}
+
+// fail turns a client error into the error the REST client would return:
+// the context's error when ctx ended, else an [*argocd.APIError] whose
+// Code is the gRPC code, StatusCode the HTTP status Argo CD's gateway
+// would have answered, and Err the matching sentinel.
+func (s *Syncer) fail(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("argocdv2: %s: %w", op, cerr)
+	}
+	st := status.Convert(err)
+	ae := &argocd.APIError{
+		Op:         op,
+		StatusCode: runtime.HTTPStatusFromCode(st.Code()),
+		Code:       int(st.Code()),
+		Message:    st.Message(),
+		Err:        Classify(st.Code(), st.Message()),
+	}
+	s.log.WarnContext(ctx, "argocdv2 request refused", "op", op, "code", st.Code().String(), "message", st.Message())
+	return ae
+}
+
+// Classify returns the [argocd] sentinel for a gRPC refusal, or nil when
+// none applies:
+//
+//	NotFound                                                   argocd.ErrNotFound
+//	Unauthenticated                                            argocd.ErrUnauthenticated
+//	PermissionDenied, message mentions "sync window"           argocd.ErrSyncWindow
+//	PermissionDenied                                           argocd.ErrPermissionDenied
+//	"another operation is already in progress"                 argocd.ErrOperationInProgress
+//	"auto-sync currently set to"                               argocd.ErrAutoSyncRevision
+//	Unavailable                                                argocd.ErrUnavailable
+//
+// The messages are Argo CD's; a FailedPrecondition whose message is none
+// of these (such as "application is deleting") has no sentinel.
+func Classify(code codes.Code, msg string) error {
+	lower := strings.ToLower(msg)
+	switch {
+	case code == codes.NotFound:
+		return argocd.ErrNotFound
+	case code == codes.Unauthenticated:
+		return argocd.ErrUnauthenticated
+	case code == codes.PermissionDenied && strings.Contains(lower, "sync window"):
+		return argocd.ErrSyncWindow
+	case code == codes.PermissionDenied:
+		return argocd.ErrPermissionDenied
+	case strings.Contains(lower, "another operation is already in progress"):
+		return argocd.ErrOperationInProgress
+	case strings.Contains(lower, "auto-sync currently set to"):
+		return argocd.ErrAutoSyncRevision
+	case code == codes.Unavailable:
+		return argocd.ErrUnavailable
+	}
+	return nil
+}
+
+// ToAppStatus converts an Argo CD application into a [gitops.AppStatus]
+// with the rules of [argocd.ToAppStatus]: in particular, a requested
+// operation the controller has not finished (app.Operation set) is
+// reported as Running even while operationState still describes the
+// previous one, so a waiter never takes an old result for the new sync.
+func ToAppStatus(a *v1alpha1.Application) gitops.AppStatus {
+	st := gitops.AppStatus{
+		App:           a.Name,
+		SyncStatus:    string(a.Status.Sync.Status),
+		Revision:      a.Status.Sync.Revision,
+		Health:        health.Status(a.Status.Health.Status),
+		HealthMessage: a.Status.Health.Message,
+	}
+	if st.SyncStatus == "" {
+		st.SyncStatus = gitops.SyncUnknown
+	}
+	if st.Health == "" {
+		st.Health = health.Unknown
+	}
+	if a.Status.ReconciledAt != nil {
+		st.ReconciledAt = a.Status.ReconciledAt.Time
+	}
+	if os := a.Status.OperationState; os != nil {
+		o := &gitops.Operation{Phase: string(os.Phase), Message: os.Message, StartedAt: os.StartedAt.Time}
+		if os.SyncResult != nil && os.SyncResult.Revision != "" {
+			o.Revision = os.SyncResult.Revision
+		} else if os.Operation.Sync != nil {
+			o.Revision = os.Operation.Sync.Revision
+		}
+		if os.FinishedAt != nil {
+			o.FinishedAt = os.FinishedAt.Time
+		}
+		st.Operation = o
+	}
+	if a.Operation != nil && (st.Operation == nil || st.Operation.Completed()) {
+		o := &gitops.Operation{Phase: gitops.OpRunning, Message: "operation requested"}
+		if a.Operation.Sync != nil {
+			o.Revision = a.Operation.Sync.Revision
+		}
+		st.Operation = o
+	}
+	for _, h := range a.Status.History {
+		st.History = append(st.History, gitops.HistoryEntry{ID: h.ID, Revision: h.Revision, DeployedAt: h.DeployedAt.Time})
+	}
+	for _, r := range a.Status.Resources {
+		rs := gitops.ResourceStatus{
+			ResourceRef: gitops.ResourceRef{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name},
+			Version:     r.Version, SyncStatus: string(r.Status),
+		}
+		if r.Health != nil {
+			rs.Health, rs.HealthMessage = health.Status(r.Health.Status), r.Health.Message
+		}
+		st.Resources = append(st.Resources, rs)
+	}
+	return st
+}
