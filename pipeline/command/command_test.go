@@ -15,6 +15,7 @@ import (
 
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/command"
+	"github.com/flightdeck-dev/flightdeck/pipeline/pipelinetest"
 )
 
 func sh(script string, args ...string) command.Spec {
@@ -172,4 +173,10 @@ func TestStageInPipeline(t *testing.T) {
 	res, err := out.Get(st)
 	require.NoError(t, err)
 	assert.Equal(t, "built\n", string(res.Stdout))
+}
+
+func TestStageConformance(t *testing.T) {
+	pipelinetest.TestStage(t, func(t *testing.T) (pipeline.Stage, *pipeline.State) {
+		return command.New("sleepy", sh(`sleep 3600`)), pipeline.NewState()
+	})
 }

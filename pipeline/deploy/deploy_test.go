@@ -169,3 +169,14 @@ func TestDeploySkippedWhenPushSkipped(t *testing.T) {
 	assert.Equal(t, `needs "image.ref" from step "image-push", which failed`, s.SkipReason)
 	assert.Empty(t, w.Calls())
 }
+
+func TestStageConformance(t *testing.T) {
+	w := gitopstest.NewWriter(t, gitopstest.KustomizeLayout("checkout"))
+	pipelinetest.TestStage(t, func(t *testing.T) (pipeline.Stage, *pipeline.State) {
+		st := pipeline.NewState()
+		image.Ref.Put(st, gitopstest.Image("checkout")+"@"+digest)
+		return deploy.New(w, deploy.Spec{App: "checkout", Environment: flightdeck.Environment{Name: "dev"}}), st
+	})
+	// Concurrent deploys of one digest end in exactly one commit.
+	assert.Len(t, gitopstest.Log(t, w.Dir), 2)
+}

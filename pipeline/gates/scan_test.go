@@ -10,6 +10,7 @@ import (
 
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/gates"
+	"github.com/flightdeck-dev/flightdeck/pipeline/pipelinetest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan/scantest"
 )
@@ -101,4 +102,22 @@ func TestScanGateBadInputs(t *testing.T) {
 	// The zero policy fails every finding.
 	err = g.Run(context.Background(), st)
 	require.ErrorIs(t, err, scan.ErrPolicyViolation)
+}
+
+func TestGatesConformance(t *testing.T) {
+	t.Run("scan", func(t *testing.T) {
+		pipelinetest.TestStage(t, func(t *testing.T) (pipeline.Stage, *pipeline.State) {
+			st := pipeline.NewState()
+			scan.Findings.Put(st, []scan.Finding{vulnLow})
+			return gates.NewScanGate("scan-gate", scan.Policy{FailAt: scan.SeverityHigh}), st
+		})
+	})
+	t.Run("perf", func(t *testing.T) {
+		pipelinetest.TestStage(t, func(t *testing.T) (pipeline.Stage, *pipeline.State) {
+			src := gates.SourceFunc(func(ctx context.Context, _ *pipeline.State) ([]gates.Measurement, error) {
+				return []gates.Measurement{{Name: "BenchmarkX", Latency: time.Millisecond}}, ctx.Err()
+			})
+			return gates.NewPerfGate("perf", src, gates.Budget{MaxLatency: time.Second}), pipeline.NewState()
+		})
+	})
 }

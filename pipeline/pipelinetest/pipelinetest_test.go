@@ -142,3 +142,18 @@ func ExampleFailTimes() {
 	fmt.Println(s.Status, s.Attempts, err, flaky.CallCount())
 	// Output: succeeded 3 <nil> 3
 }
+
+func TestConformanceOfFakes(t *testing.T) {
+	for name, mk := range map[string]func() pipeline.Stage{
+		"succeed": func() pipeline.Stage { return pipelinetest.Succeed("s") },
+		"fail":    func() pipeline.Stage { return pipelinetest.Fail("f", nil) },
+		"block":   func() pipeline.Stage { return pipelinetest.Block("b") },
+		"gate":    func() pipeline.Stage { return pipelinetest.NewGate().Stage("g") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			pipelinetest.TestStage(t, func(t *testing.T) (pipeline.Stage, *pipeline.State) {
+				return mk(), pipeline.NewState()
+			})
+		})
+	}
+}
