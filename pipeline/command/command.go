@@ -49,7 +49,8 @@ type Spec struct {
 	CleanEnv bool
 	// Dir is the working directory; empty means the current one.
 	Dir string
-	// Stdin is the program's standard input; nil means none.
+	// Stdin is the program's standard input; nil means none. It is read,
+	// not rewound: a retried step's later attempts get what is left.
 	Stdin io.Reader
 	// Stdout and Stderr, when set, also receive the program's output as
 	// it is written (for progress output).
