@@ -180,9 +180,13 @@ func (e *env) syncAndWatch(ctx context.Context, out io.Writer, revision string, 
 		}
 	}()
 
-	st, err := gitops.WaitFor(ctx, e.client, gitops.WaitOptions{
+	// The wait is bounded in real time: on the accelerated clock, a
+	// cluster-time timeout would expire in moments on a busy machine.
+	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	st, err := gitops.WaitFor(waitCtx, e.client, gitops.WaitOptions{
 		App: name, Revision: revision, Sync: want.sync, Health: want.health,
-		StableFor: 30 * time.Second, PollInterval: 5 * time.Second, Timeout: 30 * time.Minute, Clock: clock,
+		StableFor: 30 * time.Second, PollInterval: 5 * time.Second, Clock: clock,
 	})
 	stopWatch()
 	<-done

@@ -188,4 +188,3 @@ func commitAll(dir, message string) (string, error) {
 	}
 	return h.String(), nil
 }
-
