@@ -208,6 +208,7 @@ func (r *run) phase(ctx context.Context, lo, hi int) (abandoned int) {
 	}
 	limit := r.e.opts.parallelism
 	done := make(chan int, limit)
+	var jobs chan int // worker pool, started on first use when limit > 1
 	running := 0
 	stopped := ""
 	release := func(i int) {
@@ -238,10 +239,25 @@ func (r *run) phase(ctx context.Context, lo, hi int) (abandoned int) {
 					continue
 				}
 				running++
-				go func() {
+				if limit == 1 {
+					// Nothing else may run: skip the goroutine hand-off.
 					r.exec(ctx, i)
 					done <- i
-				}()
+					continue
+				}
+				if jobs == nil {
+					jobs = make(chan int, limit)
+					for range min(limit, hi-lo) {
+						go func() {
+							for j := range jobs {
+								r.exec(ctx, j)
+								done <- j
+							}
+						}()
+					}
+					defer close(jobs)
+				}
+				jobs <- i
 			}
 		}
 		if running == 0 {

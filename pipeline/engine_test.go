@@ -311,14 +311,16 @@ flightdeck_stage_attempts_total{result="timeout",stage="slow"} 2
 }
 
 func TestStopOnErrorSkipsRestButRunningStepsFinish(t *testing.T) {
-	aDone := make(chan struct{})
+	// "running" returns only once the engine has acted on a's failure,
+	// which it shows by skipping "after-a".
+	stopSeen := make(chan struct{})
 	obs := pipeline.ObserverFunc(func(e pipeline.Event) {
-		if e.Step == "a" && e.Type == pipeline.StepFinished {
-			close(aDone)
+		if e.Step == "after-a" && e.Type == pipeline.StepSkipped {
+			close(stopSeen)
 		}
 	})
 	running := pipeline.Func("running", func(ctx context.Context, _ *pipeline.State) error {
-		<-aDone // still running when a fails
+		<-stopSeen // still running when a fails
 		return nil
 	})
 	var b pipeline.Builder
