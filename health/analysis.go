@@ -225,6 +225,10 @@ func classify(m Metric, meas Measurement) Measurement {
 	switch {
 	case meas.Phase == Error:
 		return meas
+	case meas.Phase == Running || meas.Phase == "":
+		// Not a verdict: record it as undecided rather than let it count.
+		meas.Phase = Inconclusive
+		return meas
 	case meas.Phase == Inconclusive || (meas.Phase == Successful && math.IsNaN(meas.Value) && len(meas.Values) == 0):
 		meas.Phase = noData
 		if noData == Error && meas.Err == nil {

@@ -63,6 +63,7 @@ func TestMeasurementTable(t *testing.T) {
 		{"both, neither holds", healthtest.Success(0.07), below, above, "", health.Inconclusive},
 		{"both hold: failure wins", healthtest.Success(0.2), health.Above(0), above, "", health.Failed},
 		{"judging evaluator failure is not overruled by a success condition", healthtest.Failure(0.01), below, nil, "", health.Failed},
+		{"a Running measurement is undecided", health.Measurement{Value: 1, Phase: health.Running}, nil, nil, "", health.Inconclusive},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -199,7 +199,9 @@ var _ Evaluator = (*WorstStatus)(nil)
 
 // Evaluate assesses every object with [ObjectHealth] and maps the worst
 // status to a phase: Healthy → Successful, Degraded → Failed, Suspended,
-// Progressing and Missing → Running (not decided yet), Unknown → Error.
+// Progressing and Missing → Inconclusive (not decided yet; an analysis
+// metric waiting for health sets InconclusiveLimit accordingly), Unknown →
+// Error.
 // A malformed object is an Error. Values counts the objects per status.
 func (w *WorstStatus) Evaluate(ctx context.Context) Measurement {
 	t := time.Now()
@@ -242,7 +244,7 @@ func (w *WorstStatus) Evaluate(ctx context.Context) Measurement {
 		m.Phase = Error
 		m.Err = fmt.Errorf("worst status: an object's health is Unknown")
 	default:
-		m.Phase = Running
+		m.Phase = Inconclusive
 	}
 	return m
 }

@@ -83,7 +83,7 @@ func TestWorstStatus(t *testing.T) {
 		want health.Phase
 	}{
 		{"healthy", src(healthy, healthy), health.Successful},
-		{"progressing is not decided", src(healthy, pending), health.Running},
+		{"progressing is not decided", src(healthy, pending), health.Inconclusive},
 		{"degraded fails", src(healthy, pending, lost), health.Failed},
 		{"unknown is an error", src(healthy, unknown), health.Error},
 		{"malformed is an error", src(healthy, bad), health.Error},
@@ -102,6 +102,8 @@ func TestWorstStatus(t *testing.T) {
 	m := src(healthy, pending, lost).Evaluate(context.Background())
 	assert.Equal(t, map[string]float64{"Healthy": 1, "Progressing": 1, "Degraded": 1}, m.Values)
 	assert.Equal(t, "worst status Degraded", m.Message)
+
+	healthtest.TestEvaluator(t, func(t *testing.T) health.Evaluator { return src(healthy, pending) })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
