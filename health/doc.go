@@ -24,7 +24,7 @@
 //
 //	evaluator phase        conditions                   measurement phase
 //	Error                  any                          Error
-//	Running (not a verdict) any                         Inconclusive
+//	Running                any                          Inconclusive (not a verdict)
 //	Inconclusive, or NaN   any                          Metric.NoData (default Inconclusive)
 //	any other              none                         the evaluator's own phase
 //	Failed                 success condition only       Failed (a judging evaluator is not overruled)
