@@ -8,8 +8,8 @@ import (
 // Errors returned by [Builder.Build], each inside a [*GraphError] naming
 // the step, all joined.
 var (
-	// ErrInvalidStep means a step has no stage, no name, or a negative
-	// timeout or attempt count.
+	// ErrInvalidStep means a step has no stage, no name, a negative
+	// timeout or attempt count, or a nil or unnamed key.
 	ErrInvalidStep = errors.New("pipeline: invalid step")
 	// ErrDuplicateStep means two steps share a name.
 	ErrDuplicateStep = errors.New("pipeline: duplicate step name")

@@ -94,6 +94,10 @@ func (b *Builder) Build() (*Graph, error) {
 			fail(step, "%w: nil key", ErrInvalidStep)
 			return
 		}
+		if k.Name() == "" {
+			fail(step, "%w: key with empty name", ErrInvalidStep)
+			return
+		}
 		t := k.valueType()
 		if old, ok := types[k.Name()]; ok && old != t {
 			fail(step, "%w: key %q used as %s and as %s", ErrKeyConflict, k.Name(), old, t)
@@ -105,7 +109,7 @@ func (b *Builder) Build() (*Graph, error) {
 	for i, n := range g.nodes {
 		for _, k := range n.step.Provides {
 			checkType(n.name, k)
-			if k == nil {
+			if k == nil || k.Name() == "" {
 				continue
 			}
 			if p, ok := provider[k.Name()]; ok {
@@ -147,7 +151,7 @@ func (b *Builder) Build() (*Graph, error) {
 		}
 		for _, k := range n.step.Needs {
 			checkType(n.name, k)
-			if k == nil {
+			if k == nil || k.Name() == "" {
 				continue
 			}
 			j, ok := provider[k.Name()]

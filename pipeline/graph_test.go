@@ -51,6 +51,8 @@ func TestBuildRejectsBadGraphs(t *testing.T) {
 			is: pipeline.ErrUnknownKey, msg: `pipeline: step "use": pipeline: no step provides key: needs "test.a"`},
 		{name: "nil key", steps: []pipeline.Step{{Stage: ok("use"), Needs: []pipeline.AnyKey{nil}}},
 			is: pipeline.ErrInvalidStep, msg: `nil key`},
+		{name: "empty key name", steps: []pipeline.Step{{Stage: ok("p"), Provides: keys(pipeline.Key[string]{})}},
+			is: pipeline.ErrInvalidStep, msg: `pipeline: step "p": pipeline: invalid step: key with empty name`},
 		{name: "provided twice", steps: []pipeline.Step{{Stage: ok("p1"), Provides: keys(keyA)}, {Stage: ok("p2"), Provides: keys(keyA)}},
 			is: pipeline.ErrKeyConflict, msg: `pipeline: step "p2": pipeline: key conflict: key "test.a" is also provided by step "p1"`},
 		{name: "type conflict", steps: []pipeline.Step{{Stage: ok("p"), Provides: keys(keyA)}, {Stage: ok("u"), Needs: keys(otherA)}},
