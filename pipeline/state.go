@@ -15,7 +15,9 @@ import (
 //
 //	var Digest = pipeline.NewKey[string]("image.digest")
 //
-// and document them. A Key is an immutable value.
+// and document them. A Key is an immutable value. The zero Key has no
+// name: [Builder.Build] rejects it in Needs and Provides, and stage
+// packages use it to mean "not set" in their options.
 type Key[T any] struct {
 	name string
 }
