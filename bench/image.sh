@@ -3,7 +3,8 @@
 # pipeline/image and with `crane append` (go-containerregistry v0.22.1),
 # against the same loopback registry in the same run. Prints the median of
 # BENCH_RUNS runs (default 5) of each and the ratio (target: <= 1.10).
-# Uses Debian's docker-registry when installed, else an in-process registry.
+# Uses Debian's docker-registry when installed (unless BENCH_REGISTRY=in-process),
+# else the in-process registry of bench/image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +30,7 @@ head -c $((size_mb * 1024 * 1024)) /dev/urandom > "$tmp/data/blob"
 # crane append takes a layer tarball; prepare it outside the timed region.
 tar --owner=0 --group=0 --numeric-owner -C "$tmp" -cf "$tmp/layer.tar" data/blob
 
-if command -v docker-registry >/dev/null; then
+if [ "${BENCH_REGISTRY:-}" != in-process ] && command -v docker-registry >/dev/null; then
   kind=docker-registry
   port=$("$tmp/bin/fdimage" freeport)
   cat > "$tmp/config.yml" <<CFG

@@ -267,7 +267,15 @@ func buildLayer(l Layer, mtime time.Time, mt types.MediaType) (*gzipLayer, error
 	if err != nil {
 		return nil, err
 	}
+	// Reserve room for the compressed layer up front (bounded), so the
+	// buffer is not regrown and copied while large files stream through.
+	var est int64 = 1024
+	for _, e := range entries {
+		est += 1024 + e.size
+	}
+	est += est / 64
 	var buf bytes.Buffer
+	buf.Grow(int(min(est, 256<<20)))
 	digest := sha256.New()
 	digestW := newAsyncWriter(digest)
 	zw, err := gzip.NewWriterLevel(io.MultiWriter(&buf, digestW), gzip.BestSpeed)
