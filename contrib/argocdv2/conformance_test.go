@@ -129,18 +129,22 @@ func TestConformanceRESTErrorSentinels(t *testing.T) {
 		status   int
 		msg      string
 	}{
-		{"wrong token", func(ctx context.Context) error { return restClient(t, e, "wrong").Sync(ctx, gitops.SyncRequest{App: "shop"}) },
-			argocd.ErrUnauthenticated, 401, "invalid session"},
+		{"wrong token", func(ctx context.Context) error {
+			return restClient(t, e, "wrong").Sync(ctx, gitops.SyncRequest{App: "shop"})
+		},
+			argocd.ErrUnauthenticated, 401, "invalid session: token signature is invalid"},
 		{"no token", func(ctx context.Context) error { _, err := restClient(t, e, "").AppStatus(ctx, "shop"); return err },
 			argocd.ErrUnauthenticated, 401, "no session information"},
-		{"read-only token", func(ctx context.Context) error { return restClient(t, e, roToken).Sync(ctx, gitops.SyncRequest{App: "shop"}) },
+		{"read-only token", func(ctx context.Context) error {
+			return restClient(t, e, roToken).Sync(ctx, gitops.SyncRequest{App: "shop"})
+		},
 			argocd.ErrPermissionDenied, 403, "permission denied"},
 		{"unknown app", func(ctx context.Context) error { _, err := admin.AppStatus(ctx, "nope"); return err },
 			argocd.ErrPermissionDenied, 403, "permission denied"},
 		{"sync window", func(ctx context.Context) error { return admin.Sync(ctx, gitops.SyncRequest{App: "windowed"}) },
 			argocd.ErrSyncWindow, 403, "cannot sync: blocked by sync window"},
 		{"operation in progress", func(ctx context.Context) error { return admin.Sync(ctx, gitops.SyncRequest{App: "busy"}) },
-			argocd.ErrOperationInProgress, 400, "error setting app operation: another operation is already in progress"},
+			argocd.ErrOperationInProgress, 400, "error setting app operation: rpc error: code = FailedPrecondition desc = another operation is already in progress"},
 		{"auto-sync revision", func(ctx context.Context) error {
 			return admin.Sync(ctx, gitops.SyncRequest{App: "auto", Revision: "abc"})
 		}, argocd.ErrAutoSyncRevision, 400, "Cannot sync to abc: auto-sync currently set to main"},
@@ -223,7 +227,7 @@ func TestConformanceRESTWatchReconnectsAfterDrop(t *testing.T) {
 		case 1:
 			go s.DropWatches()
 		case 2: // reconnected: the first event carries the full state again
-			go func() { _ = s.Update("shop", func(a *v1alpha1.Application) { a.Status.Health.Status = "Degraded" }) }()
+			go func() { _ = s.Modify("shop", func(a *v1alpha1.Application) { a.Status.Health.Status = "Degraded" }) }()
 		case 3:
 			return argocd.ErrStopWatch
 		}

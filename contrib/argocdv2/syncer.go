@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
@@ -33,6 +35,31 @@ type options struct {
 	logger       *slog.Logger
 	appNamespace string
 	project      string
+	retries      int
+	backoff      time.Duration
+	maxBackoff   time.Duration
+}
+
+// Defaults of [New].
+const (
+	// DefaultRetries is how many times a call answered Unavailable is
+	// retried. apiclient v2.14 configures a grpc_retry interceptor, but
+	// installs a second unary interceptor with grpc.WithUnaryInterceptor,
+	// which replaces it, so the official client does not retry by itself.
+	DefaultRetries = 3
+	// DefaultRetryBackoff is the first wait between attempts; it doubles
+	// up to DefaultMaxRetryBackoff, with up to 20% jitter.
+	DefaultRetryBackoff    = 250 * time.Millisecond
+	DefaultMaxRetryBackoff = 4 * time.Second
+)
+
+// WithRetry sets how many times a call answered Unavailable is retried
+// (0 turns retries off) and the back-off between attempts. The waits end
+// with the call's context, and a cancelled or expired context is never
+// retried. Defaults: [DefaultRetries], [DefaultRetryBackoff],
+// [DefaultMaxRetryBackoff].
+func WithRetry(retries int, backoff, maxBackoff time.Duration) Option {
+	return func(o *options) { o.retries, o.backoff, o.maxBackoff = retries, backoff, maxBackoff }
 }
 
 // WithLogger logs requests and refusals to l; the default discards. The
@@ -75,7 +102,7 @@ type dialed struct {
 // apiclient.NewClient and NewApplicationClient. co.ServerAddr is required
 // and is "host:port", not a URL; set co.PlainText for a server without
 // TLS and co.GRPCWeb to speak gRPC-web (through the client's local proxy)
-// instead of gRPC. co.AuthToken is sent as the "tokens" metadata Argo CD
+// instead of gRPC. co.AuthToken is sent as the "token" metadata Argo CD
 // reads. Note that apiclient falls back to ARGOCD_SERVER/ARGOCD_AUTH_TOKEN
 // from the environment for empty fields, and probes the server's
 // VersionService, switching to gRPC-web if plain gRPC fails.
@@ -85,13 +112,18 @@ type dialed struct {
 // closed). It returns [ErrInvalidOptions] for unusable options and the
 // client's error, with the token removed, if it cannot connect.
 func New(ctx context.Context, co apiclient.ClientOptions, opts ...Option) (*Syncer, error) {
-	var o options
+	o := options{retries: DefaultRetries, backoff: DefaultRetryBackoff, maxBackoff: DefaultMaxRetryBackoff}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
+	o.retries = max(o.retries, 0)
+	if o.backoff <= 0 {
+		o.backoff = DefaultRetryBackoff
+	}
+	o.maxBackoff = max(o.maxBackoff, o.backoff)
 	switch addr := co.ServerAddr; {
 	case addr == "":
 		return nil, fmt.Errorf("%w: ServerAddr is required", ErrInvalidOptions)
@@ -185,11 +217,12 @@ func (s *Syncer) Get(ctx context.Context, name, refresh string) (*v1alpha1.Appli
 	if s.o.project != "" {
 		q.Projects = []string{s.o.project}
 	}
-	a, err := s.apps.Get(ctx, q)
-	if err != nil {
-		return nil, s.fail(ctx, op, err)
-	}
-	return a, nil
+	var a *v1alpha1.Application
+	err := s.call(ctx, op, func(ctx context.Context) (err error) {
+		a, err = s.apps.Get(ctx, q)
+		return err
+	})
+	return a, err
 }
 
 // AppStatus implements [gitops.Syncer]. Errors are those of [Syncer.Get].
@@ -247,8 +280,8 @@ func (s *Syncer) Sync(ctx context.Context, req gitops.SyncRequest) error {
 			r.RetryStrategy.Backoff = b
 		}
 	}
-	if _, err := s.apps.Sync(ctx, r); err != nil {
-		return s.fail(ctx, op, err)
+	if err := s.call(ctx, op, func(ctx context.Context) error { _, err := s.apps.Sync(ctx, r); return err }); err != nil {
+		return err
 	}
 	s.log.InfoContext(ctx, "argocdv2 sync requested", "app", req.App, "revision", req.Revision)
 	return nil
@@ -269,10 +302,7 @@ func (s *Syncer) Rollback(ctx context.Context, name string, id int64, opts argoc
 	if opts.Prune {
 		r.Prune = &opts.Prune
 	}
-	if _, err := s.apps.Rollback(ctx, r); err != nil {
-		return s.fail(ctx, op, err)
-	}
-	return nil
+	return s.call(ctx, op, func(ctx context.Context) error { _, err := s.apps.Rollback(ctx, r); return err })
 }
 
 // TerminateOperation stops the running operation of name. Argo CD answers
@@ -282,11 +312,36 @@ func (s *Syncer) TerminateOperation(ctx context.Context, name string) error {
 	if name == "" {
 		return fmt.Errorf("argocdv2: %s: application name is required", op)
 	}
-	_, err := s.apps.TerminateOperation(ctx, &application.OperationTerminateRequest{Name: &name, AppNamespace: s.ns(), Project: s.proj()})
-	if err != nil {
-		return s.fail(ctx, op, err)
+	r := &application.OperationTerminateRequest{Name: &name, AppNamespace: s.ns(), Project: s.proj()}
+	return s.call(ctx, op, func(ctx context.Context) error { _, err := s.apps.TerminateOperation(ctx, r); return err })
+}
+
+// call runs fn, retrying an Unavailable answer with back-off while ctx
+// allows, and turns a final error into the error of [Syncer.fail].
+func (s *Syncer) call(ctx context.Context, op string, fn func(context.Context) error) error {
+	wait := s.o.backoff
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("argocdv2: %s: %w", op, err)
+		}
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || status.Code(err) != codes.Unavailable || attempt >= s.o.retries {
+			return s.fail(ctx, op, err)
+		}
+		d := wait + rand.N(wait/5+1)
+		s.log.WarnContext(ctx, "argocdv2 call unavailable, retrying", "op", op, "attempt", attempt+1, "wait", d, "error", status.Convert(err).Message())
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(fmt.Errorf("argocdv2: %s: %w", op, ctx.Err()), s.fail(context.WithoutCancel(ctx), op, err))
+		case <-t.C:
+		}
+		wait = min(wait*2, s.o.maxBackoff)
 	}
-	return nil
 }
 
 // fail turns a client error into the error the REST client would return:

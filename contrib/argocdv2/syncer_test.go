@@ -109,7 +109,7 @@ func TestSyncerRollbackRefreshTerminate(t *testing.T) {
 			a, _ = s.App("shop")
 			assert.Equal(t, synccommon.OperationTerminating, a.Status.OperationState.Phase)
 
-			err := c.Rollback(t.Context(), "shop", 7, argocd.RollbackOptions{})
+			err := c.Rollback(t.Context(), "shop", 0, argocd.RollbackOptions{})
 			var ae *argocd.APIError
 			require.ErrorAs(t, err, &ae)
 			assert.Equal(t, int(codes.FailedPrecondition), ae.Code, "the terminating operation is still in progress")
@@ -165,7 +165,7 @@ func TestSyncerErrorSentinels(t *testing.T) {
 				{"sync window", func(ctx context.Context) error { return admin.Sync(ctx, gitops.SyncRequest{App: "windowed"}) },
 					argocd.ErrSyncWindow, codes.PermissionDenied, "cannot sync: blocked by sync window"},
 				{"operation in progress", func(ctx context.Context) error { return admin.Sync(ctx, gitops.SyncRequest{App: "busy"}) },
-					argocd.ErrOperationInProgress, codes.FailedPrecondition, "error setting app operation: another operation is already in progress"},
+					argocd.ErrOperationInProgress, codes.FailedPrecondition, "error setting app operation: rpc error: code = FailedPrecondition desc = another operation is already in progress"},
 				{"auto-sync revision", func(ctx context.Context) error {
 					return admin.Sync(ctx, gitops.SyncRequest{App: "auto", Revision: "abc"})
 				}, argocd.ErrAutoSyncRevision, codes.FailedPrecondition, "Cannot sync to abc: auto-sync currently set to main"},
@@ -255,19 +255,48 @@ func TestSyncerContext(t *testing.T) {
 	}
 }
 
-func TestSyncerUnavailableIsRetriedByTheOfficialClient(t *testing.T) {
+func TestSyncerRetriesUnavailable(t *testing.T) {
 	s, e := start(t)
-	c := dial(t, e, token, false)
+	c := dial(t, e, token, false, argocdv2.WithRetry(2, time.Millisecond, time.Millisecond))
 	s.FailNext("Get", status.Error(codes.Unavailable, "etcd is down"))
 	st, err := c.AppStatus(t.Context(), "shop")
-	require.NoError(t, err, "apiclient's grpc_retry interceptor retries Unavailable")
+	require.NoError(t, err, "one Unavailable is retried")
 	assert.Equal(t, "shop", st.App)
+	assert.Len(t, s.Calls(), 2)
 
-	for range 4 { // more than apiclient's three attempts
-		s.FailNext("Get", status.Error(codes.Unavailable, "etcd is down"))
+	for range 3 { // one more than the retries
+		s.FailNext("Sync", status.Error(codes.Unavailable, "etcd is down"))
 	}
+	err = c.Sync(t.Context(), gitops.SyncRequest{App: "shop"})
+	require.ErrorIs(t, err, argocd.ErrUnavailable)
+	var ae *argocd.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 503, ae.StatusCode)
+	assert.Equal(t, "etcd is down", ae.Message)
+	assert.Len(t, s.Calls(), 5)
+
+	s.FailNext("Get", status.Error(codes.Internal, "boom"))
 	_, err = c.AppStatus(t.Context(), "shop")
-	assert.ErrorIs(t, err, argocd.ErrUnavailable)
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, int(codes.Internal), ae.Code, "other codes are not retried")
+	assert.Len(t, s.Calls(), 6)
+}
+
+func TestSyncerRetryWaitEndsWithTheContext(t *testing.T) {
+	s, e := start(t)
+	c := dial(t, e, token, false, argocdv2.WithRetry(5, time.Hour, time.Hour))
+	s.FailNext("Get", status.Error(codes.Unavailable, "etcd is down"))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { _, err := c.AppStatus(ctx, "shop"); done <- err }()
+	// The first attempt has been answered once the call is recorded; the
+	// Syncer is then waiting out an hour of back-off.
+	require.Eventually(t, func() bool { return len(s.Calls()) == 1 }, 10*time.Second, time.Millisecond)
+	cancel()
+	err := <-done
+	require.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, err, argocd.ErrUnavailable, "the last refusal is kept")
+	assert.Len(t, s.Calls(), 1, "a cancelled context is never retried")
 }
 
 func TestClassify(t *testing.T) {

@@ -50,7 +50,7 @@ func Example() {
 	err = client.Sync(ctx, gitops.SyncRequest{App: "shop"})
 	fmt.Println(errors.Is(err, argocd.ErrSyncWindow))
 	// Output:
-	// true argocd: sync app "shop": error setting app operation: another operation is already in progress (HTTP 400, code 9)
+	// true argocd: sync app "shop": error setting app operation: rpc error: code = FailedPrecondition desc = another operation is already in progress (HTTP 400, code 9)
 	// Synced Healthy 9f2c1e7 Succeeded
 	// true
 }

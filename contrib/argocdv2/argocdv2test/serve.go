@@ -51,7 +51,7 @@ func mayWrite(ctx context.Context) bool {
 	return !ok || w
 }
 
-// token finds the caller's token as Argo CD's server does: the "tokens"
+// token finds the caller's token as Argo CD's server does: the "token"
 // metadata the official client sends, else "authorization: Bearer ...",
 // which the REST gateway forwards from the HTTP header.
 func token(md metadata.MD) string {

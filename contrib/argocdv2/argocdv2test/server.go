@@ -16,7 +16,6 @@ import (
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	synccommon "github.com/argoproj/gitops-engine/pkg/sync/common"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -34,7 +33,7 @@ const (
 )
 
 // ErrUnknownApp is returned by the controller methods of [Server]
-// ([Server.StartOperation], [Server.FinishOperation], [Server.Update],
+// ([Server.StartOperation], [Server.FinishOperation], [Server.Modify],
 // [Server.SetSyncWindow]) for an application that was never [Server.Put].
 var ErrUnknownApp = errors.New("argocdv2test: unknown application")
 
@@ -173,14 +172,14 @@ func (s *Server) App(name string) (*v1alpha1.Application, bool) {
 	return e.obj.DeepCopy(), true
 }
 
-// Update changes application name with fn and tells watchers. It returns
+// Modify changes application name with fn and tells watchers. It returns
 // [ErrUnknownApp] if there is no such application.
-func (s *Server) Update(name string, fn func(*v1alpha1.Application)) error {
+func (s *Server) Modify(name string, fn func(*v1alpha1.Application)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.apps[name]
 	if !ok {
-		return fmt.Errorf("update %q: %w", name, ErrUnknownApp)
+		return fmt.Errorf("modify %q: %w", name, ErrUnknownApp)
 	}
 	fn(e.obj)
 	s.changed(e, watch.Modified)
