@@ -138,7 +138,7 @@ func TestConformanceRESTErrorSentinels(t *testing.T) {
 		{"read-only token", func(ctx context.Context) error {
 			return restClient(t, e, roToken).Sync(ctx, gitops.SyncRequest{App: "shop"})
 		},
-			argocd.ErrPermissionDenied, 403, "permission denied"},
+			argocd.ErrPermissionDenied, 403, "permission denied: applications, sync, shop"},
 		{"unknown app", func(ctx context.Context) error { _, err := admin.AppStatus(ctx, "nope"); return err },
 			argocd.ErrPermissionDenied, 403, "permission denied"},
 		{"sync window", func(ctx context.Context) error { return admin.Sync(ctx, gitops.SyncRequest{App: "windowed"}) },

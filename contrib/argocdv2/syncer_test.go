@@ -3,6 +3,8 @@ package argocdv2_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -282,20 +284,32 @@ func TestSyncerRetriesUnavailable(t *testing.T) {
 	assert.Len(t, s.Calls(), 6)
 }
 
+// signal is an io.Writer that closes ch on its first write.
+type signal struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (s *signal) Write(p []byte) (int, error) {
+	s.once.Do(func() { close(s.ch) })
+	return len(p), nil
+}
+
 func TestSyncerRetryWaitEndsWithTheContext(t *testing.T) {
 	s, e := start(t)
-	c := dial(t, e, token, false, argocdv2.WithRetry(5, time.Hour, time.Hour))
+	waiting := &signal{ch: make(chan struct{})}
+	log := slog.New(slog.NewTextHandler(waiting, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c := dial(t, e, token, false, argocdv2.WithRetry(5, time.Hour, time.Hour), argocdv2.WithLogger(log))
 	s.FailNext("Get", status.Error(codes.Unavailable, "etcd is down"))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { _, err := c.AppStatus(ctx, "shop"); done <- err }()
-	// The first attempt has been answered once the call is recorded; the
-	// Syncer is then waiting out an hour of back-off.
-	require.Eventually(t, func() bool { return len(s.Calls()) == 1 }, 10*time.Second, time.Millisecond)
+	<-waiting.ch // the Syncer logged the retry and waits out an hour of back-off
 	cancel()
 	err := <-done
 	require.ErrorIs(t, err, context.Canceled)
 	assert.ErrorIs(t, err, argocd.ErrUnavailable, "the last refusal is kept")
+	assert.Contains(t, err.Error(), "etcd is down")
 	assert.Len(t, s.Calls(), 1, "a cancelled context is never retried")
 }
 

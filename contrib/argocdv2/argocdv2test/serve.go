@@ -210,9 +210,12 @@ func (e *Endpoint) Close() error {
 		e.cancel()
 		closeQuietly(e.conn)
 		e.grpcS.Stop()
-		err = e.httpS.Close()
-		if cerr := e.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
-			err = errors.Join(err, cerr)
+		for _, cerr := range []error{e.httpS.Close(), e.ln.Close()} {
+			// cmux's listeners share the one socket: whichever closes
+			// second finds it closed.
+			if cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+				err = errors.Join(err, cerr)
+			}
 		}
 		e.wg.Wait()
 	})
