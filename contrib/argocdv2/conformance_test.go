@@ -269,3 +269,15 @@ func TestConformanceWaitForWithBothClients(t *testing.T) {
 	a, _ := s.App("shop")
 	assert.Len(t, a.Status.History, 3)
 }
+
+func TestConformanceRESTServerDown(t *testing.T) {
+	_, e := start(t)
+	c := restClient(t, e, token)
+	require.NoError(t, e.Close())
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	_, err := c.AppStatus(ctx, "shop")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "connection refused")
+	assert.NoError(t, ctx.Err(), "the client gave up before the deadline")
+}

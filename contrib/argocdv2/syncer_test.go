@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -339,4 +340,38 @@ func TestToAppStatusDefaults(t *testing.T) {
 	require.NotNil(t, st.Operation)
 	assert.Equal(t, gitops.OpRunning, st.Operation.Phase, "an old finished state never stands for a new request")
 	assert.Equal(t, "new", st.Operation.Revision)
+}
+
+func TestSyncerNewGivesUpWithTheContext(t *testing.T) {
+	// A server that accepts connections and never answers: apiclient's dial
+	// has no deadline of its own, New must still return at ctx's deadline.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	_, err = argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: ln.Addr().String(), AuthToken: token, PlainText: true})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), ln.Addr().String())
+	assert.NotContains(t, err.Error(), token)
 }
