@@ -5,16 +5,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 )
 
 // Action says what a commit does to an environment. It is recorded in the
@@ -393,31 +397,15 @@ func (r *Repo) commit(parent, tree plumbing.Hash, message string) (plumbing.Hash
 	return r.repo.Storer.SetEncodedObject(obj)
 }
 
-// push sends commit to the remote branch, expecting the branch at parent.
-// A lost race is reported as a *RemoteError wrapping [ErrConflict]. The
-// attempt's objects are written to the cache only if the push succeeds.
+// push sends commit to the remote branch as a compare-and-swap from
+// parent: the pack holds exactly the objects the attempt created (the
+// remote has everything reachable from parent), so a push costs about the
+// change, not the history, and the server refuses the update unless the
+// branch is still at parent. A lost race is a *RemoteError wrapping
+// [ErrConflict]. The attempt's objects are written to the cache only if
+// the push succeeds.
 func (r *Repo) push(ctx context.Context, parent, commit plumbing.Hash) error {
-	local := plumbing.ReferenceName("refs/flightdeck/push/" + r.o.branch)
-	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(local, commit)); err != nil {
-		r.st.discard()
-		return fmt.Errorf("gitops: %s: %w", r.redacted, err)
-	}
-	defer func() { _ = r.repo.Storer.RemoveReference(local) }()
-	dst := plumbing.NewBranchReferenceName(r.o.branch)
-	opts := &git.PushOptions{
-		RemoteName: "origin",
-		RemoteURL:  r.url,
-		RefSpecs:   []config.RefSpec{config.RefSpec(local.String() + ":" + dst.String())},
-		Auth:       r.o.auth,
-	}
-	if !parent.IsZero() {
-		// Refuse unless the remote is still where we built on.
-		opts.RequireRemoteRefs = []config.RefSpec{config.RefSpec(parent.String() + ":" + dst.String())}
-	}
-	err := r.repo.PushContext(ctx, opts)
-	if errors.Is(err, git.NoErrAlreadyUpToDate) {
-		err = nil
-	}
+	err := r.sendPack(ctx, parent, commit)
 	if err != nil {
 		r.st.discard()
 		return r.remoteErr("push", classify(ctx, err))
@@ -426,4 +414,65 @@ func (r *Repo) push(ctx context.Context, parent, commit plumbing.Hash) error {
 		return fmt.Errorf("gitops: %s: pushed %s but could not cache it: %w", r.redacted, commit, err)
 	}
 	return r.repo.Storer.SetReference(plumbing.NewHashReference(r.remoteRef(), commit))
+}
+
+func (r *Repo) sendPack(ctx context.Context, parent, commit plumbing.Hash) (err error) {
+	ep, err := transport.NewEndpoint(r.url)
+	if err != nil {
+		return err
+	}
+	cl, err := client.NewClient(ep)
+	if err != nil {
+		return err
+	}
+	sess, err := cl.NewReceivePackSession(ep, r.o.auth)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := sess.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	ar, err := sess.AdvertisedReferencesContext(ctx)
+	if err != nil {
+		return err
+	}
+	dst := plumbing.NewBranchReferenceName(r.o.branch)
+	var current plumbing.Hash
+	if refs, err := ar.AllReferences(); err == nil {
+		if ref, err := refs.Reference(dst); err == nil {
+			current = ref.Hash()
+		}
+	}
+	if current != parent {
+		return fmt.Errorf("remote ref %s required to be %s but is %s", dst, parent, current)
+	}
+	req := packp.NewReferenceUpdateRequestFromCapabilities(ar.Capabilities)
+	req.Commands = []*packp.Command{{Name: dst, Old: parent, New: commit}}
+	objs := r.st.pending()
+	rd, wr := io.Pipe()
+	req.Packfile = rd
+	done := make(chan error, 1)
+	go func() {
+		enc := packfile.NewEncoder(wr, r.repo.Storer, !ar.Capabilities.Supports(capability.OFSDelta))
+		if _, err := enc.Encode(objs, 10); err != nil {
+			done <- wr.CloseWithError(err)
+			return
+		}
+		done <- wr.Close()
+	}()
+	rs, err := sess.ReceivePack(ctx, req)
+	if err != nil {
+		_ = rd.Close()
+		<-done
+		return err
+	}
+	if err := <-done; err != nil {
+		return err
+	}
+	if rs != nil {
+		return rs.Error()
+	}
+	return nil
 }

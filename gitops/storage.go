@@ -95,3 +95,14 @@ func (o *overlayStorage) discard() {
 	clear(o.mem)
 	o.mu.Unlock()
 }
+
+// pending returns the hashes of the objects in memory.
+func (o *overlayStorage) pending() []plumbing.Hash {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	hs := make([]plumbing.Hash, 0, len(o.mem))
+	for h := range o.mem {
+		hs = append(hs, h)
+	}
+	return hs
+}

@@ -1,0 +1,131 @@
+// Command bump times flightdeck against a GitOps repository made by gen:
+//
+//	bump -mode cold -url file:///tmp/big.git       # first clone into an empty cache
+//	bump -mode warm -url ... -n 20                 # image bumps with a warm cache
+//	bump -mode concurrent -url ... -writers 16 -n 4
+//
+// It prints one line of results, "key=value" pairs, for bench/gitops.sh.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/flightdeck-dev/flightdeck/gitops"
+	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
+)
+
+func main() {
+	mode := flag.String("mode", "warm", "cold, warm or concurrent")
+	url := flag.String("url", "", "repository URL")
+	apps := flag.Int("apps", 50, "number of apps in the repository")
+	n := flag.Int("n", 10, "bumps (per writer in concurrent mode)")
+	writers := flag.Int("writers", 16, "concurrent writers")
+	flag.Parse()
+	if *url == "" {
+		flag.Usage()
+		os.Exit(2)
+	}
+	tmp, err := os.MkdirTemp("", "fdbump")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	ctx := context.Background()
+	seed := time.Now().UnixNano()
+	digest := func(i int) string { return fmt.Sprintf("sha256:%032x%032x", uint64(seed), uint64(i+1)) }
+	bump := func(i, app int) gitops.Change {
+		name := fmt.Sprintf("app%04d", app%*apps)
+		return gitops.Change{
+			Trailers: gitops.Trailers{App: name, Environment: "prod", Action: gitops.ActionDeploy, ImageDigest: digest(i)},
+			Edits: []gitops.Edit{gitops.SetImage{
+				Dir: "apps/" + name + "/overlays/prod", Name: gitopstest.Image(name), Digest: digest(i),
+			}},
+		}
+	}
+	newRepo := func(name string) *gitops.Repo {
+		r, err := gitops.New(*url, gitops.WithCacheDir(filepath.Join(tmp, name)))
+		if err != nil {
+			log.Fatal(err)
+		}
+		return r
+	}
+
+	switch *mode {
+	case "cold":
+		r := newRepo("cold")
+		start := time.Now()
+		if _, err := r.Fetch(ctx); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("cold_ms=%.1f\n", ms(time.Since(start)))
+	case "warm":
+		r := newRepo("warm")
+		if _, err := r.Fetch(ctx); err != nil {
+			log.Fatal(err)
+		}
+		// One bump before timing: the first render in a process pays
+		// kustomize's one-time schema setup.
+		if _, err := r.Apply(ctx, bump(-1, 1)); err != nil {
+			log.Fatal(err)
+		}
+		var d []time.Duration
+		for i := range *n {
+			start := time.Now()
+			res, err := r.Apply(ctx, bump(i, i*7+3))
+			if err != nil {
+				log.Fatal(err)
+			}
+			if !res.Changed {
+				log.Fatal("bump changed nothing")
+			}
+			d = append(d, time.Since(start))
+		}
+		slices.Sort(d)
+		fmt.Printf("warm_median_ms=%.1f warm_min_ms=%.1f warm_max_ms=%.1f\n", ms(d[len(d)/2]), ms(d[0]), ms(d[len(d)-1]))
+	case "concurrent":
+		rs := make([]*gitops.Repo, *writers)
+		for w := range rs {
+			rs[w] = newRepo(fmt.Sprint("w", w))
+			if _, err := rs[w].Fetch(ctx); err != nil {
+				log.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		attempts, commits := 0, 0
+		start := time.Now()
+		for w, r := range rs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range *n {
+					res, err := r.Apply(ctx, bump(w*1000+i, w))
+					if err != nil {
+						log.Fatal(err)
+					}
+					mu.Lock()
+					attempts += res.Attempts
+					if res.Changed {
+						commits++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		took := time.Since(start)
+		fmt.Printf("commits=%d attempts=%d total_ms=%.0f commits_per_s=%.2f\n", commits, attempts, ms(took), float64(commits)/took.Seconds())
+	default:
+		log.Fatalf("unknown mode %q", *mode)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
