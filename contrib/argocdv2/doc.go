@@ -11,6 +11,12 @@
 //
 //	replace github.com/cyphar/filepath-securejoin => github.com/cyphar/filepath-securejoin v0.3.6
 //
+// That line is all a build needs. Commands that load the whole module
+// graph (`go list -m all`, govulncheck) also trip over the k8s.io staging
+// modules k8s.io/kubernetes names at v0.0.0; this module's go.mod carries
+// argo-cd's own replace block for them (k8s.io/kubelet and friends =>
+// v0.31.0), which such programs can copy as well.
+//
 // [Syncer] implements [gitops.Syncer] and [gitops.Refresher] with
 // pkg/apiclient, over plain gRPC or gRPC-web (ClientOptions.GRPCWeb), so
 // [gitops.WaitFor] and everything built on the Syncer interface work with

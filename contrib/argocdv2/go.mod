@@ -168,7 +168,31 @@ require (
 	sigs.k8s.io/yaml v1.5.0 // indirect
 )
 
+// The core module, from this checkout.
 replace github.com/flightdeck-dev/flightdeck => ../..
 
-// argo-cd v2.14 calls securejoin.MkdirAll(root, path, int); securejoin v0.4+ changed that signature.
+// argo-cd v2.14 calls securejoin.MkdirAll(root, path, int); securejoin v0.4
+// changed that signature. Programs importing this module need this line too.
 replace github.com/cyphar/filepath-securejoin => github.com/cyphar/filepath-securejoin v0.3.6
+
+// k8s.io/kubernetes, which argo-cd requires, names its staging modules at
+// v0.0.0. Building does not need them; these lines (argo-cd's own) let
+// commands that load the whole module graph, such as `go list -m all` and
+// govulncheck, work in this module.
+replace (
+	k8s.io/cloud-provider => k8s.io/cloud-provider v0.31.0
+	k8s.io/cluster-bootstrap => k8s.io/cluster-bootstrap v0.31.0
+	k8s.io/controller-manager => k8s.io/controller-manager v0.31.0
+	k8s.io/cri-api => k8s.io/cri-api v0.31.0
+	k8s.io/cri-client => k8s.io/cri-client v0.31.0
+	k8s.io/csi-translation-lib => k8s.io/csi-translation-lib v0.31.0
+	k8s.io/dynamic-resource-allocation => k8s.io/dynamic-resource-allocation v0.31.0
+	k8s.io/endpointslice => k8s.io/endpointslice v0.31.0
+	k8s.io/kube-controller-manager => k8s.io/kube-controller-manager v0.31.0
+	k8s.io/kube-proxy => k8s.io/kube-proxy v0.31.0
+	k8s.io/kube-scheduler => k8s.io/kube-scheduler v0.31.0
+	k8s.io/kubelet => k8s.io/kubelet v0.31.0
+	k8s.io/mount-utils => k8s.io/mount-utils v0.31.0
+	k8s.io/pod-security-admission => k8s.io/pod-security-admission v0.31.0
+	k8s.io/sample-apiserver => k8s.io/sample-apiserver v0.31.0
+)

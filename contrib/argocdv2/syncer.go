@@ -109,7 +109,10 @@ type dialed struct {
 //
 // apiclient dials without a context; New waits for it in the background
 // and returns ctx's error if ctx ends first (the late connection is then
-// closed). It returns [ErrInvalidOptions] for unusable options and the
+// closed). Calls are bound by their context on the gRPC side; over
+// gRPC-web, apiclient's local proxy sends the HTTP request without one, so
+// a call returns when its context ends but the proxy's request to a hung
+// server lingers until the server answers or the connection drops. It returns [ErrInvalidOptions] for unusable options and the
 // client's error, with the token removed, if it cannot connect.
 func New(ctx context.Context, co apiclient.ClientOptions, opts ...Option) (*Syncer, error) {
 	o := options{retries: DefaultRetries, backoff: DefaultRetryBackoff, maxBackoff: DefaultMaxRetryBackoff}
