@@ -1,8 +1,8 @@
 package gitops_test
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
