@@ -2,6 +2,7 @@ package argocdv2test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/soheilhy/cmux"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -122,9 +124,10 @@ func (versionServer) Version(context.Context, *emptypb.Empty) (*version.VersionM
 // connection so that streams such as /api/v1/stream/applications work.
 type Endpoint struct {
 	// Addr is "127.0.0.1:port", the form apiclient.ClientOptions.ServerAddr
-	// takes (with PlainText).
+	// takes (with PlainText unless served [WithTLS]).
 	Addr string
-	// URL is "http://127.0.0.1:port", the base URL of the REST API.
+	// URL is "http://127.0.0.1:port" ("https://" [WithTLS]), the base URL
+	// of the REST API.
 	URL string
 
 	ln     net.Listener
@@ -136,9 +139,27 @@ type Endpoint struct {
 	once   sync.Once
 }
 
+// ServeOption configures [Serve].
+type ServeOption func(*serveOptions)
+
+type serveOptions struct {
+	cert *tls.Certificate
+}
+
+// WithTLS serves TLS with cert on the one port, offering ALPN http/1.1
+// before h2 as Argo CD does, so HTTPS clients speak HTTP/1.1 and gRPC
+// clients h2. The default is plain text.
+func WithTLS(cert tls.Certificate) ServeOption {
+	return func(o *serveOptions) { o.cert = &cert }
+}
+
 // Serve starts s on a free loopback port. Call [Endpoint.Close] to stop
 // it.
-func Serve(s *Server) (*Endpoint, error) {
+func Serve(s *Server, opts ...ServeOption) (*Endpoint, error) {
+	var o serveOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("argocdv2test: listen: %w", err)
@@ -146,6 +167,18 @@ func Serve(s *Server) (*Endpoint, error) {
 	addr := ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Endpoint{Addr: addr, URL: "http://" + addr, ln: ln, cancel: cancel}
+	// The gateway dials the gRPC server on the same port; like Argo CD it
+	// skips verification of its own certificate on that loopback hop.
+	selfCreds := insecure.NewCredentials()
+	if o.cert != nil {
+		ln = tls.NewListener(ln, &tls.Config{
+			Certificates: []tls.Certificate{*o.cert},
+			NextProtos:   []string{"http/1.1", "h2"},
+			MinVersion:   tls.VersionTLS12,
+		})
+		e.URL = "https://" + addr
+		selfCreds = credentials.NewTLS(&tls.Config{InsecureSkipVerify: true}) //nolint:gosec // loopback to itself
+	}
 
 	e.grpcS = grpc.NewServer(grpc.ChainUnaryInterceptor(s.unaryAuth), grpc.ChainStreamInterceptor(s.streamAuth))
 	application.RegisterApplicationServiceServer(e.grpcS, s)
@@ -155,7 +188,7 @@ func Serve(s *Server) (*Endpoint, error) {
 	// through util/grpc.JSONMarshaler, the forwarders overridden in
 	// pkg/apiclient/application (stream de-duplication, SSE), and the
 	// client-side handlers over a connection to itself.
-	e.conn, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	e.conn, err = grpc.NewClient(addr, grpc.WithTransportCredentials(selfCreds))
 	if err != nil {
 		cancel()
 		closeQuietly(ln)
