@@ -37,5 +37,10 @@
 // newline-delimited {"result": {"type", "application"}} chunks, an
 // {"error": {"grpc_code", "http_code", "message"}} chunk when the stream
 // fails, or Server-Sent Events when the request accepts
-// text/event-stream.
+// text/event-stream. [WithTLS] serves TLS on the same port (ALPN
+// http/1.1 before h2, as Argo CD offers them); [SelfSignedCert] makes a
+// certificate for it.
+//
+// Watch streams get events through a buffer of 256; a watcher that falls
+// further behind misses events (logged), as with Argo CD's broadcaster.
 package argocdv2test

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -406,4 +408,41 @@ func TestAutoCompleteWritesEveryControllerState(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"requested", "Running", "Succeeded"}, phases)
+}
+
+func TestConcurrentClientsAndController(t *testing.T) {
+	s, e := start(t, argocdv2test.WithAutoComplete(argocdv2test.Result{}))
+	conn, err := grpc.NewClient(e.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	c := application.NewApplicationServiceClient(conn)
+	ctx := metadata.AppendToOutgoingContext(t.Context(), "token", token)
+	name := "shop"
+
+	const workers, rounds = 8, 10
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codesSeen := map[codes.Code]int{}
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				rev := fmt.Sprintf("rev-%d-%d", w, i)
+				_, err := c.Sync(ctx, &application.ApplicationSyncRequest{Name: &name, Revision: &rev})
+				_, gerr := c.Get(ctx, &application.ApplicationQuery{Name: &name})
+				_ = s.Modify("shop", func(a *v1alpha1.Application) { a.Labels = map[string]string{"round": rev} })
+				mu.Lock()
+				codesSeen[status.Code(err)]++
+				codesSeen[status.Code(gerr)]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, map[codes.Code]int{codes.OK: 2 * workers * rounds}, codesSeen, "auto-complete finishes each sync before the next")
+	a, ok := s.App("shop")
+	require.True(t, ok)
+	assert.Len(t, a.Status.History, 1+workers*rounds, "every sync was recorded once")
+	assert.Len(t, s.Calls(), 2*workers*rounds)
 }
