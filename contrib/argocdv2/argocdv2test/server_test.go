@@ -446,3 +446,24 @@ func TestConcurrentClientsAndController(t *testing.T) {
 	assert.Len(t, a.Status.History, 1+workers*rounds, "every sync was recorded once")
 	assert.Len(t, s.Calls(), 2*workers*rounds)
 }
+
+func TestRESTListAndVersion(t *testing.T) {
+	s, e := start(t)
+	put(s, "billing", func(a *v1alpha1.Application) { a.Spec.Project = "payments" })
+
+	code, list := rest(t, e, token, "GET", "/api/v1/applications", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "billing", at(t, list, "items", 0, "metadata", "name"), "sorted by name")
+	assert.Equal(t, "shop", at(t, list, "items", 1, "metadata", "name"))
+
+	code, list = rest(t, e, token, "GET", "/api/v1/applications?projects=payments&fields=items.metadata.name", "")
+	require.Equal(t, http.StatusOK, code)
+	items := at(t, list, "items").([]any)
+	require.Len(t, items, 1)
+	assert.Equal(t, map[string]any{"metadata": map[string]any{"name": "billing"}}, items[0],
+		"Argo CD's field-selecting list forwarder is in place")
+
+	code, v := rest(t, e, "", "GET", "/api/version", "")
+	require.Equal(t, http.StatusOK, code, "the version answers without a token, as in Argo CD")
+	assert.Equal(t, argocdv2test.Version, at(t, v, "Version"))
+}
