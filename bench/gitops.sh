@@ -72,34 +72,40 @@ for spec in "small 50 300" "large 1000 3000"; do
 	warm_ms=$(echo "$warm" | kv warm_median_ms)
 
 	t=()
+	tb=()
 	c=()
 	for i in $(seq 1 "$RUNS"); do
 		s=$(now_ms)
 		git clone -q "$url" "$TMP/clone$i"
 		t+=($(($(now_ms) - s)))
 		rm -rf "$TMP/clone$i"
+		s=$(now_ms)
+		git clone -q --bare "$url" "$TMP/clone$i"
+		tb+=($(($(now_ms) - s)))
+		rm -rf "$TMP/clone$i"
 		c+=($("$TMP/bump" -mode cold -url "$url" | kv cold_ms))
 	done
 	clone_ms=$(printf '%s\n' "${t[@]}" | median)
+	bare_ms=$(printf '%s\n' "${tb[@]}" | median)
 	cold_ms=$(printf '%s\n' "${c[@]}" | median)
 
 	conc=$("$TMP/bump" -mode concurrent -url "$url" -apps "$apps" -writers 16 -n 4)
 	cps=$(echo "$conc" | kv commits_per_s)
 	attempts=$(echo "$conc" | kv attempts)
 
-	results+=("$(printf '%-28s %10s %10s %8s %10s %10s %7s %12s %9s' \
+	results+=("$(printf '%-32s %9s %10s %8s %9s %9s %10s %8s %12s %8s' \
 		"$name ($apps apps, $commits commits)" "$script_ms" "$warm_ms" \
 		"$(awk -v a="$script_ms" -v b="$warm_ms" 'BEGIN{printf "%.1fx", a/b}')" \
-		"$clone_ms" "$cold_ms" \
+		"$clone_ms" "$bare_ms" "$cold_ms" \
 		"$(awk -v a="$cold_ms" -v b="$clone_ms" 'BEGIN{printf "%.2fx", a/b}')" \
 		"$cps" "$attempts")")
 done
 
 echo
 echo "gitops image bump, file:// remote, median of $RUNS runs (warm bump: median of $((RUNS * 4)))"
-printf '%-28s %10s %10s %8s %10s %10s %7s %12s %9s\n' repository "script ms" "fd warm ms" speedup "git clone" "fd cold ms" ratio "16w commit/s" attempts
+printf '%-32s %9s %10s %8s %9s %9s %10s %8s %12s %8s\n' repository "script ms" "fd warm ms" speedup "clone ms" "bare ms" "fd cold ms" "vs clone" "16w commit/s" attempts
 printf '%s\n' "${results[@]}"
 echo "script = git clone --depth 1 + kustomize edit set image + git commit + git push (kustomize v5.7.1)"
 echo "fd warm = gitops.Repo.Apply with a warm cache: fetch, SetImage, render before/after, commit, push"
-echo "fd cold = first gitops.Repo.Fetch into an empty cache (bare) vs git clone (with checkout)"
+echo "clone/bare = git clone (with checkout) / git clone --bare; fd cold = first gitops.Repo.Fetch into an empty cache (a bare clone)"
 echo "16w = 16 concurrent writers, separate caches, 4 bumps each on their own app; attempts includes replays"

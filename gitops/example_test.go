@@ -131,3 +131,30 @@ func ExampleRepo_History() {
 	// deploy checkout to prod 1.2.0
 	// deploy checkout to prod 1.1.0
 }
+
+// Set a Helm value in place: the comment stays and "1.10" stays a string.
+func ExampleSetField() {
+	r, _, cleanup := exampleRepo()
+	defer cleanup()
+	ctx := context.Background()
+	_, err := r.Apply(ctx, gitops.Change{Message: "add chart values", Edits: []gitops.Edit{
+		gitops.WriteFile{Path: "charts/web/values.yaml", Data: []byte("image:\n  repository: ghcr.io/acme/web\n  tag: \"1.9\" # set by CI\n")},
+	}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = r.Apply(ctx, gitops.Change{Edits: []gitops.Edit{
+		gitops.SetField{File: "charts/web/values.yaml", Field: "image.tag", Value: "1.10"},
+	}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	out, _ := r.ReadFile(ctx, "", "charts/web/values.yaml")
+	fmt.Print(string(out))
+	// Output:
+	// image:
+	//   repository: ghcr.io/acme/web
+	//   tag: "1.10" # set by CI
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -192,6 +193,8 @@ func secretsOf(url string, a transport.AuthMethod) []string {
 		s = append(s, a.Password)
 	case *githttp.TokenAuth:
 		s = append(s, a.Token)
+	case *gitssh.Password:
+		s = append(s, a.Password)
 	}
 	return s
 }
