@@ -171,6 +171,7 @@ func TestApplyReplaysAfterRejectedPushHTTP(t *testing.T) {
 	log := gitopstest.Log(t, dir)
 	require.Len(t, log, 3)
 	assert.Equal(t, "competing commit\n", log[1].Message, "the competing commit is kept")
+	assert.Contains(t, srv.Stderr(), "cannot lock ref 'refs/heads/main'", "the server refused the stale update")
 	assert.Equal(t, res.Commit, log[0].Hash)
 	assert.Contains(t, gitopstest.ReadFile(t, dir, "apps/shop/overlays/dev/kustomization.yaml"), digestA)
 }

@@ -1,6 +1,7 @@
 package gitopstest
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"net/http"
 	"net/http/cgi"
@@ -50,6 +51,18 @@ type Server struct {
 	failStatus int
 	beforePush []func()
 	pushes     int
+	stderr     bytes.Buffer
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }
 
 // Serve starts a smart-HTTP server for the bare repository at dir and
@@ -76,6 +89,7 @@ func Serve(t testing.TB, dir string, opts ...ServerOption) *Server {
 			"GIT_HTTP_EXPORT_ALL=1",
 			"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.receivepack", "GIT_CONFIG_VALUE_0=true",
 		},
+		Stderr: lockedWriter{&s.mu, &s.stderr},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.serve(backend, w, r)
@@ -207,6 +221,14 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)
+}
+
+// Stderr returns what git-http-backend and the Git commands it ran wrote
+// to standard error, such as the reason a push was refused.
+func (s *Server) Stderr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stderr.String()
 }
 
 // Pushes returns how many push requests (POST git-receive-pack) arrived.
