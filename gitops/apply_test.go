@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -454,4 +455,22 @@ func TestCacheIsReused(t *testing.T) {
 
 	_, err = r2.Render(context.Background(), plumbing.NewHash("1234567890123456789012345678901234567890").String(), "apps/shop/overlays/dev")
 	assert.ErrorIs(t, err, gitops.ErrNotExist)
+}
+
+func TestCredentialsNeverLogged(t *testing.T) {
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
+	srv := gitopstest.Serve(t, dir, gitopstest.WithBasicAuth("deployer", "right-password"))
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r := newRepo(t, srv.URLWithPassword("deployer", "right-password"), gitops.WithLogger(logger))
+	res, err := r.Apply(context.Background(), deploy("shop", "dev", digestA))
+	require.NoError(t, err, "credentials in the URL are used")
+	require.True(t, res.Changed)
+	assert.Contains(t, logs.String(), "pushed")
+	assert.Contains(t, logs.String(), "deployer:xxxxx@")
+	assert.NotContains(t, logs.String(), "right-password")
+	assert.NotContains(t, r.URL(), "right-password")
+	for _, c := range gitopstest.Log(t, dir) {
+		assert.NotContains(t, c.Message, "right-password")
+	}
 }
