@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2/argocdv2test"
+	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2/internal/fixture"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/argocd"
 	"github.com/flightdeck-dev/flightdeck/health"
@@ -29,8 +30,8 @@ func restClient(t *testing.T, e *argocdv2test.Endpoint, tok string, opts ...argo
 }
 
 func TestConformanceRESTGetAndStatus(t *testing.T) {
-	s, e := start(t)
-	c := restClient(t, e, token)
+	s, e := fixture.Start(t)
+	c := restClient(t, e, fixture.Token)
 	a, err := c.Get(t.Context(), "shop", argocd.RefreshNone)
 	require.NoError(t, err)
 	assert.Equal(t, "shop", a.Metadata.Name)
@@ -39,7 +40,7 @@ func TestConformanceRESTGetAndStatus(t *testing.T) {
 	assert.Equal(t, "1111111", a.Status.Sync.Revision)
 	assert.Equal(t, "OutOfSync", a.Status.Sync.Status)
 	require.Len(t, a.Status.History, 1)
-	assert.True(t, a.Status.History[0].DeployedAt.Equal(t0))
+	assert.True(t, a.Status.History[0].DeployedAt.Equal(fixture.T0))
 
 	st, err := c.AppStatus(t.Context(), "shop")
 	require.NoError(t, err)
@@ -52,7 +53,7 @@ func TestConformanceRESTGetAndStatus(t *testing.T) {
 	require.NoError(t, c.Refresh(t.Context(), "shop"))
 	a2, _ := s.App("shop")
 	require.NotNil(t, a2.Status.ReconciledAt, "refresh=normal reached the server")
-	assert.True(t, a2.Status.ReconciledAt.Time.Equal(t0))
+	assert.True(t, a2.Status.ReconciledAt.Time.Equal(fixture.T0))
 
 	tree, err := c.ResourceTree(t.Context(), "shop")
 	require.NoError(t, err)
@@ -62,8 +63,8 @@ func TestConformanceRESTGetAndStatus(t *testing.T) {
 }
 
 func TestConformanceRESTSyncRollbackTerminate(t *testing.T) {
-	s, e := start(t)
-	c := restClient(t, e, token)
+	s, e := fixture.Start(t)
+	c := restClient(t, e, fixture.Token)
 	err := c.Sync(t.Context(), gitops.SyncRequest{
 		App: "shop", Revision: "2222222", Prune: true, DryRun: true,
 		Resources: []gitops.ResourceRef{{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "shop"}},
@@ -112,16 +113,9 @@ func TestConformanceRESTSyncRollbackTerminate(t *testing.T) {
 }
 
 func TestConformanceRESTErrorSentinels(t *testing.T) {
-	s, e := start(t)
-	put(s, "auto", func(a *v1alpha1.Application) {
-		a.Spec.SyncPolicy = &v1alpha1.SyncPolicy{Automated: &v1alpha1.SyncPolicyAutomated{}}
-	})
-	put(s, "windowed", nil)
-	require.NoError(t, s.SetSyncWindow("windowed", true))
-	put(s, "busy", func(a *v1alpha1.Application) {
-		a.Operation = &v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: "main"}}
-	})
-	admin := restClient(t, e, token)
+	s, e := fixture.Start(t)
+	fixture.PutRefusing(t, s)
+	admin := restClient(t, e, fixture.Token)
 	tests := []struct {
 		name     string
 		call     func(ctx context.Context) error
@@ -136,7 +130,7 @@ func TestConformanceRESTErrorSentinels(t *testing.T) {
 		{"no token", func(ctx context.Context) error { _, err := restClient(t, e, "").AppStatus(ctx, "shop"); return err },
 			argocd.ErrUnauthenticated, 401, "no session information"},
 		{"read-only token", func(ctx context.Context) error {
-			return restClient(t, e, roToken).Sync(ctx, gitops.SyncRequest{App: "shop"})
+			return restClient(t, e, fixture.ReadOnlyToken).Sync(ctx, gitops.SyncRequest{App: "shop"})
 		},
 			argocd.ErrPermissionDenied, 403, "permission denied: applications, sync, shop"},
 		{"unknown app", func(ctx context.Context) error { _, err := admin.AppStatus(ctx, "nope"); return err },
@@ -163,23 +157,23 @@ func TestConformanceRESTErrorSentinels(t *testing.T) {
 			require.ErrorAs(t, err, &ae)
 			assert.Equal(t, tt.status, ae.StatusCode)
 			assert.Equal(t, tt.msg, ae.Message, "the server's message is kept verbatim")
-			assert.NotContains(t, err.Error(), token)
+			assert.NotContains(t, err.Error(), fixture.Token)
 		})
 	}
 }
 
 func TestConformanceRESTUnavailableIsRetried(t *testing.T) {
-	s, e := start(t)
+	s, e := fixture.Start(t)
 	s.FailNext("Get", status.Error(codes.Unavailable, "etcd is down"))
-	st, err := restClient(t, e, token).AppStatus(t.Context(), "shop")
+	st, err := restClient(t, e, fixture.Token).AppStatus(t.Context(), "shop")
 	require.NoError(t, err, "one 503 is retried")
 	assert.Equal(t, "shop", st.App)
 	assert.Len(t, s.Calls(), 2)
 }
 
 func TestConformanceRESTWatchFollowsAnOperation(t *testing.T) {
-	s, e := start(t)
-	c := restClient(t, e, token)
+	s, e := fixture.Start(t)
+	c := restClient(t, e, fixture.Token)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 
@@ -216,8 +210,8 @@ func TestConformanceRESTWatchFollowsAnOperation(t *testing.T) {
 }
 
 func TestConformanceRESTWatchReconnectsAfterDrop(t *testing.T) {
-	s, e := start(t)
-	c := restClient(t, e, token, argocd.WithRetry(3, time.Millisecond, time.Millisecond))
+	s, e := fixture.Start(t)
+	c := restClient(t, e, fixture.Token, argocd.WithRetry(3, time.Millisecond, time.Millisecond))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	var types []string
@@ -245,15 +239,15 @@ func TestConformanceRESTWatchReconnectsAfterDrop(t *testing.T) {
 }
 
 func TestConformanceRESTWatchEndsOnAuthError(t *testing.T) {
-	_, e := start(t)
+	_, e := fixture.Start(t)
 	err := restClient(t, e, "wrong").Watch(t.Context(), "shop", func(argocd.WatchEvent) error { return nil })
 	assert.ErrorIs(t, err, argocd.ErrUnauthenticated)
 }
 
 func TestConformanceWaitForWithBothClients(t *testing.T) {
-	s, e := start(t, argocdv2test.WithAutoComplete(argocdv2test.Result{}), argocdv2test.WithClock(time.Now))
-	grpcSyncer := dial(t, e, token, false)
-	for name, syncer := range map[string]gitops.Syncer{"rest": restClient(t, e, token), "apiclient": grpcSyncer} {
+	s, e := fixture.Start(t, argocdv2test.WithAutoComplete(argocdv2test.Result{}), argocdv2test.WithClock(time.Now))
+	grpcSyncer := dial(t, e, fixture.Token, false)
+	for name, syncer := range map[string]gitops.Syncer{"rest": restClient(t, e, fixture.Token), "apiclient": grpcSyncer} {
 		t.Run(name, func(t *testing.T) {
 			rev := map[string]string{"rest": "4444444", "apiclient": "5555555"}[name]
 			require.NoError(t, syncer.Sync(t.Context(), gitops.SyncRequest{App: "shop", Revision: rev}))
@@ -271,8 +265,8 @@ func TestConformanceWaitForWithBothClients(t *testing.T) {
 }
 
 func TestConformanceRESTServerDown(t *testing.T) {
-	_, e := start(t)
-	c := restClient(t, e, token)
+	_, e := fixture.Start(t)
+	c := restClient(t, e, fixture.Token)
 	require.NoError(t, e.Close())
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()

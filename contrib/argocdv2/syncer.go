@@ -17,10 +17,10 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/runtime"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/argocd"
-	"github.com/flightdeck-dev/flightdeck/health"
 )
 
 // ErrInvalidOptions is returned (wrapped) by [New] when the client options
@@ -402,58 +402,64 @@ func Classify(code codes.Code, msg string) error {
 }
 
 // ToAppStatus converts an Argo CD application into a [gitops.AppStatus]
-// with the rules of [argocd.ToAppStatus]: in particular, a requested
-// operation the controller has not finished (app.Operation set) is
-// reported as Running even while operationState still describes the
-// previous one, so a waiter never takes an old result for the new sync.
+// with [argocd.ToAppStatus], so that both clients report alike: in
+// particular, a requested operation the controller has not finished
+// (app.Operation set) is reported as Running even while operationState
+// still describes the previous one, so a waiter never takes an old result
+// for the new sync.
 func ToAppStatus(a *v1alpha1.Application) gitops.AppStatus {
-	st := gitops.AppStatus{
-		App:           a.Name,
-		SyncStatus:    string(a.Status.Sync.Status),
-		Revision:      a.Status.Sync.Revision,
-		Health:        health.Status(a.Status.Health.Status),
-		HealthMessage: a.Status.Health.Message,
-	}
-	if st.SyncStatus == "" {
-		st.SyncStatus = gitops.SyncUnknown
-	}
-	if st.Health == "" {
-		st.Health = health.Unknown
-	}
-	if a.Status.ReconciledAt != nil {
-		st.ReconciledAt = a.Status.ReconciledAt.Time
+	return argocd.ToAppStatus(restApplication(a))
+}
+
+// restApplication copies the fields [argocd.ToAppStatus] reads from a
+// into the REST client's [argocd.Application].
+func restApplication(a *v1alpha1.Application) *argocd.Application {
+	out := &argocd.Application{
+		Metadata: argocd.ObjectMeta{Name: a.Name},
+		Status: argocd.ApplicationStatus{
+			Sync:         argocd.SyncStatus{Status: string(a.Status.Sync.Status), Revision: a.Status.Sync.Revision},
+			Health:       argocd.HealthStatus{Status: string(a.Status.Health.Status), Message: a.Status.Health.Message},
+			ReconciledAt: timeOf(a.Status.ReconciledAt),
+		},
 	}
 	if os := a.Status.OperationState; os != nil {
-		o := &gitops.Operation{Phase: string(os.Phase), Message: os.Message, StartedAt: os.StartedAt.Time}
-		if os.SyncResult != nil && os.SyncResult.Revision != "" {
-			o.Revision = os.SyncResult.Revision
-		} else if os.Operation.Sync != nil {
-			o.Revision = os.Operation.Sync.Revision
+		st := &argocd.OperationState{
+			Operation: argocd.Operation{Sync: restSyncOperation(os.Operation.Sync)},
+			Phase:     string(os.Phase), Message: os.Message,
+			StartedAt: os.StartedAt.Time, FinishedAt: timeOf(os.FinishedAt),
 		}
-		if os.FinishedAt != nil {
-			o.FinishedAt = os.FinishedAt.Time
+		if os.SyncResult != nil {
+			st.SyncResult = &argocd.SyncOperationResult{Revision: os.SyncResult.Revision}
 		}
-		st.Operation = o
+		out.Status.OperationState = st
 	}
-	if a.Operation != nil && (st.Operation == nil || st.Operation.Completed()) {
-		o := &gitops.Operation{Phase: gitops.OpRunning, Message: "operation requested"}
-		if a.Operation.Sync != nil {
-			o.Revision = a.Operation.Sync.Revision
-		}
-		st.Operation = o
+	if a.Operation != nil {
+		out.Operation = &argocd.Operation{Sync: restSyncOperation(a.Operation.Sync)}
 	}
 	for _, h := range a.Status.History {
-		st.History = append(st.History, gitops.HistoryEntry{ID: h.ID, Revision: h.Revision, DeployedAt: h.DeployedAt.Time})
+		out.Status.History = append(out.Status.History, argocd.RevisionHistory{ID: h.ID, Revision: h.Revision, DeployedAt: h.DeployedAt.Time})
 	}
 	for _, r := range a.Status.Resources {
-		rs := gitops.ResourceStatus{
-			ResourceRef: gitops.ResourceRef{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name},
-			Version:     r.Version, SyncStatus: string(r.Status),
-		}
+		rs := argocd.ResourceStatus{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Status: string(r.Status)}
 		if r.Health != nil {
-			rs.Health, rs.HealthMessage = health.Status(r.Health.Status), r.Health.Message
+			rs.Health = &argocd.HealthStatus{Status: string(r.Health.Status), Message: r.Health.Message}
 		}
-		st.Resources = append(st.Resources, rs)
+		out.Status.Resources = append(out.Status.Resources, rs)
 	}
-	return st
+	return out
+}
+
+func restSyncOperation(op *v1alpha1.SyncOperation) *argocd.SyncOperation {
+	if op == nil {
+		return nil
+	}
+	return &argocd.SyncOperation{Revision: op.Revision}
+}
+
+func timeOf(t *metav1.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	tt := t.Time
+	return &tt
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2"
 	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2/argocdv2test"
+	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2/internal/fixture"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/argocd"
 	"github.com/flightdeck-dev/flightdeck/health"
@@ -33,8 +34,8 @@ var transports = []struct {
 func TestSyncerSyncAndStatus(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			s, e := start(t)
-			c := dial(t, e, token, tr.grpcWeb)
+			s, e := fixture.Start(t)
+			c := dial(t, e, fixture.Token, tr.grpcWeb)
 
 			st, err := c.AppStatus(t.Context(), "shop")
 			require.NoError(t, err)
@@ -44,7 +45,7 @@ func TestSyncerSyncAndStatus(t *testing.T) {
 			assert.Equal(t, health.Healthy, st.Health)
 			assert.Nil(t, st.Operation)
 			require.Len(t, st.History, 1)
-			assert.True(t, st.History[0].DeployedAt.Equal(t0))
+			assert.True(t, st.History[0].DeployedAt.Equal(fixture.T0))
 			require.Len(t, st.Resources, 1)
 			assert.Equal(t, health.Progressing, st.Resources[0].Health)
 			assert.Equal(t, "rollout", st.Resources[0].HealthMessage)
@@ -73,12 +74,12 @@ func TestSyncerSyncAndStatus(t *testing.T) {
 			st, err = c.AppStatus(t.Context(), "shop")
 			require.NoError(t, err)
 			assert.Equal(t, gitops.OpSucceeded, st.Operation.Phase)
-			assert.True(t, st.Operation.FinishedAt.Equal(t0))
+			assert.True(t, st.Operation.FinishedAt.Equal(fixture.T0))
 			assert.Equal(t, gitops.SyncSynced, st.SyncStatus)
 			assert.Equal(t, "2222222", st.Revision)
 			assert.Equal(t, health.Degraded, st.Health)
 			assert.Equal(t, "pods crash", st.HealthMessage)
-			assert.True(t, st.ReconciledAt.Equal(t0))
+			assert.True(t, st.ReconciledAt.Equal(fixture.T0))
 			require.Len(t, st.History, 2)
 			assert.Equal(t, int64(1), st.History[1].ID)
 
@@ -92,8 +93,8 @@ func TestSyncerSyncAndStatus(t *testing.T) {
 func TestSyncerRollbackRefreshTerminate(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			s, e := start(t, argocdv2test.WithClock(time.Now))
-			c := dial(t, e, token, tr.grpcWeb)
+			s, e := fixture.Start(t, argocdv2test.WithClock(time.Now))
+			c := dial(t, e, fixture.Token, tr.grpcWeb)
 
 			before := time.Now()
 			require.NoError(t, c.Refresh(t.Context(), "shop"))
@@ -136,16 +137,9 @@ func TestSyncerRollbackRefreshTerminate(t *testing.T) {
 func TestSyncerErrorSentinels(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			s, e := start(t)
-			put(s, "auto", func(a *v1alpha1.Application) {
-				a.Spec.SyncPolicy = &v1alpha1.SyncPolicy{Automated: &v1alpha1.SyncPolicyAutomated{}}
-			})
-			put(s, "windowed", nil)
-			require.NoError(t, s.SetSyncWindow("windowed", true))
-			put(s, "busy", func(a *v1alpha1.Application) {
-				a.Operation = &v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: "main"}}
-			})
-			admin := dial(t, e, token, tr.grpcWeb)
+			s, e := fixture.Start(t)
+			fixture.PutRefusing(t, s)
+			admin := dial(t, e, fixture.Token, tr.grpcWeb)
 			tests := []struct {
 				name     string
 				call     func(ctx context.Context) error
@@ -157,12 +151,12 @@ func TestSyncerErrorSentinels(t *testing.T) {
 					return dial(t, e, "wrong-token", tr.grpcWeb).Sync(ctx, gitops.SyncRequest{App: "shop"})
 				}, argocd.ErrUnauthenticated, codes.Unauthenticated, "invalid session: token signature is invalid"},
 				{"read-only token", func(ctx context.Context) error {
-					return dial(t, e, roToken, tr.grpcWeb).Sync(ctx, gitops.SyncRequest{App: "shop"})
+					return dial(t, e, fixture.ReadOnlyToken, tr.grpcWeb).Sync(ctx, gitops.SyncRequest{App: "shop"})
 				}, argocd.ErrPermissionDenied, codes.PermissionDenied, "permission denied: applications, sync, shop"},
 				{"unknown app", func(ctx context.Context) error { _, err := admin.AppStatus(ctx, "nope"); return err },
 					argocd.ErrPermissionDenied, codes.PermissionDenied, "permission denied"},
 				{"unknown app in a named project", func(ctx context.Context) error {
-					_, err := dial(t, e, token, tr.grpcWeb, argocdv2.WithProject("default")).AppStatus(ctx, "nope")
+					_, err := dial(t, e, fixture.Token, tr.grpcWeb, argocdv2.WithProject("default")).AppStatus(ctx, "nope")
 					return err
 				}, argocd.ErrNotFound, codes.NotFound, `applications.argoproj.io "nope" not found`},
 				{"sync window", func(ctx context.Context) error { return admin.Sync(ctx, gitops.SyncRequest{App: "windowed"}) },
@@ -181,7 +175,7 @@ func TestSyncerErrorSentinels(t *testing.T) {
 					require.ErrorAs(t, err, &ae)
 					assert.Equal(t, int(tt.code), ae.Code)
 					assert.Equal(t, tt.msg, ae.Message)
-					assert.NotContains(t, err.Error(), token)
+					assert.NotContains(t, err.Error(), fixture.Token)
 					assert.NotContains(t, err.Error(), "wrong-token")
 				})
 			}
@@ -190,8 +184,8 @@ func TestSyncerErrorSentinels(t *testing.T) {
 }
 
 func TestSyncerBadInputs(t *testing.T) {
-	_, e := start(t)
-	c := dial(t, e, token, false)
+	_, e := fixture.Start(t)
+	c := dial(t, e, fixture.Token, false)
 	ctx := t.Context()
 	assert.ErrorContains(t, c.Sync(ctx, gitops.SyncRequest{}), "application name is required")
 	_, err := c.AppStatus(ctx, "")
@@ -202,8 +196,8 @@ func TestSyncerBadInputs(t *testing.T) {
 	assert.ErrorContains(t, c.TerminateOperation(ctx, ""), "application name is required")
 
 	for name, co := range map[string]apiclient.ClientOptions{
-		"no address":   {AuthToken: token},
-		"URL":          {ServerAddr: "https://argocd.example.com", AuthToken: token},
+		"no address":   {AuthToken: fixture.Token},
+		"URL":          {ServerAddr: "https://argocd.example.com", AuthToken: fixture.Token},
 		"credentials":  {ServerAddr: "admin:hunter2@argocd.example.com:443"},
 		"scheme creds": {ServerAddr: "https://admin:hunter2@argocd.example.com"},
 	} {
@@ -211,44 +205,44 @@ func TestSyncerBadInputs(t *testing.T) {
 			_, err := argocdv2.New(ctx, co)
 			require.ErrorIs(t, err, argocdv2.ErrInvalidOptions)
 			assert.NotContains(t, err.Error(), "hunter2")
-			assert.NotContains(t, err.Error(), token)
+			assert.NotContains(t, err.Error(), fixture.Token)
 		})
 	}
 }
 
 func TestSyncerServerDown(t *testing.T) {
-	_, e := start(t)
+	_, e := fixture.Start(t)
 	require.NoError(t, e.Close())
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 
-	_, err := argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: e.Addr, AuthToken: token, PlainText: true})
+	_, err := argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: e.Addr, AuthToken: fixture.Token, PlainText: true})
 	require.Error(t, err, "plain gRPC dials at once and fails")
 	assert.Contains(t, err.Error(), e.Addr)
-	assert.NotContains(t, err.Error(), token)
+	assert.NotContains(t, err.Error(), fixture.Token)
 
 	// gRPC-web dials the client's local proxy, so the failure shows on the
 	// first call.
-	c, err := argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: e.Addr, AuthToken: token, PlainText: true, GRPCWeb: true})
+	c, err := argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: e.Addr, AuthToken: fixture.Token, PlainText: true, GRPCWeb: true})
 	require.NoError(t, err)
 	defer c.Close()
 	_, err = c.AppStatus(ctx, "shop")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "connection refused")
-	assert.NotContains(t, err.Error(), token)
+	assert.NotContains(t, err.Error(), fixture.Token)
 	assert.NoError(t, ctx.Err(), "the failure came before the deadline")
 }
 
 func TestSyncerContext(t *testing.T) {
-	_, e := start(t)
+	_, e := fixture.Start(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err := argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: e.Addr, AuthToken: token, PlainText: true})
+	_, err := argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: e.Addr, AuthToken: fixture.Token, PlainText: true})
 	require.ErrorIs(t, err, context.Canceled)
 
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			c := dial(t, e, token, tr.grpcWeb)
+			c := dial(t, e, fixture.Token, tr.grpcWeb)
 			ctx, cancel := context.WithCancel(t.Context())
 			cancel()
 			_, err := c.AppStatus(ctx, "shop")
@@ -259,8 +253,8 @@ func TestSyncerContext(t *testing.T) {
 }
 
 func TestSyncerRetriesUnavailable(t *testing.T) {
-	s, e := start(t)
-	c := dial(t, e, token, false, argocdv2.WithRetry(2, time.Millisecond, time.Millisecond))
+	s, e := fixture.Start(t)
+	c := dial(t, e, fixture.Token, false, argocdv2.WithRetry(2, time.Millisecond, time.Millisecond))
 	s.FailNext("Get", status.Error(codes.Unavailable, "etcd is down"))
 	st, err := c.AppStatus(t.Context(), "shop")
 	require.NoError(t, err, "one Unavailable is retried")
@@ -297,10 +291,10 @@ func (s *signal) Write(p []byte) (int, error) {
 }
 
 func TestSyncerRetryWaitEndsWithTheContext(t *testing.T) {
-	s, e := start(t)
+	s, e := fixture.Start(t)
 	waiting := &signal{ch: make(chan struct{})}
 	log := slog.New(slog.NewTextHandler(waiting, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c := dial(t, e, token, false, argocdv2.WithRetry(5, time.Hour, time.Hour), argocdv2.WithLogger(log))
+	c := dial(t, e, fixture.Token, false, argocdv2.WithRetry(5, time.Hour, time.Hour), argocdv2.WithLogger(log))
 	s.FailNext("Get", status.Error(codes.Unavailable, "etcd is down"))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -327,7 +321,7 @@ func TestToAppStatusDefaults(t *testing.T) {
 	assert.Equal(t, health.Unknown, st.Health)
 	assert.Nil(t, st.Operation)
 
-	now := metav1.NewTime(t0)
+	now := metav1.NewTime(fixture.T0)
 	old := &v1alpha1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "shop"},
 		Operation:  &v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: "new"}},
@@ -370,8 +364,8 @@ func TestSyncerNewGivesUpWithTheContext(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	_, err = argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: ln.Addr().String(), AuthToken: token, PlainText: true})
+	_, err = argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: ln.Addr().String(), AuthToken: fixture.Token, PlainText: true})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), ln.Addr().String())
-	assert.NotContains(t, err.Error(), token)
+	assert.NotContains(t, err.Error(), fixture.Token)
 }

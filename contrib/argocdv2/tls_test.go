@@ -13,6 +13,7 @@ import (
 
 	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2"
 	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2/argocdv2test"
+	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2/internal/fixture"
 	"github.com/flightdeck-dev/flightdeck/gitops/argocd"
 )
 
@@ -20,8 +21,8 @@ func startTLS(t *testing.T) (*argocdv2test.Endpoint, []byte, string) {
 	t.Helper()
 	cert, caPEM, err := argocdv2test.SelfSignedCert()
 	require.NoError(t, err)
-	s := argocdv2test.New(argocdv2test.WithToken(token))
-	s.Put(shop())
+	s := argocdv2test.New(argocdv2test.WithToken(fixture.Token))
+	s.Put(fixture.Shop())
 	e, err := argocdv2test.Serve(s, argocdv2test.WithTLS(cert))
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, e.Close()) })
@@ -35,14 +36,14 @@ func TestTLSOfficialClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 
-	_, err := argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: e.Addr, AuthToken: token})
+	_, err := argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: e.Addr, AuthToken: fixture.Token})
 	require.Error(t, err, "a certificate the client does not trust")
 	assert.Contains(t, err.Error(), "certificate signed by unknown authority")
-	assert.NotContains(t, err.Error(), token)
+	assert.NotContains(t, err.Error(), fixture.Token)
 
 	for _, tr := range transports {
 		t.Run(tr.name+" trusting the CA", func(t *testing.T) {
-			c, err := argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: e.Addr, AuthToken: token, CertFile: caFile, GRPCWeb: tr.grpcWeb})
+			c, err := argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: e.Addr, AuthToken: fixture.Token, CertFile: caFile, GRPCWeb: tr.grpcWeb})
 			require.NoError(t, err)
 			defer c.Close()
 			st, err := c.AppStatus(ctx, "shop")
@@ -50,7 +51,7 @@ func TestTLSOfficialClient(t *testing.T) {
 			assert.Equal(t, "shop", st.App)
 		})
 		t.Run(tr.name+" skipping verification when asked", func(t *testing.T) {
-			c, err := argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: e.Addr, AuthToken: token, Insecure: true, GRPCWeb: tr.grpcWeb})
+			c, err := argocdv2.New(ctx, apiclient.ClientOptions{ServerAddr: e.Addr, AuthToken: fixture.Token, Insecure: true, GRPCWeb: tr.grpcWeb})
 			require.NoError(t, err)
 			defer c.Close()
 			_, err = c.AppStatus(ctx, "shop")
@@ -61,17 +62,17 @@ func TestTLSOfficialClient(t *testing.T) {
 
 func TestTLSConformanceRESTClient(t *testing.T) {
 	e, caPEM, _ := startTLS(t)
-	_, err := restClient(t, e, token).AppStatus(t.Context(), "shop")
+	_, err := restClient(t, e, fixture.Token).AppStatus(t.Context(), "shop")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "certificate signed by unknown authority")
 
-	st, err := restClient(t, e, token, argocd.WithCACert(caPEM)).AppStatus(t.Context(), "shop")
+	st, err := restClient(t, e, fixture.Token, argocd.WithCACert(caPEM)).AppStatus(t.Context(), "shop")
 	require.NoError(t, err)
 	assert.Equal(t, "shop", st.App)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	err = restClient(t, e, token, argocd.WithCACert(caPEM)).Watch(ctx, "shop", func(ev argocd.WatchEvent) error {
+	err = restClient(t, e, fixture.Token, argocd.WithCACert(caPEM)).Watch(ctx, "shop", func(ev argocd.WatchEvent) error {
 		assert.Equal(t, "ADDED", ev.Type)
 		return argocd.ErrStopWatch
 	})

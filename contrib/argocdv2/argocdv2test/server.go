@@ -175,29 +175,21 @@ func (s *Server) App(name string) (*v1alpha1.Application, bool) {
 // Modify changes application name with fn and tells watchers. It returns
 // [ErrUnknownApp] if there is no such application.
 func (s *Server) Modify(name string, fn func(*v1alpha1.Application)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.apps[name]
-	if !ok {
-		return fmt.Errorf("modify %q: %w", name, ErrUnknownApp)
-	}
-	fn(e.obj)
-	s.changed(e, watch.Modified)
-	return nil
+	return s.control("modify", name, func(e *app) error {
+		fn(e.obj)
+		s.changed(e, watch.Modified)
+		return nil
+	})
 }
 
 // SetSyncWindow blocks (or unblocks) syncs of application name, as a deny
 // sync window of its project would. It returns [ErrUnknownApp] if there is
 // no such application.
 func (s *Server) SetSyncWindow(name string, blocked bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.apps[name]
-	if !ok {
-		return fmt.Errorf("sync window of %q: %w", name, ErrUnknownApp)
-	}
-	e.syncBlocked = blocked
-	return nil
+	return s.control("sync window of", name, func(e *app) error {
+		e.syncBlocked = blocked
+		return nil
+	})
 }
 
 // FailNext makes the next call of method (an ApplicationService method
@@ -238,13 +230,7 @@ func (s *Server) Calls() []Call {
 // requested operation: operationState becomes Running. It returns
 // [ErrUnknownApp], or an error if no operation was requested.
 func (s *Server) StartOperation(name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.apps[name]
-	if !ok {
-		return fmt.Errorf("start operation of %q: %w", name, ErrUnknownApp)
-	}
-	return s.start(e)
+	return s.control("start operation of", name, s.start)
 }
 
 func (s *Server) start(e *app) error {
@@ -273,13 +259,19 @@ func (s *Server) start(e *app) error {
 // with "Operation terminated". The application counts as reconciled now.
 // It returns [ErrUnknownApp], or an error if no operation was requested.
 func (s *Server) FinishOperation(name string, r Result) error {
+	return s.control("finish operation of", name, func(e *app) error { return s.finish(e, r) })
+}
+
+// control runs fn under s.mu on the stored application name, or returns
+// [ErrUnknownApp], wrapped with what and the quoted name, if there is none.
+func (s *Server) control(what, name string, fn func(e *app) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.apps[name]
 	if !ok {
-		return fmt.Errorf("finish operation of %q: %w", name, ErrUnknownApp)
+		return fmt.Errorf("%s %q: %w", what, name, ErrUnknownApp)
 	}
-	return s.finish(e, r)
+	return fn(e)
 }
 
 func (s *Server) finish(e *app, r Result) error {
@@ -388,6 +380,19 @@ func (s *Server) lookup(name, project string) (*app, error) {
 	return e, nil
 }
 
+// onApp runs fn under s.mu on the application name as [Server.lookup]
+// finds it in project, or returns lookup's refusal.
+func onApp[T any](s *Server, name, project string, fn func(e *app) (T, error)) (T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, err := s.lookup(name, project)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return fn(e)
+}
+
 func oneProject(q *application.ApplicationQuery) (string, error) {
 	ps := append(slices.Clone(q.Projects), q.Project...)
 	switch len(ps) {
@@ -409,18 +414,14 @@ func (s *Server) Get(ctx context.Context, q *application.ApplicationQuery) (*v1a
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, err := s.lookup(q.GetName(), project)
-	if err != nil {
-		return nil, err
-	}
-	if q.Refresh != nil {
-		now := metav1.NewTime(s.now())
-		e.obj.Status.ReconciledAt = &now
-		s.changed(e, watch.Modified)
-	}
-	return e.obj.DeepCopy(), nil
+	return onApp(s, q.GetName(), project, func(e *app) (*v1alpha1.Application, error) {
+		if q.Refresh != nil {
+			now := metav1.NewTime(s.now())
+			e.obj.Status.ReconciledAt = &now
+			s.changed(e, watch.Modified)
+		}
+		return e.obj.DeepCopy(), nil
+	})
 }
 
 // List returns every application, sorted by name, filtered by name and
@@ -512,39 +513,35 @@ func (s *Server) Sync(ctx context.Context, req *application.ApplicationSyncReque
 	if err := s.begin(ctx, "Sync", req.GetName(), true); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, err := s.lookup(req.GetName(), req.GetProject())
-	if err != nil {
-		return nil, err
-	}
-	a := e.obj
-	if e.syncBlocked {
-		return a.DeepCopy(), status.Error(codes.PermissionDenied, msgBlockedBySyncWindow)
-	}
-	target := a.Spec.GetSource().TargetRevision
-	if target == "" {
-		target = "HEAD"
-	}
-	rev := req.GetRevision()
-	if a.Spec.SyncPolicy != nil && a.Spec.SyncPolicy.Automated != nil && rev != "" && rev != target {
-		return nil, status.Errorf(codes.FailedPrecondition, "Cannot sync to %s: auto-sync currently set to %s", rev, target)
-	}
-	if rev == "" {
-		rev = target
-	}
-	op := &v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{
-		Revision: rev, Prune: req.GetPrune(), DryRun: req.GetDryRun(),
-	}}
-	for _, r := range req.Resources {
-		if r != nil {
-			op.Sync.Resources = append(op.Sync.Resources, *r)
+	return onApp(s, req.GetName(), req.GetProject(), func(e *app) (*v1alpha1.Application, error) {
+		a := e.obj
+		if e.syncBlocked {
+			return a.DeepCopy(), status.Error(codes.PermissionDenied, msgBlockedBySyncWindow)
 		}
-	}
-	if req.RetryStrategy != nil {
-		op.Retry = *req.RetryStrategy
-	}
-	return s.setOperation(ctx, e, op)
+		target := a.Spec.GetSource().TargetRevision
+		if target == "" {
+			target = "HEAD"
+		}
+		rev := req.GetRevision()
+		if a.Spec.SyncPolicy != nil && a.Spec.SyncPolicy.Automated != nil && rev != "" && rev != target {
+			return nil, status.Errorf(codes.FailedPrecondition, "Cannot sync to %s: auto-sync currently set to %s", rev, target)
+		}
+		if rev == "" {
+			rev = target
+		}
+		op := &v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{
+			Revision: rev, Prune: req.GetPrune(), DryRun: req.GetDryRun(),
+		}}
+		for _, r := range req.Resources {
+			if r != nil {
+				op.Sync.Resources = append(op.Sync.Resources, *r)
+			}
+		}
+		if req.RetryStrategy != nil {
+			op.Retry = *req.RetryStrategy
+		}
+		return s.setOperation(ctx, e, op)
+	})
 }
 
 // setOperation is argo.SetAppOperation: one operation at a time, and the
@@ -574,26 +571,22 @@ func (s *Server) Rollback(ctx context.Context, req *application.ApplicationRollb
 	if err := s.begin(ctx, "Rollback", req.GetName(), true); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, err := s.lookup(req.GetName(), req.GetProject())
-	if err != nil {
-		return nil, err
-	}
-	a := e.obj
-	if a.Spec.SyncPolicy != nil && a.Spec.SyncPolicy.Automated != nil {
-		return nil, status.Error(codes.FailedPrecondition, msgRollbackAutoSync)
-	}
-	i := slices.IndexFunc(a.Status.History, func(h v1alpha1.RevisionHistory) bool { return h.ID == req.GetId() })
-	if i < 0 {
-		return nil, status.Errorf(codes.InvalidArgument, "application %s does not have deployment with id %v", a.QualifiedName(), req.GetId())
-	}
-	h := a.Status.History[i]
-	src := h.Source
-	return s.setOperation(ctx, e, &v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{
-		Revision: h.Revision, DryRun: req.GetDryRun(), Prune: req.GetPrune(), Source: &src,
-		SyncStrategy: &v1alpha1.SyncStrategy{Apply: &v1alpha1.SyncStrategyApply{}},
-	}})
+	return onApp(s, req.GetName(), req.GetProject(), func(e *app) (*v1alpha1.Application, error) {
+		a := e.obj
+		if a.Spec.SyncPolicy != nil && a.Spec.SyncPolicy.Automated != nil {
+			return nil, status.Error(codes.FailedPrecondition, msgRollbackAutoSync)
+		}
+		i := slices.IndexFunc(a.Status.History, func(h v1alpha1.RevisionHistory) bool { return h.ID == req.GetId() })
+		if i < 0 {
+			return nil, status.Errorf(codes.InvalidArgument, "application %s does not have deployment with id %v", a.QualifiedName(), req.GetId())
+		}
+		h := a.Status.History[i]
+		src := h.Source
+		return s.setOperation(ctx, e, &v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{
+			Revision: h.Revision, DryRun: req.GetDryRun(), Prune: req.GetPrune(), Source: &src,
+			SyncStrategy: &v1alpha1.SyncStrategy{Apply: &v1alpha1.SyncStrategyApply{}},
+		}})
+	})
 }
 
 // TerminateOperation marks the running operation Terminating; the next
@@ -603,19 +596,15 @@ func (s *Server) TerminateOperation(ctx context.Context, req *application.Operat
 	if err := s.begin(ctx, "TerminateOperation", req.GetName(), true); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, err := s.lookup(req.GetName(), req.GetProject())
-	if err != nil {
-		return nil, err
-	}
-	a := e.obj
-	if a.Operation == nil || a.Status.OperationState == nil {
-		return nil, status.Error(codes.InvalidArgument, msgNoOperation)
-	}
-	a.Status.OperationState.Phase = synccommon.OperationTerminating
-	s.changed(e, watch.Modified)
-	return &application.OperationTerminateResponse{}, nil
+	return onApp(s, req.GetName(), req.GetProject(), func(e *app) (*application.OperationTerminateResponse, error) {
+		a := e.obj
+		if a.Operation == nil || a.Status.OperationState == nil {
+			return nil, status.Error(codes.InvalidArgument, msgNoOperation)
+		}
+		a.Status.OperationState.Phase = synccommon.OperationTerminating
+		s.changed(e, watch.Modified)
+		return &application.OperationTerminateResponse{}, nil
+	})
 }
 
 // ResourceTree returns one node per resource in the application's status,
@@ -624,25 +613,21 @@ func (s *Server) ResourceTree(ctx context.Context, q *application.ResourcesQuery
 	if err := s.begin(ctx, "ResourceTree", q.GetApplicationName(), false); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, err := s.lookup(q.GetApplicationName(), q.GetProject())
-	if err != nil {
-		return nil, err
-	}
-	tree := &v1alpha1.ApplicationTree{}
-	for _, r := range e.obj.Status.Resources {
-		n := v1alpha1.ResourceNode{
-			ResourceRef: v1alpha1.ResourceRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name,
-				UID: fmt.Sprintf("%s-%s-%s", strings.ToLower(r.Kind), r.Namespace, r.Name)},
-			ResourceVersion: e.obj.ResourceVersion,
+	return onApp(s, q.GetApplicationName(), q.GetProject(), func(e *app) (*v1alpha1.ApplicationTree, error) {
+		tree := &v1alpha1.ApplicationTree{}
+		for _, r := range e.obj.Status.Resources {
+			n := v1alpha1.ResourceNode{
+				ResourceRef: v1alpha1.ResourceRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name,
+					UID: fmt.Sprintf("%s-%s-%s", strings.ToLower(r.Kind), r.Namespace, r.Name)},
+				ResourceVersion: e.obj.ResourceVersion,
+			}
+			if r.Health != nil {
+				n.Health = r.Health.DeepCopy()
+			}
+			tree.Nodes = append(tree.Nodes, n)
 		}
-		if r.Health != nil {
-			n.Health = r.Health.DeepCopy()
-		}
-		tree.Nodes = append(tree.Nodes, n)
-	}
-	return tree, nil
+		return tree, nil
+	})
 }
 
 // closeQuietly closes c, ignoring the error; for shutdown paths.

@@ -26,58 +26,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2/argocdv2test"
+	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2/internal/fixture"
 )
-
-const (
-	token   = "admin-token"
-	roToken = "viewer-token"
-)
-
-var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-
-func shop() *v1alpha1.Application {
-	return &v1alpha1.Application{
-		ObjectMeta: metav1.ObjectMeta{Name: "shop"},
-		Spec: v1alpha1.ApplicationSpec{
-			Source:      &v1alpha1.ApplicationSource{RepoURL: "https://git.example.com/deploy.git", Path: "shop/overlays/dev", TargetRevision: "main"},
-			Destination: v1alpha1.ApplicationDestination{Server: "https://kubernetes.default.svc", Namespace: "shop"},
-		},
-		Status: v1alpha1.ApplicationStatus{
-			Sync:   v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusCodeOutOfSync, Revision: "1111111"},
-			Health: v1alpha1.HealthStatus{Status: "Healthy"},
-			History: v1alpha1.RevisionHistories{{
-				ID: 0, Revision: "1111111", DeployedAt: metav1.NewTime(t0),
-				Source: v1alpha1.ApplicationSource{RepoURL: "https://git.example.com/deploy.git", Path: "shop/overlays/dev", TargetRevision: "main"},
-			}},
-			Resources: []v1alpha1.ResourceStatus{{
-				Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "shop",
-				Status: v1alpha1.SyncStatusCodeOutOfSync, Health: &v1alpha1.HealthStatus{Status: "Progressing", Message: "rollout"},
-			}},
-		},
-	}
-}
-
-func put(s *argocdv2test.Server, name string, fn func(*v1alpha1.Application)) {
-	a := shop()
-	a.Name = name
-	if fn != nil {
-		fn(a)
-	}
-	s.Put(a)
-}
-
-func start(t *testing.T, opts ...argocdv2test.Option) (*argocdv2test.Server, *argocdv2test.Endpoint) {
-	t.Helper()
-	s := argocdv2test.New(append([]argocdv2test.Option{
-		argocdv2test.WithToken(token), argocdv2test.WithReadOnlyToken(roToken),
-		argocdv2test.WithClock(func() time.Time { return t0 }),
-	}, opts...)...)
-	s.Put(shop())
-	e, err := argocdv2test.Serve(s)
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, e.Close()) })
-	return s, e
-}
 
 // rest sends one REST request the way a plain HTTP client would.
 func rest(t *testing.T, e *argocdv2test.Endpoint, tok, method, path, body string) (int, map[string]any) {
@@ -126,15 +76,15 @@ func at(t *testing.T, doc any, path ...any) any {
 }
 
 func TestRESTGetUsesArgoCDFieldNames(t *testing.T) {
-	s, e := start(t)
+	s, e := fixture.Start(t)
 	require.NoError(t, s.Modify("shop", func(a *v1alpha1.Application) {
-		now := metav1.NewTime(t0)
+		now := metav1.NewTime(fixture.T0)
 		a.Status.ReconciledAt = &now
 		a.Status.OperationState = &v1alpha1.OperationState{Phase: synccommon.OperationSucceeded, StartedAt: now, FinishedAt: &now,
 			SyncResult: &v1alpha1.SyncOperationResult{Revision: "1111111"}}
 	}))
 
-	code, app := rest(t, e, token, "GET", "/api/v1/applications/shop", "")
+	code, app := rest(t, e, fixture.Token, "GET", "/api/v1/applications/shop", "")
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "shop", at(t, app, "metadata", "name"))
 	assert.Equal(t, "argocd", at(t, app, "metadata", "namespace"))
@@ -154,12 +104,12 @@ func TestRESTGetUsesArgoCDFieldNames(t *testing.T) {
 	assert.Equal(t, "Deployment", at(t, app, "status", "resources", 0, "kind"))
 	assert.Equal(t, "Progressing", at(t, app, "status", "resources", 0, "health", "status"))
 
-	code, tree := rest(t, e, token, "GET", "/api/v1/applications/shop/resource-tree", "")
+	code, tree := rest(t, e, fixture.Token, "GET", "/api/v1/applications/shop/resource-tree", "")
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "Deployment", at(t, tree, "nodes", 0, "kind"), "ResourceRef is inlined into the node")
 	assert.Equal(t, "rollout", at(t, tree, "nodes", 0, "health", "message"))
 
-	code, _ = rest(t, e, token, "GET", "/api/v1/applications/shop?refresh=normal", "")
+	code, _ = rest(t, e, fixture.Token, "GET", "/api/v1/applications/shop?refresh=normal", "")
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, []argocdv2test.Call{
 		{Method: "Get", App: "shop", Via: "rest"},
@@ -169,11 +119,11 @@ func TestRESTGetUsesArgoCDFieldNames(t *testing.T) {
 }
 
 func TestRESTSyncDecodesArgoCDRequestBody(t *testing.T) {
-	s, e := start(t)
+	s, e := fixture.Start(t)
 	body := `{"name":"shop","revision":"2222222","prune":true,"dryRun":false,
 		"resources":[{"group":"apps","kind":"Deployment","name":"shop","namespace":"shop"}],
 		"retryStrategy":{"limit":3,"backoff":{"duration":"5s","factor":2,"maxDuration":"1m0s"}}}`
-	code, out := rest(t, e, token, "POST", "/api/v1/applications/shop/sync", body)
+	code, out := rest(t, e, fixture.Token, "POST", "/api/v1/applications/shop/sync", body)
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "2222222", at(t, out, "operation", "sync", "revision"), "Sync answers the application with its operation")
 
@@ -199,14 +149,14 @@ func TestRESTSyncDecodesArgoCDRequestBody(t *testing.T) {
 	require.Len(t, a.Status.History, 2)
 	assert.Equal(t, int64(1), a.Status.History[1].ID)
 
-	code, _ = rest(t, e, token, "POST", "/api/v1/applications/shop/rollback", `{"id":0}`)
+	code, _ = rest(t, e, fixture.Token, "POST", "/api/v1/applications/shop/rollback", `{"id":0}`)
 	require.Equal(t, http.StatusOK, code)
 	a, _ = s.App("shop")
 	require.NotNil(t, a.Operation)
 	assert.Equal(t, "1111111", a.Operation.Sync.Revision)
 
 	require.NoError(t, s.StartOperation("shop"))
-	code, _ = rest(t, e, token, "DELETE", "/api/v1/applications/shop/operation", "")
+	code, _ = rest(t, e, fixture.Token, "DELETE", "/api/v1/applications/shop/operation", "")
 	require.Equal(t, http.StatusOK, code)
 	a, _ = s.App("shop")
 	assert.Equal(t, synccommon.OperationTerminating, a.Status.OperationState.Phase)
@@ -217,15 +167,8 @@ func TestRESTSyncDecodesArgoCDRequestBody(t *testing.T) {
 }
 
 func TestRESTRefusalsCarryArgoCDCodes(t *testing.T) {
-	s, e := start(t)
-	put(s, "auto", func(a *v1alpha1.Application) {
-		a.Spec.SyncPolicy = &v1alpha1.SyncPolicy{Automated: &v1alpha1.SyncPolicyAutomated{}}
-	})
-	put(s, "windowed", nil)
-	require.NoError(t, s.SetSyncWindow("windowed", true))
-	put(s, "busy", func(a *v1alpha1.Application) {
-		a.Operation = &v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: "main"}}
-	})
+	s, e := fixture.Start(t)
+	fixture.PutRefusing(t, s)
 
 	tests := []struct {
 		name, tok, method, path, body string
@@ -234,15 +177,15 @@ func TestRESTRefusalsCarryArgoCDCodes(t *testing.T) {
 	}{
 		{"no token", "", "GET", "/api/v1/applications/shop", "", 401, 16, "no session information"},
 		{"wrong token", "nope", "GET", "/api/v1/applications/shop", "", 401, 16, "invalid session"},
-		{"read-only token syncs", roToken, "POST", "/api/v1/applications/shop/sync", `{}`, 403, 7, "permission denied"},
-		{"unknown app hides existence", token, "GET", "/api/v1/applications/nope", "", 403, 7, "permission denied"},
-		{"unknown app in a named project", token, "GET", "/api/v1/applications/nope?projects=default", "", 404, 5, "not found"},
-		{"sync window", token, "POST", "/api/v1/applications/windowed/sync", `{}`, 403, 7, "blocked by sync window"},
-		{"operation in progress", token, "POST", "/api/v1/applications/busy/sync", `{}`, 400, 9, "another operation is already in progress"},
-		{"auto-sync revision", token, "POST", "/api/v1/applications/auto/sync", `{"revision":"abc"}`, 400, 9, "auto-sync currently set to main"},
-		{"rollback under auto-sync", token, "POST", "/api/v1/applications/auto/rollback", `{"id":0}`, 400, 9, "auto-sync is enabled"},
-		{"rollback to unknown id", token, "POST", "/api/v1/applications/shop/rollback", `{"id":42}`, 400, 3, "does not have deployment with id 42"},
-		{"terminate without operation", token, "DELETE", "/api/v1/applications/shop/operation", "", 400, 3, "No operation is in progress"},
+		{"read-only token syncs", fixture.ReadOnlyToken, "POST", "/api/v1/applications/shop/sync", `{}`, 403, 7, "permission denied"},
+		{"unknown app hides existence", fixture.Token, "GET", "/api/v1/applications/nope", "", 403, 7, "permission denied"},
+		{"unknown app in a named project", fixture.Token, "GET", "/api/v1/applications/nope?projects=default", "", 404, 5, "not found"},
+		{"sync window", fixture.Token, "POST", "/api/v1/applications/windowed/sync", `{}`, 403, 7, "blocked by sync window"},
+		{"operation in progress", fixture.Token, "POST", "/api/v1/applications/busy/sync", `{}`, 400, 9, "another operation is already in progress"},
+		{"auto-sync revision", fixture.Token, "POST", "/api/v1/applications/auto/sync", `{"revision":"abc"}`, 400, 9, "auto-sync currently set to main"},
+		{"rollback under auto-sync", fixture.Token, "POST", "/api/v1/applications/auto/rollback", `{"id":0}`, 400, 9, "auto-sync is enabled"},
+		{"rollback to unknown id", fixture.Token, "POST", "/api/v1/applications/shop/rollback", `{"id":42}`, 400, 3, "does not have deployment with id 42"},
+		{"terminate without operation", fixture.Token, "DELETE", "/api/v1/applications/shop/operation", "", 400, 3, "No operation is in progress"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,7 +206,7 @@ func streamLines(t *testing.T, ctx context.Context, e *argocdv2test.Endpoint, ac
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, "GET", e.URL+"/api/v1/stream/applications"+query, nil)
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Authorization", "Bearer "+fixture.Token)
 	req.Header.Set("Accept", accept)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -272,8 +215,8 @@ func streamLines(t *testing.T, ctx context.Context, e *argocdv2test.Endpoint, ac
 }
 
 func TestRESTWatchStream(t *testing.T) {
-	s, e := start(t)
-	put(s, "other", nil)
+	s, e := fixture.Start(t)
+	fixture.Put(s, "other", nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	resp, r := streamLines(t, ctx, e, "application/json", "?name=shop")
@@ -310,7 +253,7 @@ func TestRESTWatchStream(t *testing.T) {
 }
 
 func TestRESTWatchStreamServerSentEvents(t *testing.T) {
-	_, e := start(t)
+	_, e := fixture.Start(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	resp, r := streamLines(t, ctx, e, "text/event-stream", "?name=shop")
@@ -325,7 +268,7 @@ func TestRESTWatchStreamServerSentEvents(t *testing.T) {
 }
 
 func TestGRPCCodesAndInjectedFaults(t *testing.T) {
-	s, e := start(t)
+	s, e := fixture.Start(t)
 	conn, err := grpc.NewClient(e.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
@@ -336,7 +279,7 @@ func TestGRPCCodesAndInjectedFaults(t *testing.T) {
 	_, err = c.Get(t.Context(), q)
 	assert.Equal(t, codes.Unauthenticated, status.Code(err))
 
-	ctx := metadata.AppendToOutgoingContext(t.Context(), "token", token)
+	ctx := metadata.AppendToOutgoingContext(t.Context(), "token", fixture.Token)
 	a, err := c.Get(ctx, q)
 	require.NoError(t, err)
 	assert.Equal(t, "shop", a.Name)
@@ -371,12 +314,12 @@ func TestControllerMethodsRejectUnknownApps(t *testing.T) {
 	assert.ErrorIs(t, s.FinishOperation("nope", argocdv2test.Result{}), argocdv2test.ErrUnknownApp)
 	assert.ErrorIs(t, s.SetSyncWindow("nope", true), argocdv2test.ErrUnknownApp)
 	assert.ErrorIs(t, s.Modify("nope", func(*v1alpha1.Application) {}), argocdv2test.ErrUnknownApp)
-	s.Put(shop())
+	s.Put(fixture.Shop())
 	assert.ErrorContains(t, s.FinishOperation("shop", argocdv2test.Result{}), "no operation requested")
 }
 
 func TestAutoCompleteWritesEveryControllerState(t *testing.T) {
-	s, e := start(t, argocdv2test.WithAutoComplete(argocdv2test.Result{Health: "Degraded", HealthMessage: "pods not ready"}))
+	s, e := fixture.Start(t, argocdv2test.WithAutoComplete(argocdv2test.Result{Health: "Degraded", HealthMessage: "pods not ready"}))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	_, r := streamLines(t, ctx, e, "application/json", "?name=shop")
@@ -385,7 +328,7 @@ func TestAutoCompleteWritesEveryControllerState(t *testing.T) {
 	require.Contains(t, string(line), `"ADDED"`)
 	assert.Equal(t, 1, s.Watchers(), "the stream subscribes before it sends the ADDED events")
 
-	code, _ := rest(t, e, token, "POST", "/api/v1/applications/shop/sync", `{"revision":"3333333"}`)
+	code, _ := rest(t, e, fixture.Token, "POST", "/api/v1/applications/shop/sync", `{"revision":"3333333"}`)
 	require.Equal(t, http.StatusOK, code)
 	var phases []string
 	for range 3 {
@@ -411,12 +354,12 @@ func TestAutoCompleteWritesEveryControllerState(t *testing.T) {
 }
 
 func TestConcurrentClientsAndController(t *testing.T) {
-	s, e := start(t, argocdv2test.WithAutoComplete(argocdv2test.Result{}))
+	s, e := fixture.Start(t, argocdv2test.WithAutoComplete(argocdv2test.Result{}))
 	conn, err := grpc.NewClient(e.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
 	c := application.NewApplicationServiceClient(conn)
-	ctx := metadata.AppendToOutgoingContext(t.Context(), "token", token)
+	ctx := metadata.AppendToOutgoingContext(t.Context(), "token", fixture.Token)
 	name := "shop"
 
 	const workers, rounds = 8, 10
@@ -448,15 +391,15 @@ func TestConcurrentClientsAndController(t *testing.T) {
 }
 
 func TestRESTListAndVersion(t *testing.T) {
-	s, e := start(t)
-	put(s, "billing", func(a *v1alpha1.Application) { a.Spec.Project = "payments" })
+	s, e := fixture.Start(t)
+	fixture.Put(s, "billing", func(a *v1alpha1.Application) { a.Spec.Project = "payments" })
 
-	code, list := rest(t, e, token, "GET", "/api/v1/applications", "")
+	code, list := rest(t, e, fixture.Token, "GET", "/api/v1/applications", "")
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "billing", at(t, list, "items", 0, "metadata", "name"), "sorted by name")
 	assert.Equal(t, "shop", at(t, list, "items", 1, "metadata", "name"))
 
-	code, list = rest(t, e, token, "GET", "/api/v1/applications?projects=payments&fields=items.metadata.name", "")
+	code, list = rest(t, e, fixture.Token, "GET", "/api/v1/applications?projects=payments&fields=items.metadata.name", "")
 	require.Equal(t, http.StatusOK, code)
 	items := at(t, list, "items").([]any)
 	require.Len(t, items, 1)

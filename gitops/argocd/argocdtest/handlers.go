@@ -41,10 +41,15 @@ func errorf(code int, format string, args ...any) *grpcError {
 	return &grpcError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// writeError writes the gRPC-gateway v1 error body Argo CD v2 sends.
-func writeError(w http.ResponseWriter, e *grpcError) {
+// writeError writes the gRPC-gateway v1 error body Argo CD v2 sends, with
+// the HTTP status of e's code.
+func writeError(w http.ResponseWriter, e *grpcError) { writeErrorStatus(w, httpOf[e.code], e) }
+
+// writeErrorStatus writes e's gRPC-gateway v1 error body with the HTTP
+// status given.
+func writeErrorStatus(w http.ResponseWriter, status int, e *grpcError) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(httpOf[e.code])
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": e.msg, "code": e.code, "message": e.msg})
 }
 
@@ -109,9 +114,7 @@ func (s *Server) handler() http.Handler {
 					break
 				}
 			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(fail)
-			_ = json.NewEncoder(w).Encode(map[string]any{"error": "injected failure", "code": code, "message": "injected failure"})
+			writeErrorStatus(w, fail, &grpcError{code: code, msg: "injected failure"})
 			return
 		case malformed:
 			w.Header().Set("Content-Type", "application/json")
@@ -159,24 +162,35 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	s.serveApp(w, r, func(a *appState) (any, *grpcError) {
+		switch refresh := r.URL.Query().Get("refresh"); refresh {
+		case "":
+		case "normal", "hard":
+			_ = s.resolve(r.Context(), a)
+			a.refreshedAt = s.clock.Now()
+			a.stale = nil
+		default:
+			return nil, errorf(codeInvalidArgument, "unknown refresh type %q", refresh)
+		}
+		return s.view(r.Context(), a), nil
+	})
+}
+
+// serveApp answers a request about the application named in the path:
+// under s.mu it looks the application up and writes what fn returns as
+// JSON, or the NotFound of the lookup or fn's error as Argo CD does.
+func (s *Server) serveApp(w http.ResponseWriter, r *http.Request, fn func(a *appState) (any, *grpcError)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, gerr := s.lookup(r.PathValue("name"))
-	if gerr != nil {
-		writeError(w, gerr)
-		return
+	if gerr == nil {
+		var v any
+		if v, gerr = fn(a); gerr == nil {
+			writeJSON(w, v)
+			return
+		}
 	}
-	switch refresh := r.URL.Query().Get("refresh"); refresh {
-	case "":
-	case "normal", "hard":
-		_ = s.resolve(r.Context(), a)
-		a.refreshedAt = s.clock.Now()
-		a.stale = nil
-	default:
-		writeError(w, errorf(codeInvalidArgument, "unknown refresh type %q", refresh))
-		return
-	}
-	writeJSON(w, s.view(r.Context(), a))
+	writeError(w, gerr)
 }
 
 func decode(r *http.Request, v any) *grpcError {
@@ -205,31 +219,23 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 		writeError(w, gerr)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, gerr := s.lookup(r.PathValue("name"))
-	if gerr != nil {
-		writeError(w, gerr)
-		return
-	}
-	if s.faults.denySync {
-		writeError(w, errorf(codePermissionDenied, "Cannot sync: Blocked by sync window"))
-		return
-	}
-	target := a.spec.TargetRevision
-	if target == "" {
-		target = "HEAD"
-	}
-	if a.spec.AutoSync && req.Revision != "" && req.Revision != target {
-		writeError(w, errorf(codeFailedPrecondition, "Cannot sync to %s: auto-sync currently set to %s", req.Revision, a.spec.TargetRevision))
-		return
-	}
-	if gerr := s.checkSync(r.Context(), a); gerr != nil {
-		writeError(w, gerr)
-		return
-	}
-	s.startSync(r.Context(), a, argocd.SyncOperation{Revision: req.Revision, Prune: req.Prune, DryRun: req.DryRun, Resources: req.Resources})
-	writeJSON(w, s.view(r.Context(), a))
+	s.serveApp(w, r, func(a *appState) (any, *grpcError) {
+		if s.faults.denySync {
+			return nil, errorf(codePermissionDenied, "Cannot sync: Blocked by sync window")
+		}
+		target := a.spec.TargetRevision
+		if target == "" {
+			target = "HEAD"
+		}
+		if a.spec.AutoSync && req.Revision != "" && req.Revision != target {
+			return nil, errorf(codeFailedPrecondition, "Cannot sync to %s: auto-sync currently set to %s", req.Revision, a.spec.TargetRevision)
+		}
+		if gerr := s.checkSync(r.Context(), a); gerr != nil {
+			return nil, gerr
+		}
+		s.startSync(r.Context(), a, argocd.SyncOperation{Revision: req.Revision, Prune: req.Prune, DryRun: req.DryRun, Resources: req.Resources})
+		return s.view(r.Context(), a), nil
+	})
 }
 
 func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
@@ -238,61 +244,40 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		writeError(w, gerr)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, gerr := s.lookup(r.PathValue("name"))
-	if gerr != nil {
-		writeError(w, gerr)
-		return
-	}
-	if a.spec.AutoSync {
-		writeError(w, errorf(codeFailedPrecondition, "rollback cannot be initiated when auto-sync is enabled"))
-		return
-	}
-	if gerr := s.checkSync(r.Context(), a); gerr != nil {
-		writeError(w, gerr)
-		return
-	}
-	var rev string
-	for _, h := range a.history {
-		if h.ID == req.ID {
-			rev = h.Revision
+	s.serveApp(w, r, func(a *appState) (any, *grpcError) {
+		if a.spec.AutoSync {
+			return nil, errorf(codeFailedPrecondition, "rollback cannot be initiated when auto-sync is enabled")
 		}
-	}
-	if rev == "" {
-		writeError(w, errorf(codeInvalidArgument, "application %s does not have deployment with id %v", a.spec.Name, req.ID))
-		return
-	}
-	s.startSync(r.Context(), a, argocd.SyncOperation{Revision: rev, Prune: req.Prune, DryRun: req.DryRun})
-	writeJSON(w, s.view(r.Context(), a))
+		if gerr := s.checkSync(r.Context(), a); gerr != nil {
+			return nil, gerr
+		}
+		var rev string
+		for _, h := range a.history {
+			if h.ID == req.ID {
+				rev = h.Revision
+			}
+		}
+		if rev == "" {
+			return nil, errorf(codeInvalidArgument, "application %s does not have deployment with id %v", a.spec.Name, req.ID)
+		}
+		s.startSync(r.Context(), a, argocd.SyncOperation{Revision: rev, Prune: req.Prune, DryRun: req.DryRun})
+		return s.view(r.Context(), a), nil
+	})
 }
 
 func (s *Server) resourceTree(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, gerr := s.lookup(r.PathValue("name"))
-	if gerr != nil {
-		writeError(w, gerr)
-		return
-	}
-	writeJSON(w, s.tree(a))
+	s.serveApp(w, r, func(a *appState) (any, *grpcError) { return s.tree(a), nil })
 }
 
 func (s *Server) terminate(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, gerr := s.lookup(r.PathValue("name"))
-	if gerr != nil {
-		writeError(w, gerr)
-		return
-	}
-	now := s.clock.Now()
-	if !a.running(now) {
-		writeError(w, errorf(codeFailedPrecondition, "Unable to terminate operation. No operation is in progress"))
-		return
-	}
-	a.op.failed, a.op.message, a.op.held, a.op.finished = gitops.OpFailed, "Operation terminated", false, now
-	writeJSON(w, map[string]any{})
+	s.serveApp(w, r, func(a *appState) (any, *grpcError) {
+		now := s.clock.Now()
+		if !a.running(now) {
+			return nil, errorf(codeFailedPrecondition, "Unable to terminate operation. No operation is in progress")
+		}
+		a.op.failed, a.op.message, a.op.held, a.op.finished = gitops.OpFailed, "Operation terminated", false, now
+		return map[string]any{}, nil
+	})
 }
 
 // stream serves /api/v1/stream/applications as grpc-gateway does: one

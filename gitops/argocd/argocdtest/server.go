@@ -294,34 +294,26 @@ func (s *Server) Calls() []Call {
 // HTTP statuses: 502, 503 and 504 with a proxy's plain-text page, others
 // with the gRPC-gateway error body of the matching gRPC code.
 func (s *Server) FailNext(statuses ...int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults.failStatus = append(s.faults.failStatus, statuses...)
+	s.setFaults(func(f *faults) { f.failStatus = append(f.failStatus, statuses...) })
 }
 
 // MalformNext makes the next n API requests answer 200 with truncated
 // JSON.
 func (s *Server) MalformNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults.malformed += n
+	s.setFaults(func(f *faults) { f.malformed += n })
 }
 
 // SetLatency delays every API request by d of real time (a request whose
 // context ends first gets no answer).
 func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults.latency = d
+	s.setFaults(func(f *faults) { f.latency = d })
 }
 
 // DenySyncs makes syncs and rollbacks fail as a deny sync window does
 // (PermissionDenied, "Cannot sync: Blocked by sync window") while deny is
 // true.
 func (s *Server) DenySyncs(deny bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults.denySync = deny
+	s.setFaults(func(f *faults) { f.denySync = deny })
 }
 
 // HoldOperations keeps operations started from now on Running until
@@ -352,27 +344,28 @@ func (s *Server) HoldOperations(hold bool) {
 // an app that looks Healthy before its rollout has started. Zero turns it
 // off.
 func (s *Server) MomentaryHealthy(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults.momentary = d
+	s.setFaults(func(f *faults) { f.momentary = d })
 }
 
 // StaleReconcile, while on, freezes each app's reported status and
 // reconcile time at what they were when a sync started, until a client
 // asks for a refresh: the trap of a reconcile older than the operation.
 func (s *Server) StaleReconcile(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults.staleReconcile = on
+	s.setFaults(func(f *faults) { f.staleReconcile = on })
 }
 
 // DropStreamsAfter makes every application stream connection opened from
 // now on write n events, then half of the next line, then close. Zero
 // turns it off.
 func (s *Server) DropStreamsAfter(n int) {
+	s.setFaults(func(f *faults) { f.dropStreamAfter = n })
+}
+
+// setFaults changes the fault settings under s.mu.
+func (s *Server) setFaults(fn func(f *faults)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults.dropStreamAfter = n
+	fn(&s.faults)
 }
 
 func (s *Server) repo(url, branch string) (*gitops.Repo, error) {
