@@ -64,6 +64,13 @@ func TestMeasurementTable(t *testing.T) {
 		{"both hold: failure wins", healthtest.Success(0.2), health.Above(0), above, "", health.Failed},
 		{"judging evaluator failure is not overruled by a success condition", healthtest.Failure(0.01), below, nil, "", health.Failed},
 		{"a Running measurement is undecided", health.Measurement{Value: 1, Phase: health.Running}, nil, nil, "", health.Inconclusive},
+		{"a measurement without a phase is undecided", health.Measurement{Value: 1}, below, above, "", health.Inconclusive},
+		{"no data configured as error", healthtest.NoData(), below, nil, health.Error, health.Error},
+		{"NaN value with a condition is no data, not a comparison", health.Measurement{Value: math.NaN(), Phase: health.Successful}, nil, health.Above(0.1), health.Failed, health.Failed},
+		{"judging evaluator failure, failure only, holds", healthtest.Failure(0.2), nil, above, "", health.Failed},
+		{"judging evaluator failure, failure only, does not hold", healthtest.Failure(0.07), nil, above, "", health.Successful},
+		{"judging evaluator failure, both, success holds", healthtest.Failure(0.01), below, above, "", health.Successful},
+		{"judging evaluator failure, both, neither holds", healthtest.Failure(0.07), below, above, "", health.Inconclusive},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,7 +82,14 @@ func TestMeasurementTable(t *testing.T) {
 			m := res.Metric("m")
 			require.NotNil(t, m)
 			require.Len(t, m.Measurements, 1)
-			assert.Equal(t, tt.want, m.Measurements[0].Phase)
+			got := m.Measurements[0]
+			assert.Equal(t, tt.want, got.Phase)
+			if tt.want == health.Error {
+				assert.Error(t, got.Err, "an Error measurement carries Err")
+			}
+			if tt.noData == health.Error && tt.meas.Phase == health.Inconclusive {
+				assert.ErrorIs(t, got.Err, health.ErrNoData)
+			}
 		})
 	}
 }
@@ -181,6 +195,35 @@ func TestRunLevelDecisions(t *testing.T) {
 			{Name: "fail", Evaluator: healthtest.NewScripted(f)},
 		}})
 		assert.Equal(t, health.Failed, res.Phase)
+	})
+	t.Run("an inconclusive metric ends the run early", func(t *testing.T) {
+		slow := healthtest.NewScripted(s)
+		res := run(t, health.Analysis{Metrics: []health.Metric{
+			{Name: "slow", Evaluator: slow, Interval: time.Minute, Count: 10},
+			{Name: "quiet", Evaluator: healthtest.NewScripted(s, healthtest.NoData()), Interval: time.Minute, Count: 10},
+		}})
+		assert.Equal(t, health.Inconclusive, res.Phase)
+		assert.Contains(t, res.Message, "quiet Inconclusive")
+		assert.Equal(t, 2, slow.Calls())
+	})
+	t.Run("error is worse than inconclusive", func(t *testing.T) {
+		res := run(t, health.Analysis{Metrics: []health.Metric{
+			{Name: "err", Evaluator: healthtest.NewScripted(e), ConsecutiveErrorLimit: health.Limit(0)},
+			{Name: "quiet", Evaluator: healthtest.NewScripted(healthtest.NoData())},
+		}})
+		assert.Equal(t, health.Error, res.Phase)
+		assert.Contains(t, res.Message, "err Error")
+		assert.Contains(t, res.Message, "quiet Inconclusive")
+	})
+	t.Run("a dry-run failure does not end the run early", func(t *testing.T) {
+		deciding := healthtest.NewScripted(s)
+		res := run(t, health.Analysis{Metrics: []health.Metric{
+			{Name: "dry", Evaluator: healthtest.NewScripted(e), DryRun: true, ConsecutiveErrorLimit: health.Limit(0)},
+			{Name: "real", Evaluator: deciding, Interval: time.Minute, Count: 3},
+		}})
+		assert.Equal(t, health.Successful, res.Phase)
+		assert.Equal(t, 3, deciding.Calls())
+		assert.Equal(t, health.Error, res.Metric("dry").Phase, "dry-run phase is recorded")
 	})
 	t.Run("all successful", func(t *testing.T) {
 		res := run(t, health.Analysis{Metrics: []health.Metric{

@@ -24,14 +24,19 @@
 //
 //	evaluator phase        conditions                   measurement phase
 //	Error                  any                          Error
-//	Running                any                          Inconclusive (not a verdict)
-//	Inconclusive, or NaN   any                          Metric.NoData (default Inconclusive)
+//	Running, or none       any                          Inconclusive (not a verdict)
+//	Inconclusive, or NaN   any                          Metric.NoData (default Inconclusive;
+//	                                                    as Error its Err is [ErrNoData])
 //	any other              none                         the evaluator's own phase
 //	Failed                 success condition only       Failed (a judging evaluator is not overruled)
 //	Successful             success only                 Successful if it holds, else Failed
-//	Successful             failure only                 Failed if it holds, else Successful
+//	Successful/Failed      failure only                 Failed if it holds, else Successful
 //	Successful/Failed      both                         Failed if failure holds, else Successful
 //	                                                    if success holds, else Inconclusive
+//
+// A failure condition thus takes over from a judging evaluator's verdict
+// (the conditions say what failure means), while a success condition
+// alone can only confirm or withdraw a success.
 //
 // A metric with no condition is the case where Argo Rollouts' code and
 // docs part: its code makes every non-error measurement Successful. Here

@@ -54,8 +54,11 @@ func (f Func) Evaluate(ctx context.Context) Measurement { return f(ctx) }
 
 var _ Evaluator = Func(nil)
 
-// ErrNoData marks an [Inconclusive] measurement that had no data: an empty
-// query result, a NaN value, or a rate asked for before two scrapes.
+// ErrNoData names the lack of data: an empty query result, a NaN value, or
+// a rate asked for before two scrapes. Evaluators report no data as an
+// [Inconclusive] measurement without Err whose Message ends with it; a
+// metric whose Metric.NoData is [Error] gets an Error measurement whose
+// Err is ErrNoData.
 var ErrNoData = errors.New("no data")
 
 // ErrMultipleSeries is the Err of an [Error] measurement from an evaluator
