@@ -109,7 +109,8 @@ func (c *CanaryJudge) Evaluate(ctx context.Context) Measurement {
 //
 // The first reading only sets the starting point. Value is the log
 // likelihood ratio of "worse"; Values carries the counts and both ratios.
-// Safe for concurrent use.
+// Safe for concurrent use: calls are serialised, each reading both
+// counters in turn.
 type ErrorSplit struct {
 	test           *SequentialTest
 	canary, stable Evaluator
@@ -137,6 +138,11 @@ func (e *ErrorSplit) Evaluate(ctx context.Context) Measurement {
 	if err := ctx.Err(); err != nil {
 		return errorMeasurement(t, fmt.Errorf("error split: %w", err))
 	}
+	// Read under the lock so concurrent calls observe the counters in one
+	// order: an older reading after a newer one would pass for a counter
+	// reset and count the whole counter as new errors.
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	c := e.canary.Evaluate(ctx)
 	s := e.stable.Evaluate(ctx)
 	for _, r := range []struct {
@@ -150,8 +156,6 @@ func (e *ErrorSplit) Evaluate(ctx context.Context) Measurement {
 			return noData(t, "error split: "+r.name+" errors")
 		}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	if !e.started {
 		e.lastCanary, e.lastStab, e.started = c.Value, s.Value, true
 		st := e.test.State()

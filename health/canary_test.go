@@ -3,6 +3,8 @@ package health_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,6 +93,42 @@ func TestErrorSplitCounterReset(t *testing.T) {
 	m := es.Evaluate(context.Background())
 	assert.Equal(t, 3.0, m.Values["canary_errors"], "a reset counts the new value")
 	assert.Equal(t, 4.0, m.Values["stable_errors"])
+}
+
+// TestErrorSplitConcurrentReadings checks that concurrent Evaluate calls
+// see the counters in one order: a reading older than the last one
+// observed must not pass for a counter reset (which would count the whole
+// counter as new errors and could fail a healthy canary).
+func TestErrorSplitConcurrentReadings(t *testing.T) {
+	st, err := health.NewSequentialTest(health.SequentialConfig{CanaryShare: 0.5, Beta: 1e-300})
+	require.NoError(t, err)
+	counter := func() health.Evaluator {
+		var n atomic.Int64
+		n.Store(1000)
+		return health.Func(func(context.Context) health.Measurement {
+			return healthtest.Success(float64(n.Add(1)))
+		})
+	}
+	es, err := health.NewErrorSplit(st, counter(), counter())
+	require.NoError(t, err)
+	const goroutines, calls = 8, 50
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range calls {
+				es.Evaluate(context.Background())
+			}
+		}()
+	}
+	wg.Wait()
+	s := st.State()
+	assert.Equal(t, health.Running, s.Phase)
+	// Each counter rose by one per reading; the first reading is the
+	// starting point.
+	assert.Equal(t, goroutines*calls-1, s.CanaryErrors)
+	assert.Equal(t, goroutines*calls-1, s.StableErrors)
 }
 
 func TestCanaryEvaluatorsConformance(t *testing.T) {

@@ -42,7 +42,7 @@ type ScrapeSpec struct {
 // format (with client_golang's common/expfmt) and measures one selected
 // value or its rate between scrapes, for setups without a Prometheus
 // server. Safe for concurrent use; rates are computed between consecutive
-// Evaluate calls.
+// Evaluate calls, which are serialised when Rate is set.
 type Scrape struct {
 	url  string
 	raw  string
@@ -169,6 +169,13 @@ outer:
 // NaN, or a first Rate scrape is Inconclusive (no data); an unreachable
 // endpoint, a timeout, a non-2xx status or malformed text is an Error.
 func (s *Scrape) Evaluate(ctx context.Context) Measurement {
+	if s.spec.Rate {
+		// Serialise rate scrapes, timestamp included, so that concurrent
+		// calls compare readings in the order they were taken: an older
+		// reading after a newer one would pass for a counter reset.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
 	t := s.o.now()
 	if err := ctx.Err(); err != nil {
 		return errorMeasurement(t, fmt.Errorf("scrape %s: %w", s.url, err))
@@ -189,8 +196,6 @@ func (s *Scrape) Evaluate(ctx context.Context) Measurement {
 	if !s.spec.Rate {
 		return valueMeasurement(t, v, fmt.Sprintf("%s = %g (%d series)", what, v, n))
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	prev, prevTime, had := s.prev, s.prevTime, s.havePrev
 	s.prev, s.prevTime, s.havePrev = v, t, true
 	if !had {

@@ -2,9 +2,12 @@ package health_test
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,6 +99,46 @@ func TestScrapeRate(t *testing.T) {
 	assert.Equal(t, 2.0, m.Value, "a counter reset counts the new value as the increase")
 }
 
+// TestScrapeRateConcurrent checks that concurrent rate scrapes compare
+// readings in the order they were taken: the counter rises by one per
+// request and the clock by one second per reading, so every rate is
+// exactly 1/s, and an out-of-order pair never passes for a counter reset.
+func TestScrapeRateConcurrent(t *testing.T) {
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "# TYPE errors_total counter\nerrors_total %d\n", 1000+served.Add(1))
+	}))
+	defer srv.Close()
+	var ticks atomic.Int64
+	now := func() time.Time { return fixedNow.Add(time.Duration(ticks.Add(1)) * time.Second) }
+	s, err := health.NewScrape(srv.URL, health.ScrapeSpec{Metric: "errors_total", Rate: true}, health.WithClock(now))
+	require.NoError(t, err)
+
+	const goroutines, calls = 8, 20
+	ms := make([]health.Measurement, goroutines*calls)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range calls {
+				ms[g*calls+i] = s.Evaluate(context.Background())
+			}
+		}()
+	}
+	wg.Wait()
+	first := 0
+	for _, m := range ms {
+		if m.Phase == health.Inconclusive {
+			first++
+			continue
+		}
+		require.Equal(t, health.Successful, m.Phase, m.Message)
+		assert.Equal(t, 1.0, m.Value, m.Message)
+	}
+	assert.Equal(t, 1, first, "only the first scrape has no rate")
+}
+
 func TestScrapeBadInputs(t *testing.T) {
 	ts := &textServer{}
 	srv := httptest.NewServer(ts)
@@ -138,6 +181,37 @@ func TestScrapeBadInputs(t *testing.T) {
 	assert.NotContains(t, err.Error(), "pw")
 	_, err = health.NewScrape("/metrics", health.ScrapeSpec{Metric: "up"})
 	assert.ErrorContains(t, err, "absolute http(s) URL")
+}
+
+func TestScrapeTimeoutAndCredentials(t *testing.T) {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	s, err := health.NewScrape(hang.URL, health.ScrapeSpec{Metric: "up"}, health.WithTimeout(20*time.Millisecond))
+	require.NoError(t, err)
+	m := s.Evaluate(context.Background())
+	assert.Equal(t, health.Error, m.Phase, "a timeout is an error, never healthy")
+	assert.ErrorIs(t, m.Err, context.DeadlineExceeded)
+	assert.Contains(t, m.Err.Error(), hang.URL, "the error names the endpoint")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there any more
+	s, err = health.NewScrape("http://scraper:s3cret@"+addr+"/metrics", health.ScrapeSpec{Metric: "up"})
+	require.NoError(t, err)
+	m = s.Evaluate(context.Background())
+	assert.Equal(t, health.Error, m.Phase)
+	assert.ErrorContains(t, m.Err, "connection refused")
+	assert.Contains(t, m.Err.Error(), addr)
+	assert.NotContains(t, m.Err.Error(), "s3cret", "credentials never appear in errors")
+	assert.NotContains(t, m.Message, "s3cret")
 }
 
 func TestScrapeConformance(t *testing.T) {
