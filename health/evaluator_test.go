@@ -123,3 +123,18 @@ func TestFuncAdapter(t *testing.T) {
 	assert.Equal(t, 3.0, m.Value)
 	assert.Equal(t, ctx, got)
 }
+
+func TestCombinatorsConformance(t *testing.T) {
+	kids := func() []health.Named {
+		return []health.Named{
+			{Name: "errors", Evaluator: healthtest.Values(0.01, 0.02)},
+			{Name: "latency", Evaluator: healthtest.NewScripted(healthtest.NoData(), healthtest.Success(0.3))},
+		}
+	}
+	t.Run("AllOf", func(t *testing.T) {
+		healthtest.TestEvaluator(t, func(t *testing.T) health.Evaluator { return health.AllOf(kids()...) })
+	})
+	t.Run("AnyOf", func(t *testing.T) {
+		healthtest.TestEvaluator(t, func(t *testing.T) health.Evaluator { return health.AnyOf(kids()...) })
+	})
+}

@@ -52,6 +52,16 @@ func TestPrometheusQueryValues(t *testing.T) {
 	assert.Equal(t, "1772366400", calls[0].Time, "query is evaluated at the clock's time")
 }
 
+func TestPrometheusQueryWarnings(t *testing.T) {
+	fake := healthtest.NewPrometheus()
+	url := fake.Serve(t)
+	fake.RawBody("partial", `{"status":"success","data":{"resultType":"scalar","result":[1772366400,"0.5"]},"warnings":["partial response from store-1"]}`)
+	m := newQuery(t, url, "partial").Evaluate(context.Background())
+	assert.Equal(t, health.Successful, m.Phase, "a warning does not withhold the value")
+	assert.Equal(t, 0.5, m.Value)
+	assert.Contains(t, m.Message, "warnings: partial response from store-1", "the warning is in the record")
+}
+
 func TestPrometheusQueryNoData(t *testing.T) {
 	fake := healthtest.NewPrometheus()
 	url := fake.Serve(t)
