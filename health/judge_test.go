@@ -86,6 +86,27 @@ func TestClassifyMetric(t *testing.T) {
 	}
 }
 
+// TestClassifyMetricToleranceGate checks the gate on the interval: a
+// shift the test finds significant is High only when the interval's lower
+// end clears Tolerance×|estimate|.
+func TestClassifyMetricToleranceGate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	base := seq(60, func(int) float64 { return 100 + rng.NormFloat64()*10 })
+	slower := seq(60, func(int) float64 { return 110 + rng.NormFloat64()*10 })
+	m := health.CanaryMetric{Name: "latency", Control: base, Experiment: slower}
+
+	def := health.ClassifyMetric(health.JudgeConfig{}, m)
+	require.NotNil(t, def.Test)
+	require.Greater(t, def.Test.Lower, 0.0, "the shift is significant")
+	assert.Equal(t, health.High, def.Classification, def.Reason)
+
+	// A tolerance the lower end cannot clear turns the same samples into a Pass.
+	strict := health.JudgeConfig{Tolerance: def.Test.Lower/def.Test.Estimate + 0.01}
+	v := health.ClassifyMetric(strict, m)
+	assert.Equal(t, health.Pass, v.Classification, v.Reason)
+	assert.Equal(t, def.Test.Lower, v.Test.Lower, "same test, only the gate moved")
+}
+
 func TestJudgeScoring(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	base := func() []float64 { return seq(40, func(int) float64 { return 10 + rng.NormFloat64() }) }
@@ -159,6 +180,7 @@ func TestJudgeInvalid(t *testing.T) {
 	}{
 		{"no metrics", health.JudgeConfig{}, nil, "no metrics"},
 		{"confidence", health.JudgeConfig{Confidence: 1.5}, []health.CanaryMetric{ok}, "confidence 1.5 outside (0,1)"},
+		{"tolerance", health.JudgeConfig{Tolerance: -0.1}, []health.CanaryMetric{ok}, "negative tolerance -0.1"},
 		{"thresholds", health.JudgeConfig{PassThreshold: 50, MarginalThreshold: 80}, []health.CanaryMetric{ok}, "marginal threshold 80 above pass threshold 50"},
 		{"unnamed", health.JudgeConfig{}, []health.CanaryMetric{{}}, "metric 0 has no name"},
 		{"duplicate", health.JudgeConfig{}, []health.CanaryMetric{ok, ok}, `"a" is given twice`},

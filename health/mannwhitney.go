@@ -195,7 +195,8 @@ type JudgeConfig struct {
 	// Confidence of the Mann-Whitney interval; default 0.98.
 	Confidence float64
 	// Tolerance is the fraction of |Hodges-Lehmann estimate| the interval
-	// must clear; default 0.25.
+	// must clear; default 0.25. A negative tolerance would let an interval
+	// that contains zero pass the gate: [Judge] rejects it.
 	Tolerance float64
 	// GroupWeights weighs group scores (percent). Groups without a weight
 	// share what is left of 100 equally.
@@ -246,7 +247,8 @@ func (j Judgement) Phase() Phase {
 
 // ErrInvalidJudgement is returned (wrapped) by [Judge] for a malformed
 // configuration: no metrics, a metric without a name, a duplicate name, a
-// confidence outside (0,1), or thresholds out of order.
+// confidence outside (0,1), a negative tolerance, or thresholds out of
+// order.
 var ErrInvalidJudgement = errors.New("invalid canary judgement")
 
 func (c JudgeConfig) withDefaults() JudgeConfig {
@@ -355,6 +357,9 @@ func Judge(cfg JudgeConfig, metrics []CanaryMetric) (Judgement, error) {
 	}
 	if cfg.Confidence <= 0 || cfg.Confidence >= 1 {
 		errs = append(errs, fmt.Errorf("%w: confidence %g outside (0,1)", ErrInvalidJudgement, cfg.Confidence))
+	}
+	if !(cfg.Tolerance >= 0) { // also rejects NaN
+		errs = append(errs, fmt.Errorf("%w: negative tolerance %g", ErrInvalidJudgement, cfg.Tolerance))
 	}
 	if cfg.MarginalThreshold > cfg.PassThreshold {
 		errs = append(errs, fmt.Errorf("%w: marginal threshold %g above pass threshold %g", ErrInvalidJudgement, cfg.MarginalThreshold, cfg.PassThreshold))
