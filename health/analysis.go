@@ -361,7 +361,8 @@ func lastMessage(r *MetricResult) string {
 // is then the worst decided phase), Analysis.Duration passes, or ctx is
 // done. On cancellation it returns promptly with the record so far, phase
 // [Error] and Err wrapping [ErrAnalysisCancelled] and ctx.Err(): a
-// cancelled analysis never reads as a success.
+// cancelled analysis never reads as a success. It does not wait for an
+// evaluator that ignores ctx; that measurement is dropped.
 func (r *Runner) Run(ctx context.Context, a Analysis) (RunResult, error) {
 	if err := validate(a); err != nil {
 		return RunResult{}, err
@@ -435,7 +436,18 @@ func (r *Runner) Run(ctx context.Context, a Analysis) (RunResult, error) {
 				ms[i] = s.spec.Evaluator.Evaluate(ctx)
 			}()
 		}
-		wg.Wait()
+		measured := make(chan struct{})
+		go func() {
+			wg.Wait()
+			close(measured)
+		}()
+		select {
+		case <-measured:
+		case <-ctx.Done():
+			// An evaluator that ignores ctx must not hold the run: return
+			// now; its late measurement lands in ms, which nothing reads.
+			return r.cancelled(ctx, result)
+		}
 		if ctx.Err() != nil {
 			return r.cancelled(ctx, result) // measurements cut short by cancellation are not evidence
 		}

@@ -285,6 +285,30 @@ func TestRunCancel(t *testing.T) {
 	assert.Empty(t, res.Metric("m").Measurements, "a measurement cut short is not evidence")
 }
 
+// TestRunCancelStuckEvaluator checks that cancellation ends the run even
+// when an evaluator ignores its context.
+func TestRunCancelStuckEvaluator(t *testing.T) {
+	r, err := health.NewRunner()
+	require.NoError(t, err)
+	entered, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	stuck := health.Func(func(context.Context) health.Measurement {
+		close(entered)
+		<-release // ignores ctx
+		return healthtest.Success(1)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-entered
+		cancel()
+	}()
+	res, err := r.Run(ctx, health.Analysis{Metrics: []health.Metric{{Name: "m", Evaluator: stuck}}})
+	require.NoError(t, err)
+	assert.Equal(t, health.Error, res.Phase)
+	assert.ErrorIs(t, res.Err, health.ErrAnalysisCancelled)
+	assert.Empty(t, res.Metric("m").Measurements)
+}
+
 func TestRunCancelWhileWaiting(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	// The interval timer never fires; asking for it cancels the run, so the
