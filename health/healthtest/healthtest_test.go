@@ -2,6 +2,7 @@ package healthtest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
@@ -98,6 +99,38 @@ func TestFakePrometheus(t *testing.T) {
 	calls := fake.Calls()
 	require.Len(t, calls, 4)
 	assert.Equal(t, healthtest.Call{Path: "/api/v1/query", Query: "s", Time: "1772366400"}, calls[0])
+}
+
+func TestFakePrometheusRange(t *testing.T) {
+	fake := healthtest.NewPrometheus()
+	url := fake.Serve(t)
+	fake.AddSeries("s", nil, healthtest.Point{T: t0.Add(-2 * time.Minute), V: 1}, healthtest.Point{T: t0.Add(-time.Minute), V: 2}, healthtest.Point{T: t0, V: 3})
+	pq, err := health.NewPrometheusQuery(url, "s", health.WithTimeout(5*time.Second))
+	require.NoError(t, err)
+
+	vals, err := pq.Range(context.Background(), t0.Add(-90*time.Second), t0, 30*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, []float64{2, 3}, vals, "the programmed points inside the range")
+	calls := fake.Calls()
+	require.Len(t, calls, 1)
+	assert.Equal(t, healthtest.Call{Path: "/api/v1/query_range", Query: "s", Time: "1772366310", Step: "30"}, calls[0])
+
+	// The client refuses a bad range itself, so ask the fake directly.
+	for _, q := range []string{
+		"query=s&start=100&end=200",          // no step
+		"query=s&start=100&end=200&step=0",   // zero step
+		"query=s&start=200&end=100&step=10",  // end before start
+		"query=s&start=soon&end=200&step=10", // unparsable start
+	} {
+		resp, err := http.Get(url + "/api/v1/query_range?" + q)
+		require.NoError(t, err)
+		var body struct{ Status, ErrorType string }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, q)
+		assert.Equal(t, "error", body.Status, q)
+		assert.Equal(t, "bad_data", body.ErrorType, q)
+	}
 }
 
 func TestFakePrometheusConcurrent(t *testing.T) {

@@ -29,6 +29,7 @@ type Call struct {
 	Path  string // /api/v1/query or /api/v1/query_range
 	Query string
 	Time  string // the time (or start) parameter as sent
+	Step  string // the step parameter of a range query, as sent
 }
 
 type series struct {
@@ -55,7 +56,10 @@ type result struct {
 // /api/v1/query_range with the JSON envelope of the real server. Results
 // are programmed per query string: a scalar, a string, an instant vector,
 // or range series (an instant query over range series returns, per series,
-// the latest point at or before the query time). A query never programmed
+// the latest point at or before the query time; a range query returns the
+// programmed points between start and end as they are, not resampled at
+// each step, and rejects a missing or non-positive step or an end before
+// start with 400 bad_data as Prometheus does). A query never programmed
 // returns an empty vector, as Prometheus does for a selector that matches
 // nothing. Faults (an HTTP error with Prometheus's error body, a raw body,
 // or a request that hangs until the client gives up) are injected per
@@ -162,7 +166,7 @@ func (p *Prometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	query := r.Form.Get("query")
 	call := Call{Path: r.URL.Path, Query: query, Time: r.Form.Get("time")}
 	if r.URL.Path == "/api/v1/query_range" {
-		call.Time = r.Form.Get("start")
+		call.Time, call.Step = r.Form.Get("start"), r.Form.Get("step")
 	}
 	p.mu.Lock()
 	p.calls = append(p.calls, call)
@@ -205,6 +209,14 @@ func (p *Prometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		end, err2 := parseTime(r.Form.Get("end"))
 		if err1 != nil || err2 != nil {
 			writeError(w, http.StatusBadRequest, "bad_data", "invalid parameter \"start\" or \"end\"")
+			return
+		}
+		if end.Before(start) {
+			writeError(w, http.StatusBadRequest, "bad_data", "end timestamp must not be before start time")
+			return
+		}
+		if step, err := strconv.ParseFloat(r.Form.Get("step"), 64); err != nil || !(step > 0) {
+			writeError(w, http.StatusBadRequest, "bad_data", "zero or negative query resolution step widths are not accepted. Try a positive integer")
 			return
 		}
 		writeData(w, rangeResult(res, start, end))
