@@ -2,8 +2,10 @@
 // health: [Scripted], an [health.Evaluator] that replays a script of
 // measurements; [Prometheus], a fake Prometheus HTTP API (/api/v1/query
 // and /api/v1/query_range) with programmable results and injectable
-// faults; and [TestEvaluator], the suite any Evaluator implementation can
-// run, in the style of testing/slogtest.
+// faults; [Clock], a fake clock that lets analysis runs and probes with
+// long intervals finish at once; and [TestEvaluator], the suite any
+// Evaluator implementation can run, in the style of testing/slogtest.
+// [Success], [Failure], [NoData] and [Err] build scripted measurements.
 //
 // All fakes keep state, record their calls and are safe for concurrent
 // use.

@@ -48,3 +48,17 @@ func ExamplePrometheus() {
 	// Error
 	// 3 calls
 }
+
+func ExampleClock() {
+	c := healthtest.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+	r, _ := health.NewRunner(health.WithClock(c.Now), health.WithAfter(c.After))
+	res, _ := r.Run(context.Background(), health.Analysis{Metrics: []health.Metric{{
+		Name: "errors", Evaluator: healthtest.Values(0.01, 0.02, 0.01),
+		Interval: 5 * time.Minute, Count: 3, SuccessCondition: health.Below(0.05),
+	}}})
+	fmt.Println(res.Phase, res.Finished.Sub(res.Started))
+	fmt.Println(c.Waits())
+	// Output:
+	// Successful 10m0s
+	// [5m0s 5m0s]
+}
