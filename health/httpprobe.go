@@ -109,6 +109,12 @@ func (p *HTTPProbe) attempt(ctx context.Context) (ok bool, code int, why error) 
 	req.Header.Set("User-Agent", "flightdeck-probe/1")
 	resp, err := p.o.client.Do(req)
 	if err != nil {
+		if ue := (*url.Error)(nil); errors.As(err, &ue) && !strings.Contains(ue.Err.Error(), p.raw) {
+			// The url.Error quotes the raw URL, credentials included; keep
+			// its cause (so errors.Is sees a timeout) and name the URL
+			// redacted in Evaluate.
+			err = fmt.Errorf("%s: %w", ue.Op, ue.Err)
+		}
 		return false, 0, err
 	}
 	defer resp.Body.Close()
@@ -193,7 +199,11 @@ func (p *HTTPProbe) Evaluate(ctx context.Context) Measurement {
 		m.Message = fmt.Sprintf("http probe %s: %d consecutive failures, last: %v", p.url, p.failures, redactErr(why, p.raw, p.url))
 	case !ok && code == 0:
 		m.Phase = Error
-		m.Err = fmt.Errorf("http probe %s: %s", p.url, redactErr(why, p.raw, p.url))
+		if strings.Contains(why.Error(), p.raw) {
+			m.Err = fmt.Errorf("http probe %s: %s", p.url, redactErr(why, p.raw, p.url))
+		} else {
+			m.Err = fmt.Errorf("http probe %s: %w", p.url, why)
+		}
 		m.Message = fmt.Sprintf("%v (%d of %d failures)", m.Err, p.failures, p.spec.FailureThreshold)
 	case ok:
 		m.Phase = Inconclusive

@@ -136,6 +136,8 @@ func TestHTTPProbeUnreachableAndTimeout(t *testing.T) {
 	m = p.Evaluate(context.Background())
 	assert.Equal(t, health.Error, m.Phase)
 	assert.ErrorContains(t, m.Err, "deadline exceeded")
+	assert.ErrorIs(t, m.Err, context.DeadlineExceeded, "the cause survives")
+	assert.Contains(t, m.Err.Error(), slow.URL, "the error names the endpoint")
 }
 
 func TestHTTPProbeRun(t *testing.T) {
