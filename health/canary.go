@@ -124,12 +124,14 @@ type ErrorSplit struct {
 var _ Evaluator = (*ErrorSplit)(nil)
 
 // NewErrorSplit returns an ErrorSplit feeding test from the canary and
-// stable error counters.
-func NewErrorSplit(test *SequentialTest, canary, stable Evaluator) (*ErrorSplit, error) {
+// stable error counters. It honours [WithClock] (default time.Now; it
+// stamps the measurements). It returns an error wrapping
+// [ErrInvalidSequential] when test or a counter is nil.
+func NewErrorSplit(test *SequentialTest, canary, stable Evaluator, opts ...Option) (*ErrorSplit, error) {
 	if test == nil || canary == nil || stable == nil {
 		return nil, fmt.Errorf("%w: error split needs a test and both counters", ErrInvalidSequential)
 	}
-	return &ErrorSplit{test: test, canary: canary, stable: stable, now: time.Now}, nil
+	return &ErrorSplit{test: test, canary: canary, stable: stable, now: buildOptions(0, opts).now}, nil
 }
 
 // Evaluate reads both counters and advances the test.

@@ -57,11 +57,12 @@ func TestErrorSplit(t *testing.T) {
 	require.NoError(t, err)
 	canary := healthtest.Values(10, 10, 12, 20)
 	stable := healthtest.Values(500, 500, 510, 520)
-	es, err := health.NewErrorSplit(st, canary, stable)
+	es, err := health.NewErrorSplit(st, canary, stable, health.WithClock(clock))
 	require.NoError(t, err)
 
 	m := es.Evaluate(context.Background())
 	assert.Equal(t, health.Successful, m.Phase)
+	assert.Equal(t, fixedNow, m.Time, "stamped by the injected clock")
 	assert.Contains(t, m.Message, "starting point")
 	m = es.Evaluate(context.Background())
 	assert.Equal(t, health.Successful, m.Phase, "zero new errors keep it running, never failing")
