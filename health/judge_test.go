@@ -292,6 +292,50 @@ func TestMannWhitneyAAFalsePositives(t *testing.T) {
 	}
 }
 
+// TestMannWhitneyCalibration checks the test beneath the judge on 2,000
+// A/A trials of continuous data (fixed seed): its p-value falls below
+// 0.01, and its 98% interval lies wholly above zero, about 1% of the time
+// each. The judge's tolerance gate then makes it more conservative still,
+// so the A/A false-positive rates above are an upper bound that holds
+// with room, not a test that only passes because it never fires.
+func TestMannWhitneyCalibration(t *testing.T) {
+	const trials = 2000
+	rng := rand.New(rand.NewPCG(2026, 7))
+	lognormal := func() []float64 { return seq(30, func(int) float64 { return math.Exp(4 + 0.5*rng.NormFloat64()) }) }
+	significant, above := 0, 0
+	for range trials {
+		r := health.MannWhitney(lognormal(), lognormal(), 0.98)
+		if r.P < 0.01 {
+			significant++
+		}
+		if r.Lower > 0 {
+			above++
+		}
+	}
+	t.Logf("A/A: p < 0.01 in %d/%d, 98%% interval above zero in %d/%d", significant, trials, above, trials)
+	assert.InDelta(t, 0.01, float64(significant)/trials, 0.006, "two-sided p-value at 0.01")
+	assert.InDelta(t, 0.01, float64(above)/trials, 0.006, "one tail of the 98% interval")
+}
+
+// TestMannWhitneyAAFalsePositivesEitherDirection runs 2,000 A/A
+// comparisons (fixed seed) with Direction Either at 99% confidence, the
+// two-sided form of α = 0.01: High or Low in at most 1% of them.
+func TestMannWhitneyAAFalsePositivesEitherDirection(t *testing.T) {
+	const trials = 2000
+	rng := rand.New(rand.NewPCG(2026, 6))
+	flagged := 0
+	for range trials {
+		v := health.ClassifyMetric(health.JudgeConfig{Confidence: 0.99}, health.CanaryMetric{Name: "m",
+			Control: errorRates(rng, 30, 200, 0.01), Experiment: errorRates(rng, 30, 200, 0.01)})
+		if v.Classification == health.High || v.Classification == health.Low {
+			flagged++
+		}
+	}
+	rate := float64(flagged) / trials
+	t.Logf("A/A false-positive rate, either direction: %d/%d = %.4f", flagged, trials, rate)
+	assert.LessOrEqual(t, rate, 0.01)
+}
+
 // TestSequentialAAFalsePositives checks the sequential test after every
 // single error over 2,000 A/A trials (fixed seed): continuous monitoring
 // must not lift the false-positive rate above α = 0.01. The no-worse
