@@ -164,7 +164,7 @@ func (e *Engine) Run(ctx context.Context, g *Graph, st *State) (*Report, error) 
 	if st == nil {
 		st = &State{}
 	}
-	r := &run{e: e, g: g, st: st, reports: make([]StepReport, len(g.nodes))}
+	r := &run{e: e, g: g, st: st, reports: make([]StepReport, len(g.nodes)), metrics: e.metrics.forGraph(g)}
 	start := e.opts.clock.Now()
 	for i, n := range g.nodes {
 		r.reports[i] = StepReport{Name: n.name, Finally: n.finally, Status: Pending}
@@ -191,7 +191,8 @@ type run struct {
 	e       *Engine
 	g       *Graph
 	st      *State
-	reports []StepReport // reports[i] is written by step i's goroutine, read after it reports done
+	reports []StepReport   // reports[i] is written by step i's goroutine, read after it reports done
+	metrics []*stepMetrics // metrics[i] records step i; nil without metrics
 }
 
 // phase runs steps [lo, hi) of the graph and returns how many were not
@@ -340,23 +341,27 @@ func (r *run) exec(ctx context.Context, i int) {
 	var err error
 	status := Failed
 	attempt := 0
+	var met *stepMetrics
+	if r.metrics != nil {
+		met = r.metrics[i]
+	}
 	for {
 		attempt++
 		err = r.attempt(ctx, n)
 		if err == nil {
 			status = Succeeded
-			r.e.metrics.attempt(n.name, "succeeded")
+			met.attempt("succeeded")
 			break
 		}
 		if ctx.Err() != nil {
 			status = Canceled
-			r.e.metrics.attempt(n.name, "canceled")
+			met.attempt("canceled")
 			break
 		}
 		if errors.Is(err, ErrAttemptTimeout) {
-			r.e.metrics.attempt(n.name, "timeout")
+			met.attempt("timeout")
 		} else {
-			r.e.metrics.attempt(n.name, "failed")
+			met.attempt("failed")
 		}
 		if attempt >= n.step.Retry.Attempts || IsPermanent(err) ||
 			(n.step.Retry.If != nil && !n.step.Retry.If(err)) {
@@ -388,7 +393,7 @@ func (r *run) exec(ctx context.Context, i int) {
 		log.LogAttrs(ctx, slog.LevelDebug, "pipeline step succeeded",
 			slog.String("step", n.name), slog.Int("attempts", attempt))
 	}
-	r.e.metrics.step(n.name, string(status), rep.Duration)
+	met.step(string(status), rep.Duration)
 	r.emit(Event{Type: StepFinished, Step: n.name, Finally: n.finally, Attempt: attempt,
 		Status: status, Duration: rep.Duration, Err: rep.Err})
 }

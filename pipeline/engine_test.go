@@ -572,6 +572,33 @@ flightdeck_stage_attempts_total{result="succeeded",stage="test"} 2
 	}
 }
 
+// TestMetricsGraphSharedAcrossRegistries runs one graph alternately on
+// engines with their own registries: each registry counts only the runs
+// of its engine, also when another engine ran the graph in between.
+func TestMetricsGraphSharedAcrossRegistries(t *testing.T) {
+	regA, regB := prometheus.NewPedanticRegistry(), prometheus.NewPedanticRegistry()
+	a := newEngine(t, pipeline.WithRegisterer(regA))
+	b := newEngine(t, pipeline.WithRegisterer(regB))
+	var gb pipeline.Builder
+	gb.Add(pipeline.Step{Stage: pipelinetest.Succeed("build")})
+	g := build(t, &gb)
+	for _, e := range []*pipeline.Engine{a, b, a, a, b, a} {
+		_, err := e.Run(context.Background(), g, nil)
+		require.NoError(t, err)
+	}
+	want := func(n int) string {
+		return fmt.Sprintf(`
+# HELP flightdeck_stage_attempts_total Attempts of pipeline steps, by step and attempt result (succeeded, failed, timeout, canceled).
+# TYPE flightdeck_stage_attempts_total counter
+flightdeck_stage_attempts_total{result="succeeded",stage="build"} %d
+`, n)
+	}
+	assert.NoError(t, testutil.GatherAndCompare(regA, strings.NewReader(want(4)), "flightdeck_stage_attempts_total"))
+	assert.NoError(t, testutil.GatherAndCompare(regB, strings.NewReader(want(2)), "flightdeck_stage_attempts_total"))
+	assert.Equal(t, 1, testutil.CollectAndCount(regA, "flightdeck_stage_duration_seconds"))
+	assert.Equal(t, 1, testutil.CollectAndCount(regB, "flightdeck_stage_duration_seconds"))
+}
+
 func TestRegistererConflictIsReported(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	// Same name, different labels: not the engine's collector.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
 )
 
 // Builder collects steps and checks them into a [Graph]. The zero value is
@@ -191,6 +192,9 @@ type Graph struct {
 	nodes   []*node // main steps [0, mainLen), then finally steps
 	mainLen int
 	index   map[string]int
+	// metrics caches, for the last engine metrics that ran this graph,
+	// each node's metric children (see metrics.forGraph).
+	metrics atomic.Pointer[graphMetrics]
 }
 
 type node struct {

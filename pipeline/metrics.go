@@ -3,6 +3,8 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +15,103 @@ import (
 type metrics struct {
 	duration *prometheus.HistogramVec
 	attempts *prometheus.CounterVec
+	// steps caches each step name's children (*stepMetrics) so that an
+	// event costs one map load instead of a label lookup per collector.
+	// It holds no more entries than the vectors hold series.
+	steps sync.Map
+}
+
+// Results of attempts and of steps, in the order of the cached children.
+var (
+	attemptResults = [...]string{"succeeded", "failed", "timeout", "canceled"}
+	stepResults    = [...]string{string(Succeeded), string(Failed), string(Canceled)}
+)
+
+// stepMetrics holds one step name's metric children, each resolved on
+// first use so that no series is exported before it is observed.
+type stepMetrics struct {
+	m        *metrics
+	name     string
+	attempts [len(attemptResults)]atomic.Pointer[prometheus.Counter]
+	duration [len(stepResults)]atomic.Pointer[prometheus.Observer]
+}
+
+// forStep returns the children cache of the step called name, or nil when
+// m is nil.
+func (m *metrics) forStep(name string) *stepMetrics {
+	if m == nil {
+		return nil
+	}
+	if sm, ok := m.steps.Load(name); ok {
+		return sm.(*stepMetrics)
+	}
+	sm, _ := m.steps.LoadOrStore(name, &stepMetrics{m: m, name: name})
+	return sm.(*stepMetrics)
+}
+
+// graphMetrics is the children cache of one graph's nodes under one set of
+// collectors: steps[i] belongs to node i.
+type graphMetrics struct {
+	attempts *prometheus.CounterVec
+	steps    []*stepMetrics
+}
+
+// forGraph returns the children caches of g's nodes, indexed like g.nodes,
+// or nil when m is nil. The slice is kept on g, so a graph run many times
+// by engines sharing collectors resolves each step name once.
+func (m *metrics) forGraph(g *Graph) []*stepMetrics {
+	if m == nil {
+		return nil
+	}
+	if gm := g.metrics.Load(); gm != nil && gm.attempts == m.attempts {
+		return gm.steps
+	}
+	steps := make([]*stepMetrics, len(g.nodes))
+	for i, n := range g.nodes {
+		steps[i] = m.forStep(n.name)
+	}
+	g.metrics.Store(&graphMetrics{attempts: m.attempts, steps: steps})
+	return steps
+}
+
+// attempt counts one attempt with the given result (one of attemptResults).
+func (sm *stepMetrics) attempt(result string) {
+	if sm == nil {
+		return
+	}
+	for i, r := range attemptResults {
+		if r == result {
+			c := sm.attempts[i].Load()
+			if c == nil {
+				v := sm.m.attempts.WithLabelValues(sm.name, result)
+				c = &v
+				sm.attempts[i].Store(c)
+			}
+			(*c).Inc()
+			return
+		}
+	}
+	sm.m.attempts.WithLabelValues(sm.name, result).Inc()
+}
+
+// step observes a finished step's duration under its final result.
+func (sm *stepMetrics) step(result string, d time.Duration) {
+	if sm == nil {
+		return
+	}
+	for i, r := range stepResults {
+		if r == result {
+			o := sm.duration[i].Load()
+			if o == nil {
+				v := sm.m.duration.WithLabelValues(sm.name, result)
+				o = &v
+				sm.duration[i].Store(o)
+			}
+			(*o).Observe(d.Seconds())
+			return
+		}
+	}
+	sm.m.duration.WithLabelValues(sm.name, result).Observe(d.Seconds())
 }
 
 // stageBuckets span quick checks to long builds, in seconds.
@@ -56,18 +155,4 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 		return zero, fmt.Errorf("pipeline: register metrics: %w", err)
 	}
 	return c, nil
-}
-
-func (m *metrics) attempt(stage, result string) {
-	if m == nil {
-		return
-	}
-	m.attempts.WithLabelValues(stage, result).Inc()
-}
-
-func (m *metrics) step(stage, result string, d time.Duration) {
-	if m == nil {
-		return
-	}
-	m.duration.WithLabelValues(stage, result).Observe(d.Seconds())
 }
