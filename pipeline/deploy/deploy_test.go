@@ -152,6 +152,22 @@ func TestDeployDryRunCommitsNothing(t *testing.T) {
 	assert.Equal(t, before, gitopstest.Head(t, w.Dir))
 }
 
+func TestDeployHonoursContext(t *testing.T) {
+	w := gitopstest.NewWriter(t, gitopstest.KustomizeLayout("checkout"))
+	before := gitopstest.Head(t, w.Dir)
+	d := deploy.New(w, deploy.Spec{App: "checkout", Environment: flightdeck.Environment{Name: "dev"}})
+	st := pipeline.NewState()
+	image.Ref.Put(st, gitopstest.Image("checkout")+"@"+digest)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := d.Run(ctx, st)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "deploy checkout to dev", "the error names the app and environment")
+	assert.False(t, st.Has(deploy.Deployed))
+	assert.Equal(t, before, gitopstest.Head(t, w.Dir), "nothing committed")
+}
+
 func TestDeploySkippedWhenPushSkipped(t *testing.T) {
 	w := gitopstest.NewWriter(t, gitopstest.KustomizeLayout("checkout"))
 	d := deploy.New(w, deploy.Spec{App: "checkout", Environment: flightdeck.Environment{Name: "dev"}})
