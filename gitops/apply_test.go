@@ -16,6 +16,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/go-git/go-git/v5/plumbing"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
@@ -181,13 +182,10 @@ func TestApplyGivesUpWithErrConflict(t *testing.T) {
 	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
 	srv := gitopstest.Serve(t, dir)
 	r := newRepo(t, srv.URL(), gitops.WithRetry(2, time.Millisecond, time.Millisecond))
+	// The first push loses a race, and while it does, the hook arms a lost
+	// race for the second push too.
 	srv.RejectNextPush()
-	srv.BeforeNextPush(func() {}) // keep the hook list non-empty for the first push only
-	srv.RejectNextPush()
-
-	// Both hooks run before the first push; make the second attempt lose too.
-	srv2Hook := func() { srv.RejectNextPush() }
-	srv.BeforeNextPush(srv2Hook)
+	srv.BeforeNextPush(func() { srv.RejectNextPush() })
 	_, err := r.Apply(context.Background(), deploy("shop", "dev", digestA))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, gitops.ErrConflict)
@@ -195,6 +193,7 @@ func TestApplyGivesUpWithErrConflict(t *testing.T) {
 	var re *gitops.RemoteError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, "push", re.Op)
+	assert.Equal(t, 2, srv.Pushes())
 	assert.NotContains(t, gitopstest.ReadFile(t, dir, "apps/shop/overlays/dev/kustomization.yaml"), digestA)
 }
 
@@ -472,5 +471,43 @@ func TestCredentialsNeverLogged(t *testing.T) {
 	assert.NotContains(t, r.URL(), "right-password")
 	for _, c := range gitopstest.Log(t, dir) {
 		assert.NotContains(t, c.Message, "right-password")
+	}
+}
+
+// A password with characters that URLs escape is redacted in both forms.
+func TestEscapedPasswordInURLNeverShown(t *testing.T) {
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
+	srv := gitopstest.Serve(t, dir, gitopstest.WithBasicAuth("deployer", "right-password"))
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r := newRepo(t, srv.URLWithPassword("deployer", "p%40ss%2Fw0rd"), gitops.WithLogger(logger))
+	_, err := r.Apply(context.Background(), deploy("shop", "dev", digestA))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, gitops.ErrAuth)
+	for _, s := range []string{err.Error(), logs.String(), r.URL()} {
+		assert.NotContains(t, s, "p%40ss")
+		assert.NotContains(t, s, "p@ss")
+	}
+}
+
+// An SSH remote that cannot be reached is ErrRemote, names the host, and
+// never shows the password of the URL or of the SSH auth method.
+func TestUnreachableSSHRemote(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	for name, r := range map[string]*gitops.Repo{
+		"url":  newRepo(t, "ssh://git:topsecret@"+addr+"/repo.git"),
+		"auth": newRepo(t, "ssh://git@"+addr+"/repo.git", gitops.WithAuth(&gitssh.Password{User: "git", Password: "topsecret"})),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := r.Apply(context.Background(), deploy("shop", "dev", digestA))
+			require.Error(t, err)
+			assert.ErrorIs(t, err, gitops.ErrRemote)
+			assert.Contains(t, err.Error(), addr)
+			assert.NotContains(t, err.Error(), "topsecret")
+			assert.NotContains(t, r.URL(), "topsecret")
+		})
 	}
 }

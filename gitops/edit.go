@@ -124,6 +124,9 @@ func (s SetImage) Apply(t *Tree) error {
 	}
 	file := t.KustomizationFile(s.Dir)
 	if file == "" {
+		if err := escapes(t, s.Dir); err != nil {
+			return &PathError{Op: "set-image", Path: s.Dir, Err: err}
+		}
 		return &PathError{Op: "set-image", Path: s.Dir, Err: fmt.Errorf("%w: no kustomization file", ErrNotExist)}
 	}
 	return editYAML(t, "set-image", file, func(rn *yaml.RNode) error {
@@ -155,6 +158,19 @@ func (s SetImage) Apply(t *Tree) error {
 		}
 		return err
 	})
+}
+
+// escapes returns the error wrapping [ErrPathEscape] that refuses p (an
+// absolute path, a ".." escape, a path through a symbolic link), or nil.
+func escapes(t *Tree, p string) error {
+	c, err := cleanPath(p)
+	if err != nil {
+		return err
+	}
+	if _, _, err := t.walk(c, false); errors.Is(err, ErrPathEscape) {
+		return err
+	}
+	return nil
 }
 
 // setScalar sets field of the mapping m to the string value v. An
@@ -287,7 +303,7 @@ type CopyDir struct {
 // From is not a directory.
 func (c CopyDir) Apply(t *Tree) error {
 	if !t.IsDir(c.From) {
-		if _, err := cleanPath(c.From); err != nil {
+		if err := escapes(t, c.From); err != nil {
 			return &PathError{Op: "copy", Path: c.From, Err: err}
 		}
 		return &PathError{Op: "copy", Path: c.From, Err: fmt.Errorf("%w: not a directory", ErrNotExist)}

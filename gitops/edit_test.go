@@ -1,12 +1,19 @@
 package gitops_test
 
 import (
+	"fmt"
+	"sort"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/flightdeck-dev/flightdeck/gitops"
+	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 )
 
 func applyEdit(t *testing.T, files map[string]string, e gitops.Edit, path string) (string, error) {
@@ -215,4 +222,101 @@ func TestFileEdits(t *testing.T) {
 	require.NoError(t, gitops.RemoveFile{Path: "envs/prod"}.Apply(tr))
 	assert.False(t, tr.Exists("envs/prod/k.yaml"))
 	assert.True(t, tr.Exists("envs/staging/k.yaml"))
+}
+
+// addSymlink returns a root tree that is root plus a symbolic link name
+// at the top level pointing at target.
+func addSymlink(t *testing.T, s *memory.Storage, root plumbing.Hash, name, target string) plumbing.Hash {
+	t.Helper()
+	rootTree, err := object.GetTree(s, root)
+	require.NoError(t, err)
+	blob := s.NewEncodedObject()
+	blob.SetType(plumbing.BlobObject)
+	w, err := blob.Writer()
+	require.NoError(t, err)
+	_, err = w.Write([]byte(target))
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	bh, err := s.SetEncodedObject(blob)
+	require.NoError(t, err)
+	entries := append([]object.TreeEntry{}, rootTree.Entries...)
+	entries = append(entries, object.TreeEntry{Name: name, Mode: filemode.Symlink, Hash: bh})
+	key := func(e object.TreeEntry) string {
+		if e.Mode == filemode.Dir {
+			return e.Name + "/"
+		}
+		return e.Name
+	}
+	sort.Slice(entries, func(i, j int) bool { return key(entries[i]) < key(entries[j]) })
+	obj := s.NewEncodedObject()
+	require.NoError(t, (&object.Tree{Entries: entries}).Encode(obj))
+	h, err := s.SetEncodedObject(obj)
+	require.NoError(t, err)
+	return h
+}
+
+// Edits through a symbolic link are refused as escapes, not reported as
+// missing files.
+func TestEditsThroughSymlinkRefused(t *testing.T) {
+	s, root := memTree(t, map[string]string{"o/kustomization.yaml": kust, "values.yaml": values})
+	root = addSymlink(t, s, root, "link", "/etc")
+	for name, e := range map[string]gitops.Edit{
+		"set-image":  gitops.SetImage{Dir: "link/o", Name: "nginx", Digest: digestA},
+		"set-field":  gitops.SetField{File: "link/values.yaml", Field: "a", Value: "x"},
+		"write":      gitops.WriteFile{Path: "link/x", Data: []byte("x")},
+		"remove":     gitops.RemoveFile{Path: "link/x"},
+		"copy from":  gitops.CopyDir{From: "link/o", To: "p"},
+		"copy to":    gitops.CopyDir{From: "o", To: "link/o"},
+		"copy link":  gitops.CopyDir{From: "link", To: "p"},
+		"image link": gitops.SetImage{Dir: "link", Name: "nginx", Digest: digestA},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tr := gitops.NewTree(s, root)
+			err := e.Apply(tr)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, gitops.ErrPathEscape)
+			assert.ErrorContains(t, err, "link")
+			assert.Empty(t, tr.Changed())
+		})
+	}
+}
+
+// countingStorer counts the objects read from and written to a store.
+type countingStorer struct {
+	*memory.Storage
+	reads, writes int
+}
+
+func (c *countingStorer) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	c.reads++
+	return c.Storage.EncodedObject(t, h)
+}
+
+func (c *countingStorer) SetEncodedObject(o plumbing.EncodedObject) (plumbing.Hash, error) {
+	c.writes++
+	return c.Storage.SetEncodedObject(o)
+}
+
+// A bump in a monorepo costs about the files it touches: SetImage on one
+// overlay of a 300-app repository reads the directories on the way to it
+// and the one file, and writes one blob and the trees above it.
+func TestSetImageCostIsThePathNotTheRepo(t *testing.T) {
+	names := make([]string, 300)
+	for i := range names {
+		names[i] = fmt.Sprintf("app%03d", i)
+	}
+	files := map[string]string{}
+	for p, c := range gitopstest.KustomizeLayout(names...) {
+		files[p] = c
+	}
+	s, root := memTree(t, files)
+	cs := &countingStorer{Storage: s}
+	tr := gitops.NewTree(cs, root)
+	require.NoError(t, gitops.SetImage{Dir: "apps/app123/overlays/prod", Name: gitopstest.Image("app123"), Digest: digestA}.Apply(tr))
+	_, err := tr.Write()
+	require.NoError(t, err)
+	// root, apps, app123, overlays, prod: 5 trees; the kustomization blob,
+	// possibly read twice (existence check, content).
+	assert.LessOrEqual(t, cs.reads, 8, "objects read")
+	assert.Equal(t, 6, cs.writes, "one blob and the five trees above it")
 }

@@ -100,8 +100,9 @@ func (e *RemoteError) Unwrap() error { return e.Err }
 
 // RedactURL returns rawURL with the password of its user info replaced by
 // "xxxxx". Strings that do not parse as URLs (such as scp-like SSH
-// addresses "git@host:path") are returned with anything between "://" and
-// the last "@" before the host removed.
+// addresses "git@host:path", which carry no password) are returned as
+// they are, except that anything between "://" and the last "@" is
+// replaced by "xxxxx".
 func RedactURL(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err == nil && u.Scheme != "" {

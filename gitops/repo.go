@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	neturl "net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -186,7 +188,13 @@ func New(url string, opts ...Option) (*Repo, error) {
 func secretsOf(url string, a transport.AuthMethod) []string {
 	var s []string
 	if ep, err := transport.NewEndpoint(url); err == nil && ep.Password != "" {
+		// Both forms: the password as sent, and as written in the URL.
 		s = append(s, ep.Password)
+		if u, err := neturl.Parse(url); err == nil && u.User != nil {
+			if _, raw, _ := strings.Cut(u.User.String(), ":"); raw != ep.Password {
+				s = append(s, raw)
+			}
+		}
 	}
 	switch a := a.(type) {
 	case *githttp.BasicAuth:

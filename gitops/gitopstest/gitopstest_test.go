@@ -118,3 +118,25 @@ func TestWriterRecordsAndInjects(t *testing.T) {
 	assert.Contains(t, gitopstest.ReadFile(t, w.Dir, "apps/web/overlays/dev/kustomization.yaml"), "newTag: 2.0.0")
 	assert.Len(t, w.Calls(), 2)
 }
+
+// A push refused before git-http-backend (here for want of credentials)
+// does not consume the hooks: they run for the next push that gets
+// through.
+func TestBeforeNextPushWaitsForAPushThatGetsThrough(t *testing.T) {
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("web"))
+	srv := gitopstest.Serve(t, dir, gitopstest.WithBasicAuth("u", "p"))
+	ran := 0
+	srv.BeforeNextPush(func() { ran++ })
+
+	resp, err := http.Post(srv.URL()+"/git-receive-pack", "application/x-git-receive-pack-request", nil)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Equal(t, 0, ran, "the refused push did not run the hook")
+
+	r := repoFor(t, srv.URL(), gitops.WithAuth(&githttp.BasicAuth{Username: "u", Password: "p"}))
+	_, err = r.Apply(context.Background(), gitops.Change{Edits: []gitops.Edit{gitops.WriteFile{Path: "x.txt", Data: []byte("x")}}})
+	require.NoError(t, err)
+	assert.Equal(t, 1, ran)
+	assert.Equal(t, 2, srv.Pushes())
+}

@@ -124,10 +124,8 @@ func (s *Server) serve(backend http.Handler, w http.ResponseWriter, r *http.Requ
 		s.failNext--
 		fail = s.failStatus
 	}
-	var hooks []func()
 	if push {
 		s.pushes++
-		hooks, s.beforePush = s.beforePush, nil
 	}
 	s.mu.Unlock()
 
@@ -164,8 +162,16 @@ func (s *Server) serve(backend http.Handler, w http.ResponseWriter, r *http.Requ
 		http.Error(sw, "injected failure", fail)
 		return
 	}
-	for _, h := range hooks {
-		h()
+	if push {
+		// Hooks belong to the next push that reaches git-http-backend, not
+		// to one refused above.
+		s.mu.Lock()
+		hooks := s.beforePush
+		s.beforePush = nil
+		s.mu.Unlock()
+		for _, h := range hooks {
+			h()
+		}
 	}
 	backend.ServeHTTP(sw, r)
 }
@@ -198,8 +204,9 @@ func (s *Server) FailNext(n, status int) {
 	s.mu.Unlock()
 }
 
-// BeforeNextPush runs fn once, when the next push request arrives and
-// before git-http-backend sees it.
+// BeforeNextPush runs fn once, when the next push request that passes
+// authentication and injected faults arrives, before git-http-backend
+// sees it.
 func (s *Server) BeforeNextPush(fn func()) {
 	s.mu.Lock()
 	s.beforePush = append(s.beforePush, fn)
