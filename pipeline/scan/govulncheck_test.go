@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/image"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
 )
@@ -179,4 +180,37 @@ func ids(fs []scan.Finding) []string {
 		out = append(out, f.ID)
 	}
 	return out
+}
+
+// TestGovulncheckStageFailsPipelineUntilExpiry runs the source scan as a
+// pipeline step against the fixture database: the planted vulnerability
+// fails the run, an allowlist entry lets it pass until the entry expires,
+// and from then on the run fails again.
+func TestGovulncheckStageFailsPipelineUntilExpiry(t *testing.T) {
+	dir := filepath.Join("testdata", "vulnapp")
+	expires := now.Add(7 * 24 * time.Hour)
+	run := func(at time.Time, allow []scan.Allow) (*pipeline.Report, error) {
+		policy := scan.Policy{FailAt: scan.SeverityHigh, OnlyReachable: true, Allow: allow}
+		return runSteps(t, pipeline.NewState(), pipeline.Step{
+			Stage: scan.NewStage(scanner(t), scan.FixedTarget(scan.Target{Dir: dir}),
+				scan.WithStageName("govulncheck"), scan.WithPolicy(policy, func() time.Time { return at })),
+			Provides: []pipeline.AnyKey{scan.Findings},
+		})
+	}
+
+	rep, err := run(now, nil)
+	var ve *scan.ViolationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, []string{"GO-2026-9001"}, ids(ve.Failed))
+	assert.Contains(t, err.Error(), `step "govulncheck"`)
+	assert.Equal(t, pipeline.Failed, rep.Steps[0].Status)
+
+	allow := []scan.Allow{{ID: "GO-2026-9001", Reason: "not exposed to untrusted input", Expires: expires}}
+	rep, err = run(expires.Add(-time.Minute), allow)
+	require.NoError(t, err)
+	assert.Equal(t, pipeline.Succeeded, rep.Steps[0].Status)
+
+	_, err = run(expires, allow)
+	require.ErrorIs(t, err, scan.ErrPolicyViolation)
+	assert.Contains(t, err.Error(), "allowlist entry for GO-2026-9001 expired")
 }
