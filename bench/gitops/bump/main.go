@@ -28,6 +28,7 @@ func main() {
 	apps := flag.Int("apps", 50, "number of apps in the repository")
 	n := flag.Int("n", 10, "bumps (per writer in concurrent mode)")
 	writers := flag.Int("writers", 16, "concurrent writers")
+	attempts := flag.Int("attempts", 50, "push attempts per bump in concurrent mode")
 	flag.Parse()
 	if *url == "" {
 		flag.Usage()
@@ -50,8 +51,8 @@ func main() {
 			}},
 		}
 	}
-	newRepo := func(name string) *gitops.Repo {
-		r, err := gitops.New(*url, gitops.WithCacheDir(filepath.Join(tmp, name)))
+	newRepo := func(name string, opts ...gitops.Option) *gitops.Repo {
+		r, err := gitops.New(*url, append([]gitops.Option{gitops.WithCacheDir(filepath.Join(tmp, name))}, opts...)...)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -93,7 +94,9 @@ func main() {
 	case "concurrent":
 		rs := make([]*gitops.Repo, *writers)
 		for w := range rs {
-			rs[w] = newRepo(fmt.Sprint("w", w))
+			// 16 writers on one branch: a writer may lose more races in a
+			// row than the default number of attempts allows.
+			rs[w] = newRepo(fmt.Sprint("w", w), gitops.WithRetry(*attempts, gitops.DefaultBackoff, gitops.DefaultMaxBackoff))
 			if _, err := rs[w].Fetch(ctx); err != nil {
 				log.Fatal(err)
 			}
