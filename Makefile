@@ -26,7 +26,7 @@ integration:
 ## bench: Go benchmarks plus the comparison scripts against the tools teams use today.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
-	@for s in bench/*.sh; do [ -f "$$s" ] && bash "$$s" || true; done
+	@for s in bench/*.sh; do echo "== $$s"; bash "$$s" || exit 1; done
 
 ## lint: go vet and a gofmt check.
 lint:
