@@ -357,9 +357,12 @@ func TestAccelerate(t *testing.T) {
 	c := sim.New(clk, sim.WithDefaultBehavior(sim.Behavior{ReadyAfter: time.Minute}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// Read the start before anything runs: the accelerated clock moves on
+	// its own, so a start read after Apply may already be past the pods'
+	// start, or even past their readiness.
+	start := clk.Now()
 	go clk.Accelerate(ctx, 100000)
 	apply(t, c, deploymentYAML("web", "web:v1", 10, "  strategy:\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n"))
-	start := clk.Now()
 	for healthOf(t, c, web) != health.Healthy {
 		<-clk.After(time.Second)
 	}
