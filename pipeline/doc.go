@@ -68,6 +68,16 @@
 // step's [*StepError]; nothing is swallowed. [Observer]s receive an
 // [Event] as each step starts, fails an attempt, finishes or is skipped;
 // [Progress] is an observer that prints one line per event for CLIs.
+//
+// A panic in a stage, a When condition or a Retry.If fails its step with a
+// [*PanicError] ([ErrPanic]) carrying the panic value and stack; a panic
+// in an observer stops that observer's events for the run and is reported
+// in Run's error. No panic escapes [Engine.Run].
+//
+// Time comes from one [clock.Clock] ([WithClock], the system clock by
+// default): step timing, event stamps, retry backoff, each attempt's
+// Timeout and the finally deadline. With clocktest.Clock a test drives a
+// whole run, timeouts included, without waiting.
 // With [WithRegisterer] the engine exports
 // flightdeck_stage_duration_seconds and flightdeck_stage_attempts_total,
 // labelled by step name and result.

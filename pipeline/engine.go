@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flightdeck-dev/flightdeck/clock"
 )
 
 // Defaults of [New].
@@ -20,21 +24,6 @@ const (
 	DefaultFinallyTimeout = 5 * time.Minute
 )
 
-// Clock is the engine's time source: it times steps and waits out retry
-// backoff. The default is the system clock; sim.Clock is a drivable
-// implementation for tests.
-type Clock interface {
-	// Now returns the current time.
-	Now() time.Time
-	// After returns a channel that receives once d has passed.
-	After(d time.Duration) <-chan time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // Option configures an [Engine].
 type Option func(*options)
 
@@ -44,7 +33,7 @@ type options struct {
 	logger         *slog.Logger
 	registerer     prometheus.Registerer
 	observers      []Observer
-	clock          Clock
+	clock          clock.Clock
 }
 
 // WithParallelism sets how many steps may run at once; n below 1 means 1.
@@ -59,8 +48,9 @@ func WithParallelism(n int) Option {
 }
 
 // WithFinallyTimeout sets the deadline of the finally phase, counted from
-// its start; zero or less keeps the default [DefaultFinallyTimeout]. The
-// run's own context deadline does not apply to finally steps.
+// its start on the engine's clock; zero or less keeps the default
+// [DefaultFinallyTimeout]. The run's own context deadline does not apply
+// to finally steps.
 func WithFinallyTimeout(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {
@@ -103,15 +93,14 @@ func WithObserver(obs ...Observer) Option {
 	}
 }
 
-// WithClock sets the clock used to time steps and wait between attempts.
-// Default: the system clock. Per-attempt timeouts and the finally
-// deadline are context deadlines and always use the system clock.
-func WithClock(c Clock) Option {
-	return func(o *options) {
-		if c != nil {
-			o.clock = c
-		}
-	}
+// WithClock sets the clock that times steps, stamps events, waits out
+// retry backoff and measures each attempt's Timeout and the finally
+// phase's deadline ([WithFinallyTimeout]). A drivable clock
+// (clocktest.Clock) thus drives a whole run, timeouts included: an attempt
+// whose Timeout passes on it sees its context end with
+// [context.DeadlineExceeded]. Default (and nil): the system clock.
+func WithClock(c clock.Clock) Option {
+	return func(o *options) { o.clock = clock.Or(c) }
 }
 
 // Engine runs [Graph]s. It holds configuration only, so one engine may run
@@ -128,7 +117,7 @@ func New(opts ...Option) (*Engine, error) {
 		parallelism:    DefaultParallelism,
 		finallyTimeout: DefaultFinallyTimeout,
 		logger:         slog.New(slog.DiscardHandler),
-		clock:          systemClock{},
+		clock:          clock.System(),
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -147,9 +136,10 @@ func New(opts ...Option) (*Engine, error) {
 // Run runs g with st as its state (nil means a fresh one) and returns the
 // report. Main steps run in dependency order, up to the parallelism limit
 // at once; then the finally steps run. The returned error joins every
-// failed or canceled step's [*StepError] and, when the context ended
-// before some steps could start, the context's error; it is nil when
-// every step succeeded or was skipped by a condition. The report is
+// failed or canceled step's [*StepError], when the context ended before
+// some steps could start the context's error, and one error per observer
+// that panicked (wrapping [ErrPanic]); it is nil when every step succeeded
+// or was skipped by a condition and no observer panicked. The report is
 // complete even when the error is not nil.
 //
 // When ctx ends, running stages see their contexts end, steps waiting to
@@ -164,7 +154,8 @@ func (e *Engine) Run(ctx context.Context, g *Graph, st *State) (*Report, error) 
 	if st == nil {
 		st = &State{}
 	}
-	r := &run{e: e, g: g, st: st, reports: make([]StepReport, len(g.nodes)), metrics: e.metrics.forGraph(g)}
+	r := &run{e: e, g: g, st: st, reports: make([]StepReport, len(g.nodes)), metrics: e.metrics.forGraph(g),
+		obsBroken: make([]atomic.Bool, len(e.opts.observers))}
 	start := e.opts.clock.Now()
 	for i, n := range g.nodes {
 		r.reports[i] = StepReport{Name: n.name, Finally: n.finally, Status: Pending}
@@ -175,7 +166,7 @@ func (e *Engine) Run(ctx context.Context, g *Graph, st *State) (*Report, error) 
 		runErr = fmt.Errorf("pipeline: %d step(s) not started: %w", abandoned, context.Cause(ctx))
 	}
 	if g.mainLen < len(g.nodes) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.finallyTimeout)
+		fctx, cancel := withTimeout(context.WithoutCancel(ctx), e.opts.clock, e.opts.finallyTimeout)
 		fab := r.phase(fctx, g.mainLen, len(g.nodes))
 		if fab > 0 {
 			runErr = errors.Join(runErr, fmt.Errorf("pipeline: %d finally step(s) not started: %w", fab, context.Cause(fctx)))
@@ -183,7 +174,10 @@ func (e *Engine) Run(ctx context.Context, g *Graph, st *State) (*Report, error) 
 		cancel()
 	}
 	rep := &Report{Steps: r.reports, Start: start, Duration: e.opts.clock.Now().Sub(start)}
-	return rep, errors.Join(rep.Err(), runErr)
+	r.mu.Lock()
+	obsErr := errors.Join(r.obsErrs...)
+	r.mu.Unlock()
+	return rep, errors.Join(rep.Err(), runErr, obsErr)
 }
 
 // run is the state of one Engine.Run.
@@ -193,6 +187,10 @@ type run struct {
 	st      *State
 	reports []StepReport   // reports[i] is written by step i's goroutine, read after it reports done
 	metrics []*stepMetrics // metrics[i] records step i; nil without metrics
+
+	obsBroken []atomic.Bool // obsBroken[i]: observer i panicked and gets no more events
+	mu        sync.Mutex
+	obsErrs   []error // one per observer that panicked
 }
 
 // phase runs steps [lo, hi) of the graph and returns how many were not
@@ -310,8 +308,20 @@ func (r *run) emit(ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = r.e.opts.clock.Now()
 	}
-	for _, o := range obs {
-		o.OnEvent(ev)
+	for i, o := range obs {
+		if r.obsBroken[i].Load() {
+			continue
+		}
+		if err := callObserver(o, ev); err != nil {
+			// An observer that panicked may be in any state: it gets no
+			// further events of this run, and the run reports it.
+			r.obsBroken[i].Store(true)
+			r.logPanic(context.Background(), ev.Step, err)
+			r.mu.Lock()
+			r.obsErrs = append(r.obsErrs, fmt.Errorf("pipeline: observer %d (%T) on step %q %s event: %w; it received no further events of this run",
+				i+1, o, ev.Step, ev.Type, err))
+			r.mu.Unlock()
+		}
 	}
 }
 
@@ -323,6 +333,7 @@ func (r *run) exec(ctx context.Context, i int) {
 	if n.step.When != nil {
 		ok, err := callWhen(n.step.When, r.st)
 		if err != nil {
+			r.logPanic(ctx, n.name, err)
 			rep.Status = Failed
 			rep.Err = &StepError{Step: n.name, Err: err}
 			r.emit(Event{Type: StepFinished, Step: n.name, Finally: n.finally, Status: Failed, Err: rep.Err})
@@ -333,8 +344,8 @@ func (r *run) exec(ctx context.Context, i int) {
 			return
 		}
 	}
-	clock := r.e.opts.clock
-	start := clock.Now()
+	clk := r.e.opts.clock
+	start := clk.Now()
 	rep.Start = start
 	log.LogAttrs(ctx, slog.LevelDebug, "pipeline step started", slog.String("step", n.name))
 	r.emit(Event{Type: StepStarted, Step: n.name, Finally: n.finally, Time: start, Attempt: 1})
@@ -363,9 +374,19 @@ func (r *run) exec(ctx context.Context, i int) {
 		} else {
 			met.attempt("failed")
 		}
-		if attempt >= n.step.Retry.Attempts || IsPermanent(err) ||
-			(n.step.Retry.If != nil && !n.step.Retry.If(err)) {
+		if attempt >= n.step.Retry.Attempts || IsPermanent(err) {
 			break
+		}
+		if n.step.Retry.If != nil {
+			retry, perr := callRetryIf(n.step.Retry.If, err)
+			if perr != nil {
+				r.logPanic(ctx, n.name, perr)
+				err = perr
+				break
+			}
+			if !retry {
+				break
+			}
 		}
 		wait := n.step.Retry.delay(attempt)
 		log.LogAttrs(ctx, slog.LevelInfo, "pipeline step attempt failed",
@@ -373,7 +394,7 @@ func (r *run) exec(ctx context.Context, i int) {
 			slog.Duration("backoff", wait), slog.String("error", err.Error()))
 		r.emit(Event{Type: AttemptFailed, Step: n.name, Finally: n.finally, Attempt: attempt, Backoff: wait, Err: err})
 		select {
-		case <-clock.After(wait):
+		case <-clk.After(wait):
 		case <-ctx.Done():
 			err = fmt.Errorf("%w while waiting to retry; last attempt: %w", context.Cause(ctx), err)
 			status = Canceled
@@ -384,7 +405,7 @@ func (r *run) exec(ctx context.Context, i int) {
 	}
 	rep.Attempts = attempt
 	rep.Status = status
-	rep.Duration = clock.Now().Sub(start)
+	rep.Duration = clk.Now().Sub(start)
 	if err != nil {
 		rep.Err = &StepError{Step: n.name, Attempts: attempt, Err: err}
 		log.LogAttrs(ctx, slog.LevelWarn, "pipeline step "+string(status),
@@ -402,13 +423,16 @@ func (r *run) exec(ctx context.Context, i int) {
 func (r *run) attempt(ctx context.Context, n *node) error {
 	actx, cancel := ctx, context.CancelFunc(nil)
 	if n.step.Timeout > 0 {
-		actx, cancel = context.WithTimeout(ctx, n.step.Timeout)
+		actx, cancel = withTimeout(ctx, r.e.opts.clock, n.step.Timeout)
 	}
 	err := callStage(actx, n.step.Stage, r.st)
+	if err != nil {
+		r.logPanic(ctx, n.name, err)
+	}
 	if err == nil {
 		for _, k := range n.step.Provides {
 			if !r.st.Has(k) {
-				err = fmt.Errorf("%w %q", ErrMissingResult, k.Name())
+				err = fmt.Errorf("%w %q; put it in the state before returning nil, or drop it from the step's Provides", ErrMissingResult, k.Name())
 				break
 			}
 		}
@@ -425,7 +449,7 @@ func (r *run) attempt(ctx context.Context, n *node) error {
 func callStage(ctx context.Context, s Stage, st *State) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: %v", ErrPanic, p)
+			err = newPanicError("stage", p)
 		}
 	}()
 	return s.Run(ctx, st)
@@ -434,8 +458,41 @@ func callStage(ctx context.Context, s Stage, st *State) (err error) {
 func callWhen(when func(*State) bool, st *State) (ok bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: condition: %v", ErrPanic, p)
+			err = newPanicError("When condition", p)
 		}
 	}()
 	return when(st), nil
+}
+
+// callRetryIf asks retryIf about err. A panic becomes the step's error,
+// keeping err, the attempt's error it was asked about.
+func callRetryIf(retryIf func(error) bool, err error) (retry bool, perr error) {
+	defer func() {
+		if p := recover(); p != nil {
+			pe := newPanicError("Retry.If", p)
+			perr = fmt.Errorf("%w; the attempt's error was: %w", pe, err)
+		}
+	}()
+	return retryIf(err), nil
+}
+
+func callObserver(o Observer, ev Event) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = newPanicError("observer", p)
+		}
+	}()
+	o.OnEvent(ev)
+	return nil
+}
+
+// logPanic logs a recovered panic with its stack at error level.
+func (r *run) logPanic(ctx context.Context, step string, err error) {
+	var pe *PanicError
+	if !errors.As(err, &pe) {
+		return
+	}
+	r.e.opts.logger.LogAttrs(ctx, slog.LevelError, "pipeline recovered a panic",
+		slog.String("step", step), slog.String("in", pe.In),
+		slog.String("panic", fmt.Sprint(pe.Value)), slog.String("stack", string(pe.Stack)))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -15,9 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/pipelinetest"
-	"github.com/flightdeck-dev/flightdeck/sim"
 )
 
 var (
@@ -43,7 +44,7 @@ func newEngine(t *testing.T, opts ...pipeline.Option) *pipeline.Engine {
 
 // drive advances clock to each pending timer until ctx ends, so retry
 // backoff elapses without real waiting.
-func drive(ctx context.Context, clock *sim.Clock) {
+func drive(ctx context.Context, clock *clocktest.Clock) {
 	for {
 		if clock.WaitForTimers(ctx, 1) != nil {
 			return
@@ -162,7 +163,7 @@ func TestWhenSeesState(t *testing.T) {
 }
 
 func TestRetryWithBackoffUntilSuccess(t *testing.T) {
-	clock := sim.NewClock(time.Time{})
+	clock := clocktest.New(time.Time{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go drive(ctx, clock)
@@ -189,7 +190,7 @@ func TestRetryWithBackoffUntilSuccess(t *testing.T) {
 }
 
 func TestRetryDefaultsAndExhaustion(t *testing.T) {
-	clock := sim.NewClock(time.Time{})
+	clock := clocktest.New(time.Time{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go drive(ctx, clock)
@@ -204,6 +205,7 @@ func TestRetryDefaultsAndExhaustion(t *testing.T) {
 	assert.Equal(t, "bad", se.Step)
 	assert.Equal(t, 3, se.Attempts)
 	assert.EqualError(t, se, `pipeline: step "bad" failed after 3 attempts: pipelinetest: injected failure`)
+	assertOnePrefix(t, err)
 	s, _ := rep.Step("bad")
 	assert.Equal(t, pipeline.Failed, s.Status)
 	assert.Equal(t, 3, s.Attempts)
@@ -263,7 +265,7 @@ func TestTimedOutRunIsNotRetried(t *testing.T) {
 }
 
 func TestCancelDuringBackoffStopsWaiting(t *testing.T) {
-	clock := sim.NewClock(time.Time{}) // never advanced: the backoff never ends by itself
+	clock := clocktest.New(time.Time{}) // never advanced: the backoff never ends by itself
 	var b pipeline.Builder
 	b.Add(pipeline.Step{Stage: pipelinetest.Fail("bad", nil), Retry: pipeline.Retry{Attempts: 3, Backoff: time.Hour}})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -281,7 +283,7 @@ func TestCancelDuringBackoffStopsWaiting(t *testing.T) {
 }
 
 func TestAttemptTimeoutIsRetried(t *testing.T) {
-	clock := sim.NewClock(time.Time{})
+	clock := clocktest.New(time.Time{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go drive(ctx, clock)
@@ -497,14 +499,16 @@ func TestStagePanicAndMissingResultFail(t *testing.T) {
 	assert.Contains(t, boom.Err.Error(), "kaput")
 	lazy, _ := rep.Step("lazy")
 	assert.Equal(t, pipeline.Failed, lazy.Status)
-	assert.EqualError(t, lazy.Err, `pipeline: step "lazy" failed after 1 attempt: pipeline: stage did not provide result "test.b"`)
+	assert.EqualError(t, lazy.Err, `pipeline: step "lazy" failed after 1 attempt: stage did not provide result "test.b"; put it in the state before returning nil, or drop it from the step's Provides`)
+	assert.EqualError(t, boom.Err, `pipeline: step "boom" failed after 1 attempt: stage panicked: kaput`)
+	assertOnePrefix(t, err)
 	cond, _ := rep.Step("cond")
 	assert.Equal(t, pipeline.Failed, cond.Status)
 	assert.Contains(t, cond.Err.Error(), "bad condition")
 }
 
 func TestReportFieldsWithDrivableClock(t *testing.T) {
-	clock := sim.NewClock(time.Time{})
+	clock := clocktest.New(time.Time{})
 	start := clock.Now()
 	var b pipeline.Builder
 	b.Add(pipeline.Step{Stage: pipeline.Func("tick", func(context.Context, *pipeline.State) error {
@@ -523,7 +527,7 @@ func TestReportFieldsWithDrivableClock(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	clock := sim.NewClock(time.Time{})
+	clock := clocktest.New(time.Time{})
 	reg := prometheus.NewPedanticRegistry()
 	e := newEngine(t, pipeline.WithRegisterer(reg), pipeline.WithClock(clock))
 	// A second engine on the same registry shares the collectors.
@@ -673,4 +677,167 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// assertOnePrefix checks that err's text names the package once per line
+// and does not end in a newline.
+func assertOnePrefix(t *testing.T, err error) {
+	t.Helper()
+	require.Error(t, err)
+	msg := err.Error()
+	assert.False(t, strings.HasSuffix(msg, "\n"), "trailing newline in %q", msg)
+	for _, line := range strings.Split(msg, "\n") {
+		assert.LessOrEqual(t, strings.Count(line, "pipeline: "), 1, "stuttering prefix in %q", line)
+	}
+}
+
+func TestRetryIfPanicFailsStepWithoutCrashing(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	fin := pipelinetest.Succeed("cleanup")
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: pipelinetest.Fail("flaky", nil), Retry: pipeline.Retry{
+		Attempts: 5,
+		If:       func(error) bool { panic("retry policy bug") },
+	}})
+	b.Finally(pipeline.Step{Stage: fin})
+	rep, err := newEngine(t, pipeline.WithLogger(logger)).Run(context.Background(), build(t, &b), nil)
+	require.ErrorIs(t, err, pipeline.ErrPanic)
+	require.ErrorIs(t, err, pipelinetest.ErrInjected, "the attempt's error is kept")
+	var pe *pipeline.PanicError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "Retry.If", pe.In)
+	assert.Equal(t, "retry policy bug", pe.Value)
+	assert.Contains(t, string(pe.Stack), "engine_test.go", "the stack shows where it panicked")
+	s, _ := rep.Step("flaky")
+	assert.Equal(t, pipeline.Failed, s.Status)
+	assert.Equal(t, 1, s.Attempts, "a panicking Retry.If retries nothing")
+	assert.EqualError(t, s.Err, `pipeline: step "flaky" failed after 1 attempt: Retry.If panicked: retry policy bug; the attempt's error was: pipelinetest: injected failure`)
+	assertOnePrefix(t, err)
+	c, _ := rep.Step("cleanup")
+	assert.Equal(t, pipeline.Succeeded, c.Status, "the run goes on to its finally steps")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, logs.String(), `level=ERROR msg="pipeline recovered a panic" step=flaky in=Retry.If panic="retry policy bug" stack=`)
+}
+
+func TestPanicWithErrorValueWrapsIt(t *testing.T) {
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: pipeline.Func("eof", func(context.Context, *pipeline.State) error { panic(io.ErrUnexpectedEOF) })})
+	_, err := newEngine(t).Run(context.Background(), build(t, &b), nil)
+	assert.ErrorIs(t, err, pipeline.ErrPanic)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	var pe *pipeline.PanicError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "stage", pe.In)
+}
+
+func TestObserverPanicIsRecoveredAndReported(t *testing.T) {
+	for _, parallelism := range []int{1, 4} {
+		t.Run(fmt.Sprint(parallelism), func(t *testing.T) {
+			var mu sync.Mutex
+			var afterPanic []string
+			bad := pipeline.ObserverFunc(func(e pipeline.Event) {
+				if e.Step == "b" && e.Type == pipeline.StepStarted {
+					panic("observer bug")
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if e.Step == "b" || e.Step == "c" {
+					afterPanic = append(afterPanic, e.Step+" "+string(e.Type))
+				}
+			})
+			good := &pipelinetest.Recorder{}
+			var b pipeline.Builder
+			b.Add(
+				pipeline.Step{Stage: pipelinetest.Succeed("a")},
+				pipeline.Step{Stage: pipelinetest.Succeed("b"), After: []string{"a"}},
+				pipeline.Step{Stage: pipelinetest.Succeed("c"), After: []string{"b"}},
+			)
+			rep, err := newEngine(t, pipeline.WithParallelism(parallelism), pipeline.WithObserver(bad, good)).
+				Run(context.Background(), build(t, &b), nil)
+			require.ErrorIs(t, err, pipeline.ErrPanic)
+			assert.EqualError(t, err, `pipeline: observer 1 (pipeline.ObserverFunc) on step "b" started event: observer panicked: observer bug; it received no further events of this run`)
+			assert.Equal(t, 3, rep.Count(pipeline.Succeeded), "an observer's panic does not change the steps' outcome")
+			assert.NoError(t, rep.Err())
+			assert.Empty(t, afterPanic, "the panicking observer gets no further events")
+			assert.Len(t, good.Events(), 6, "other observers get every event")
+		})
+	}
+}
+
+func TestAttemptTimeoutRunsOnEngineClock(t *testing.T) {
+	clk := clocktest.New(time.Time{})
+	start := clk.Now()
+	type seen struct {
+		err, cause, derived error
+		deadline            time.Time
+	}
+	got := make(chan seen, 1)
+	stage := pipeline.Func("slow", func(ctx context.Context, _ *pipeline.State) error {
+		child, cancel := context.WithCancel(ctx)
+		defer cancel()
+		<-child.Done()
+		d, _ := ctx.Deadline()
+		got <- seen{ctx.Err(), context.Cause(ctx), child.Err(), d}
+		return ctx.Err()
+	})
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: stage, Timeout: time.Hour})
+	done := make(chan error, 1)
+	go func() {
+		_, err := newEngine(t, pipeline.WithClock(clk)).Run(context.Background(), build(t, &b), nil)
+		done <- err
+	}()
+	require.NoError(t, clk.WaitForTimers(context.Background(), 1))
+	clk.Advance(time.Hour - time.Second)
+	select {
+	case <-got:
+		t.Fatal("timed out before its hour passed on the engine's clock")
+	default:
+	}
+	clk.Advance(time.Second)
+	s := <-got
+	assert.Equal(t, context.DeadlineExceeded, s.err)
+	assert.Equal(t, context.DeadlineExceeded, s.cause)
+	assert.Equal(t, context.DeadlineExceeded, s.derived, "contexts derived from the attempt's see the deadline too")
+	assert.Equal(t, start.Add(time.Hour), s.deadline)
+	err := <-done
+	assert.ErrorIs(t, err, pipeline.ErrAttemptTimeout)
+	assert.ErrorContains(t, err, `pipeline: step "slow" failed after 1 attempt: attempt timed out after 1h0m0s: context deadline exceeded`)
+}
+
+func TestFinallyTimeoutRunsOnEngineClock(t *testing.T) {
+	clk := clocktest.New(time.Time{})
+	hang := pipelinetest.Block("hang")
+	go func() {
+		<-hang.Started()
+		clk.Advance(time.Hour)
+	}()
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: pipelinetest.Succeed("main")})
+	b.Finally(pipeline.Step{Stage: hang})
+	rep, err := newEngine(t, pipeline.WithClock(clk), pipeline.WithFinallyTimeout(time.Hour)).Run(context.Background(), build(t, &b), nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	h, _ := rep.Step("hang")
+	assert.Equal(t, pipeline.Canceled, h.Status)
+	assert.Equal(t, time.Hour, h.Duration, "the finally deadline passed on the engine's clock")
+}
+
+func TestAttemptTimeoutOnEngineClockEndsWithRun(t *testing.T) {
+	clk := clocktest.New(time.Time{}) // never advanced
+	blk := pipelinetest.Block("blk")
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: blk, Timeout: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-blk.Started(); cancel() }()
+	rep, err := newEngine(t, pipeline.WithClock(clk)).Run(ctx, build(t, &b), nil)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, pipeline.ErrAttemptTimeout)
+	s, _ := rep.Step("blk")
+	assert.Equal(t, pipeline.Canceled, s.Status)
+	calls := blk.Calls()
+	require.Len(t, calls, 1)
+	assert.ErrorIs(t, calls[0].CtxErr, context.Canceled)
 }

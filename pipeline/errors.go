@@ -3,48 +3,52 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 )
 
 // Errors returned by [Builder.Build], each inside a [*GraphError] naming
-// the step, all joined.
+// the step, all joined. Like the other sentinels of this package their
+// text carries no "pipeline:" prefix: the error that wraps them does.
 var (
 	// ErrInvalidStep means a step has no stage, no name, a negative
 	// timeout or attempt count, or a nil or unnamed key.
-	ErrInvalidStep = errors.New("pipeline: invalid step")
+	ErrInvalidStep = errors.New("invalid step")
 	// ErrDuplicateStep means two steps share a name.
-	ErrDuplicateStep = errors.New("pipeline: duplicate step name")
+	ErrDuplicateStep = errors.New("duplicate step name")
 	// ErrUnknownDependency means a step's After names no step of the
 	// graph, or a main step is ordered after a finally step.
-	ErrUnknownDependency = errors.New("pipeline: unknown dependency")
+	ErrUnknownDependency = errors.New("unknown dependency")
 	// ErrUnknownKey means a step needs a key that no step provides.
-	ErrUnknownKey = errors.New("pipeline: no step provides key")
+	ErrUnknownKey = errors.New("no step provides key")
 	// ErrKeyConflict means two steps provide the same key, or two keys
 	// share a name but not a type.
-	ErrKeyConflict = errors.New("pipeline: key conflict")
+	ErrKeyConflict = errors.New("key conflict")
 	// ErrCycle means the steps depend on each other in a cycle; the
 	// error lists the steps on it.
-	ErrCycle = errors.New("pipeline: dependency cycle")
+	ErrCycle = errors.New("dependency cycle")
 )
 
 // ErrNilGraph is returned by [Engine.Run] when given a nil graph; build
 // graphs with [Builder.Build].
-var ErrNilGraph = errors.New("pipeline: nil graph")
+var ErrNilGraph = errors.New("pipeline: nil graph; build graphs with Builder.Build")
 
 // Errors returned by [Engine.Run], each inside a [*StepError].
 var (
 	// ErrAttemptTimeout means an attempt ran longer than its step's
 	// Timeout while the run's context was still live.
-	ErrAttemptTimeout = errors.New("pipeline: attempt timed out")
+	ErrAttemptTimeout = errors.New("attempt timed out")
 	// ErrMissingResult means a stage returned nil without putting a
 	// result its step Provides.
-	ErrMissingResult = errors.New("pipeline: stage did not provide result")
-	// ErrPanic means a stage panicked; the panic value is in the message.
-	ErrPanic = errors.New("pipeline: stage panicked")
+	ErrMissingResult = errors.New("stage did not provide result")
+	// ErrPanic means a stage, a When condition or a Retry.If panicked; the
+	// error is a [*PanicError] with the panic value and stack. A panic in
+	// an [Observer] is recovered too, and reported in Run's error.
+	ErrPanic = errors.New("panicked")
 )
 
 // ErrNoValue is returned (wrapped, naming the key) by [Key.Get] when the
 // state holds no value of the key's type.
-var ErrNoValue = errors.New("pipeline: no value")
+var ErrNoValue = errors.New("no value")
 
 // GraphError is one problem [Builder.Build] found with a step.
 type GraphError struct {
@@ -101,4 +105,31 @@ func (e *permanentError) Unwrap() error { return e.err }
 func IsPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
+}
+
+// PanicError is a panic the engine recovered. It wraps [ErrPanic], and the
+// panic value too when that is an error.
+type PanicError struct {
+	// In says what panicked: "stage", "When condition", "Retry.If" or
+	// "observer".
+	In string
+	// Value is the value passed to panic.
+	Value any
+	// Stack is the panicking goroutine's stack.
+	Stack []byte
+}
+
+func newPanicError(in string, v any) *PanicError {
+	return &PanicError{In: in, Value: v, Stack: debug.Stack()}
+}
+
+// Error returns "IN panicked: VALUE".
+func (e *PanicError) Error() string { return fmt.Sprintf("%s panicked: %v", e.In, e.Value) }
+
+// Unwrap returns [ErrPanic], and the panic value when it is an error.
+func (e *PanicError) Unwrap() []error {
+	if err, ok := e.Value.(error); ok {
+		return []error{ErrPanic, err}
+	}
+	return []error{ErrPanic}
 }

@@ -84,7 +84,7 @@ func ExampleBuilder_Build() {
 	_, err := b.Build()
 	fmt.Println(err)
 	// Output:
-	// pipeline: step "a": pipeline: dependency cycle: a -> b -> a
+	// pipeline: step "a": dependency cycle: a -> b -> a
 }
 
 // The recording observer shows the events of a run.

@@ -74,7 +74,7 @@ func (b *Builder) Build() (*Graph, error) {
 			return
 		}
 		if _, dup := g.index[n.name]; dup {
-			fail(n.name, "%w", ErrDuplicateStep)
+			fail(n.name, "%w; give one of the steps another Name", ErrDuplicateStep)
 			return
 		}
 		g.index[n.name] = len(g.nodes)
@@ -143,7 +143,7 @@ func (b *Builder) Build() (*Graph, error) {
 			dep := g.nodes[j]
 			switch {
 			case !n.finally && dep.finally:
-				fail(n.name, "%w: after %q, which is a finally step", ErrUnknownDependency, a)
+				fail(n.name, "%w: after %q, which is a finally step (finally steps run after every main step)", ErrUnknownDependency, a)
 			case n.finally && !dep.finally:
 				// Main steps have all ended before finally steps start.
 			default:
@@ -157,7 +157,7 @@ func (b *Builder) Build() (*Graph, error) {
 			}
 			j, ok := provider[k.Name()]
 			if !ok {
-				fail(n.name, "%w: needs %q", ErrUnknownKey, k.Name())
+				fail(n.name, "%w: needs %q; add the step that Provides it, or drop it from Needs", ErrUnknownKey, k.Name())
 				continue
 			}
 			dep := g.nodes[j]

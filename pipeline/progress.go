@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -13,7 +14,7 @@ import (
 //	start  build
 //	retry  test: attempt 1 failed, next in 2s: exit code 1
 //	ok     build (1.2s)
-//	FAIL   test after 3 attempts (14s): …
+//	FAIL   test after 3 attempts (14s): exit code 1: …
 //	skip   deploy: needs "image.ref" from step "push", which failed
 //
 // Durations are rounded to 100 ms. Writes are serialised, so lines of
@@ -42,6 +43,12 @@ func (p *progress) OnEvent(e Event) {
 		line = fmt.Sprintf("skip   %s: %s", name, e.Reason)
 	case StepFinished:
 		d := e.Duration.Round(100 * time.Millisecond)
+		// The line already names the step and its attempts: print the
+		// cause, not the StepError that repeats them.
+		var se *StepError
+		if errors.As(e.Err, &se) && se.Err != nil {
+			e.Err = se.Err
+		}
 		switch e.Status {
 		case Succeeded:
 			line = fmt.Sprintf("ok     %s (%s)", name, d)

@@ -11,13 +11,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/pipelinetest"
-	"github.com/flightdeck-dev/flightdeck/sim"
 )
 
 func TestProgressLines(t *testing.T) {
-	clock := sim.NewClock(time.Time{})
+	clock := clocktest.New(time.Time{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go drive(ctx, clock)
@@ -38,7 +38,7 @@ func TestProgressLines(t *testing.T) {
 ok     build (0s)
 start  test
 retry  test: attempt 1 failed, next in 2s: exit code 1
-FAIL   test after 2 attempts (2s): pipeline: step "test" failed after 2 attempts: exit code 1
+FAIL   test after 2 attempts (2s): exit code 1
 skip   deploy: needs "test.b" from step "test", which failed
 start  notify (finally)
 ok     notify (finally) (0s)

@@ -136,7 +136,10 @@ type Event struct {
 // and logs. Events of one step arrive in order; events of steps running
 // in parallel arrive concurrently, so an Observer must be safe for
 // concurrent use. OnEvent runs on the engine's goroutines and must not
-// block.
+// block. An observer that panics is recovered: it receives no further
+// events of that run, and [Engine.Run]'s error includes a [*PanicError]
+// naming it and the event, so a broken audit or progress observer is never
+// silent. The steps' outcomes are not changed.
 type Observer interface {
 	// OnEvent receives one event.
 	OnEvent(e Event)

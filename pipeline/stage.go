@@ -64,10 +64,10 @@ type Step struct {
 	// skips the step with the reason "condition is false". Steps that
 	// need its results are skipped in turn. It must not block.
 	When func(s *State) bool
-	// Timeout bounds each attempt. Zero means no per-attempt limit (the
-	// run's context still applies). An attempt that times out while the
-	// run's context is still live fails with [ErrAttemptTimeout] and may
-	// be retried.
+	// Timeout bounds each attempt, measured on the engine's clock
+	// ([WithClock]). Zero means no per-attempt limit (the run's context
+	// still applies). An attempt that times out while the run's context
+	// is still live fails with [ErrAttemptTimeout] and may be retried.
 	Timeout time.Duration
 	// Retry is the retry policy. The zero value runs the stage once.
 	Retry Retry
@@ -96,7 +96,9 @@ type Retry struct {
 	MaxBackoff time.Duration
 	// If, when set, decides whether an error is worth another attempt.
 	// Nil retries every error. It is never consulted for errors caused by
-	// the run's context ending, or for errors marked with [Permanent].
+	// the run's context ending, or for errors marked with [Permanent]. If
+	// it panics, the step fails with a [*PanicError] ([ErrPanic]) that
+	// also wraps the attempt's error.
 	If func(err error) bool
 }
 

@@ -69,12 +69,12 @@ func (k Key[T]) Get(s *State) (T, error) {
 	v, ok := s.get(k.name)
 	if !ok {
 		var zero T
-		return zero, fmt.Errorf("pipeline: key %q: %w", k.name, ErrNoValue)
+		return zero, fmt.Errorf("key %q: %w in the run's state; list the key in the step's Needs so that the step providing it runs first", k.name, ErrNoValue)
 	}
 	t, ok := v.(T)
 	if !ok {
 		var zero T
-		return zero, fmt.Errorf("pipeline: key %q holds %T, not %s: %w", k.name, v, k.valueType(), ErrNoValue)
+		return zero, fmt.Errorf("key %q: %w of type %s in the run's state (it holds %T); two keys share the name, give one another name", k.name, ErrNoValue, k.valueType(), v)
 	}
 	return t, nil
 }

@@ -15,7 +15,7 @@ func TestKeyGetPutLookup(t *testing.T) {
 	var st pipeline.State // zero value is usable
 	_, err := keyA.Get(&st)
 	require.ErrorIs(t, err, pipeline.ErrNoValue)
-	assert.EqualError(t, err, `pipeline: key "test.a": pipeline: no value`)
+	assert.EqualError(t, err, `key "test.a": no value in the run's state; list the key in the step's Needs so that the step providing it runs first`)
 	_, ok := keyA.Lookup(&st)
 	assert.False(t, ok)
 	assert.False(t, st.Has(keyA))
@@ -29,7 +29,7 @@ func TestKeyGetPutLookup(t *testing.T) {
 	wrong := pipeline.NewKey[int]("test.a")
 	_, err = wrong.Get(&st)
 	require.ErrorIs(t, err, pipeline.ErrNoValue)
-	assert.EqualError(t, err, `pipeline: key "test.a" holds string, not int: pipeline: no value`)
+	assert.EqualError(t, err, `key "test.a": no value of type int in the run's state (it holds string); two keys share the name, give one another name`)
 	_, ok = wrong.Lookup(&st)
 	assert.False(t, ok)
 
