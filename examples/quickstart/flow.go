@@ -56,7 +56,7 @@ func (e *env) release(ctx context.Context, out io.Writer, version string) (deplo
 		},
 		pipeline.Step{
 			Stage: scan.NewStage(e.vuln, scan.FixedTarget(scan.Target{Dir: e.srcDir}),
-				scan.WithStageName("dependency-scan"), scan.WithPolicy(policy, nil)),
+				scan.WithStageName("dependency-scan"), scan.WithPolicy(policy)),
 			After:    []string{"checkout"},
 			Provides: []pipeline.AnyKey{scan.Findings},
 		},
@@ -81,7 +81,7 @@ func (e *env) release(ctx context.Context, out io.Writer, version string) (deplo
 		}), "compile"),
 		pipeline.Step{
 			Stage: scan.NewStage(e.vuln, scan.ImageTarget(image.Built),
-				scan.WithStageName("image-scan"), scan.WithResultKey(imageFindings), scan.WithPolicy(policy, nil)),
+				scan.WithStageName("image-scan"), scan.WithResultKey(imageFindings), scan.WithPolicy(policy)),
 			Needs:    []pipeline.AnyKey{image.Built},
 			Provides: []pipeline.AnyKey{imageFindings},
 		},

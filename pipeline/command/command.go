@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flightdeck-dev/flightdeck/clock"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 )
 
@@ -65,6 +66,8 @@ type Spec struct {
 	// killed or exited while children held them. Zero means
 	// [DefaultWaitDelay].
 	WaitDelay time.Duration
+	// Clock measures Result.Duration. Nil means the system clock.
+	Clock clock.Clock
 }
 
 // Result is what a program run produced.
@@ -143,9 +146,10 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 	if cmd.WaitDelay <= 0 {
 		cmd.WaitDelay = DefaultWaitDelay
 	}
-	start := time.Now()
+	clk := clock.Or(spec.Clock)
+	start := clk.Now()
 	err := cmd.Run()
-	res.Duration = time.Since(start)
+	res.Duration = clk.Now().Sub(start)
 	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
@@ -177,7 +181,7 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 
 // Tail returns the last n lines of out, without a trailing newline.
 func Tail(out []byte, n int) string {
-	s := strings.TrimRight(string(out), "\n")
+	s := strings.TrimRight(string(out), " \t\r\n")
 	if s == "" || n <= 0 {
 		return ""
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/command"
 	"github.com/flightdeck-dev/flightdeck/pipeline/pipelinetest"
@@ -36,6 +37,22 @@ func TestRunCapturesOutputEnvAndDir(t *testing.T) {
 	assert.Equal(t, "out hello\n"+real+"\n", string(res.Stdout))
 	assert.Equal(t, "err\n", string(res.Stderr))
 	assert.Equal(t, string(res.Stdout), live.String(), "streamed output matches captured")
+}
+
+func TestDurationOnSpecClock(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	calls := 0
+	spec := sh(`true`)
+	spec.Clock = clock.Func(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		return t0.Add(time.Duration(calls-1) * 90 * time.Second)
+	})
+	res, err := command.Run(context.Background(), spec)
+	require.NoError(t, err)
+	assert.Equal(t, 90*time.Second, res.Duration, "start and end are read from Spec.Clock")
 }
 
 func TestCleanEnv(t *testing.T) {

@@ -20,5 +20,5 @@ BenchmarkHandler-8   100000   52000 ns/op   2048 B/op   12 allocs/op`
 	})
 	fmt.Println(err)
 	// Output:
-	// gates: performance budget exceeded: BenchmarkHandler: p95 latency 52µs, budget ≤ 50µs
+	// performance budget exceeded: BenchmarkHandler: p95 latency 52µs, budget ≤ 50µs
 }

@@ -18,12 +18,12 @@ import (
 var (
 	// ErrBudgetExceeded is wrapped by the [*BudgetError] that [Check]
 	// returns when a measurement is over a budget.
-	ErrBudgetExceeded = errors.New("gates: performance budget exceeded")
+	ErrBudgetExceeded = errors.New("performance budget exceeded")
 	// ErrNoMeasurement means a budget matched no measurement.
-	ErrNoMeasurement = errors.New("gates: no measurement for budget")
+	ErrNoMeasurement = errors.New("no measurement for budget")
 	// ErrInvalidInput means benchmark output or a load-test result could
 	// not be parsed, or held nothing to measure.
-	ErrInvalidInput = errors.New("gates: invalid performance input")
+	ErrInvalidInput = errors.New("invalid performance input")
 )
 
 // Measurement is one measured subject: a benchmark (aggregated over its

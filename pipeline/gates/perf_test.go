@@ -157,7 +157,7 @@ func TestLoadTestFileGate(t *testing.T) {
 	err := bad.Run(context.Background(), st)
 	require.ErrorIs(t, err, gates.ErrBudgetExceeded)
 	assert.True(t, pipeline.IsPermanent(err))
-	assert.Contains(t, err.Error(), "gate load-slow: gates: performance budget exceeded: api: p95 latency 250ms, budget ≤ 200ms")
+	assert.Contains(t, err.Error(), "gate load-slow: performance budget exceeded: api: p95 latency 250ms, budget ≤ 200ms")
 
 	missing := gates.NewPerfGate("load-missing", gates.LoadTestFile(filepath.Join(dir, "nope.json")))
 	err = missing.Run(context.Background(), st)

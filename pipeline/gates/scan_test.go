@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/gates"
 	"github.com/flightdeck-dev/flightdeck/pipeline/pipelinetest"
@@ -48,7 +49,7 @@ func scanGraph(t *testing.T, gate *gates.ScanGate) *pipeline.Graph {
 func TestScanGateFailsPassesWithAllowlistUntilExpiry(t *testing.T) {
 	expiry := time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
 	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
+	clock := clocktest.New(now)
 	e, err := pipeline.New()
 	require.NoError(t, err)
 
@@ -77,7 +78,7 @@ func TestScanGateFailsPassesWithAllowlistUntilExpiry(t *testing.T) {
 	require.Len(t, v.Allowed, 1)
 	assert.Equal(t, "GO-2026-0001", v.Allowed[0].Finding.ID)
 
-	now = expiry.Add(time.Hour)
+	clock.Set(expiry.Add(time.Hour))
 	_, err = e.Run(context.Background(), scanGraph(t, lenient), pipeline.NewState())
 	require.ErrorIs(t, err, scan.ErrPolicyViolation)
 	assert.Contains(t, err.Error(), "allowlist entry for CVE-2026-1111 expired 2026-12-31")
@@ -91,7 +92,7 @@ func TestScanGateBadInputs(t *testing.T) {
 	assert.Equal(t, scan.Findings.Name(), g.Needs()[0].Name(), "default key")
 	err := g.Run(context.Background(), st)
 	require.ErrorIs(t, err, pipeline.ErrNoValue)
-	assert.Contains(t, err.Error(), `gate g: pipeline: key "scan.findings"`)
+	assert.Contains(t, err.Error(), `gate g: key "scan.findings": no value`)
 
 	scan.Findings.Put(st, []scan.Finding{vulnLow})
 	bad := gates.NewScanGate("g", scan.Policy{Allow: []scan.Allow{{ID: "X"}}})

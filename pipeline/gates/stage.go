@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
+	"github.com/flightdeck-dev/flightdeck/clock"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/command"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
@@ -35,7 +35,7 @@ func BenchFile(path string) Source {
 	return SourceFunc(func(context.Context, *pipeline.State) ([]Measurement, error) {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("gates: benchmark results: %w", err)
+			return nil, fmt.Errorf("benchmark results: %w", err)
 		}
 		defer f.Close()
 		ms, err := ParseBench(f)
@@ -67,7 +67,7 @@ func LoadTestFile(path string) Source {
 	return SourceFunc(func(context.Context, *pipeline.State) ([]Measurement, error) {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("gates: load test results: %w", err)
+			return nil, fmt.Errorf("load test results: %w", err)
 		}
 		defer f.Close()
 		m, err := ParseLoadTest(f)
@@ -132,7 +132,7 @@ type ScanGate struct {
 	name     string
 	policy   scan.Policy
 	findings []pipeline.Key[[]scan.Finding]
-	now      func() time.Time
+	clock    clock.Clock
 	verdict  pipeline.Key[scan.Verdict]
 }
 
@@ -146,14 +146,13 @@ func NewScanGate(name string, policy scan.Policy, findings ...pipeline.Key[[]sca
 	if len(findings) == 0 {
 		findings = []pipeline.Key[[]scan.Finding]{scan.Findings}
 	}
-	return &ScanGate{name: name, policy: policy, findings: findings, now: time.Now}
+	return &ScanGate{name: name, policy: policy, findings: findings, clock: clock.System()}
 }
 
-// WithClock sets the time source for allowlist expiry and returns g.
-func (g *ScanGate) WithClock(now func() time.Time) *ScanGate {
-	if now != nil {
-		g.now = now
-	}
+// WithClock sets the clock whose time decides allowlist expiry and returns
+// g. Nil means the system clock, the default.
+func (g *ScanGate) WithClock(c clock.Clock) *ScanGate {
+	g.clock = clock.Or(c)
 	return g
 }
 
@@ -188,7 +187,7 @@ func (g *ScanGate) Run(_ context.Context, st *pipeline.State) error {
 		}
 		all = append(all, fs...)
 	}
-	v, err := g.policy.Check(g.now(), all)
+	v, err := g.policy.Check(g.clock.Now(), all)
 	if g.verdict.Name() != "" {
 		g.verdict.Put(st, v)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/flightdeck-dev/flightdeck"
+	"github.com/flightdeck-dev/flightdeck/clock"
 )
 
 // Pusher pushes a built image to a registry.
@@ -94,6 +95,7 @@ type Client struct {
 	log       *slog.Logger
 	backoff   Backoff
 	jobs      int
+	clock     clock.Clock
 }
 
 var (
@@ -117,6 +119,10 @@ func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 // WithRetry sets the retry policy. Default 3 attempts, waiting 500ms then
 // 1s, at most 5s a wait.
 func WithRetry(b Backoff) Option { return func(c *Client) { c.backoff = b } }
+
+// WithClock sets the clock that waits between retries. Default (and nil):
+// the system clock.
+func WithClock(c clock.Clock) Option { return func(cl *Client) { cl.clock = c } }
 
 // WithJobs sets how many blobs are uploaded concurrently. Default 4.
 func WithJobs(n int) Option { return func(c *Client) { c.jobs = n } }
@@ -142,6 +148,7 @@ func New(opts ...Option) *Client {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	c.clock = clock.Or(c.clock)
 	return c
 }
 
@@ -184,12 +191,8 @@ func (c *Client) retry(ctx context.Context, op, ref string, f func(context.Conte
 			return &RegistryError{Op: op, Ref: ref, Err: err}
 		}
 		c.log.WarnContext(ctx, "registry operation failed, retrying", "op", op, "ref", ref, "attempt", attempt, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return &RegistryError{Op: op, Ref: ref, Err: errors.Join(err, ctx.Err())}
-		case <-t.C:
+		if serr := clock.Sleep(ctx, c.clock, wait); serr != nil {
+			return &RegistryError{Op: op, Ref: ref, Err: errors.Join(err, serr)}
 		}
 		wait *= 2
 		if c.backoff.Max > 0 && wait > c.backoff.Max {

@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/image"
 )
 
@@ -484,7 +485,8 @@ func TestRegistryAnswering500(t *testing.T) {
 	}))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
-	c := newClient(image.WithRetry(image.Backoff{Attempts: 3, Initial: time.Millisecond}))
+	clk := clocktest.NewAuto(time.Time{})
+	c := newClient(image.WithRetry(image.Backoff{Attempts: 3, Initial: time.Second}), image.WithClock(clk))
 	img, err := c.Build(context.Background(), image.Spec{})
 	require.NoError(t, err)
 
@@ -502,6 +504,7 @@ func TestRegistryAnswering500(t *testing.T) {
 	defer mu.Unlock()
 	// Each attempt pings /v2/ once and sends one HEAD.
 	assert.Equal(t, 6, calls, "three attempts")
+	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second}, clk.Waits(), "the backoff waits on the client's clock")
 }
 
 func TestHangingRegistryHonoursDeadline(t *testing.T) {

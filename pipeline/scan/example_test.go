@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan/scantest"
@@ -43,10 +44,10 @@ func ExamplePolicy_Check() {
 // one critical finding, so the step fails and is not retried.
 func ExampleNewStage() {
 	scanner := scantest.New(scan.Finding{ID: "CVE-2026-1", Package: "libfoo", Installed: "1.0", Severity: scan.SeverityCritical, Reachable: true})
-	now := func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }
+	clk := clocktest.New(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	var b pipeline.Builder
 	b.Add(pipeline.Step{
-		Stage:    scan.NewStage(scanner, scan.FixedTarget(scan.Target{Dir: "."}), scan.WithPolicy(scan.Policy{FailAt: scan.SeverityHigh}, now)),
+		Stage:    scan.NewStage(scanner, scan.FixedTarget(scan.Target{Dir: "."}), scan.WithPolicy(scan.Policy{FailAt: scan.SeverityHigh}), scan.WithClock(clk)),
 		Provides: []pipeline.AnyKey{scan.Findings},
 		Retry:    pipeline.Retry{Attempts: 3},
 	})

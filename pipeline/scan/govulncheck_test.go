@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/image"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
@@ -193,7 +194,7 @@ func TestGovulncheckStageFailsPipelineUntilExpiry(t *testing.T) {
 		policy := scan.Policy{FailAt: scan.SeverityHigh, OnlyReachable: true, Allow: allow}
 		return runSteps(t, pipeline.NewState(), pipeline.Step{
 			Stage: scan.NewStage(scanner(t), scan.FixedTarget(scan.Target{Dir: dir}),
-				scan.WithStageName("govulncheck"), scan.WithPolicy(policy, func() time.Time { return at })),
+				scan.WithStageName("govulncheck"), scan.WithPolicy(policy), scan.WithClock(clocktest.New(at))),
 			Provides: []pipeline.AnyKey{scan.Findings},
 		})
 	}

@@ -2,10 +2,10 @@ package scan
 
 import (
 	"context"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/flightdeck-dev/flightdeck/clock"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 )
 
@@ -36,7 +36,7 @@ type stageConfig struct {
 	name   string
 	key    pipeline.Key[[]Finding]
 	policy *Policy
-	now    func() time.Time
+	clock  clock.Clock
 }
 
 // StageOption configures [NewStage].
@@ -51,14 +51,17 @@ func WithResultKey(k pipeline.Key[[]Finding]) StageOption {
 	return func(c *stageConfig) { c.key = k }
 }
 
-// WithPolicy makes the stage fail when the findings violate p at the time
-// now returns (nil means time.Now). Default: no policy, the stage only
-// reports.
-func WithPolicy(p Policy, now func() time.Time) StageOption {
-	return func(c *stageConfig) {
-		c.policy = &p
-		c.now = now
-	}
+// WithPolicy makes the stage fail when the findings violate p at the
+// time of the stage's clock ([WithClock]). Default: no policy, the stage
+// only reports.
+func WithPolicy(p Policy) StageOption {
+	return func(c *stageConfig) { c.policy = &p }
+}
+
+// WithClock sets the clock whose time decides whether the policy's
+// allowlist entries have expired. Default (and nil): the system clock.
+func WithClock(c clock.Clock) StageOption {
+	return func(cfg *stageConfig) { cfg.clock = c }
 }
 
 // NewStage returns a stage that scans the target chosen by target with s
@@ -71,9 +74,7 @@ func NewStage(s Scanner, target TargetFunc, opts ...StageOption) pipeline.Stage 
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.policy != nil && c.now == nil {
-		c.now = time.Now
-	}
+	c.clock = clock.Or(c.clock)
 	return pipeline.Func(c.name, func(ctx context.Context, st *pipeline.State) error {
 		t, err := target(st)
 		if err != nil {
@@ -87,7 +88,7 @@ func NewStage(s Scanner, target TargetFunc, opts ...StageOption) pipeline.Stage 
 		if c.policy == nil {
 			return nil
 		}
-		if _, err := c.policy.Check(c.now(), fs); err != nil {
+		if _, err := c.policy.Check(c.clock.Now(), fs); err != nil {
 			return pipeline.Permanent(err)
 		}
 		return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/image"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
@@ -34,7 +35,7 @@ func TestStageScansBuiltImage(t *testing.T) {
 	st := pipeline.NewState()
 	image.Built.Put(st, img)
 	_, err = runSteps(t, st, pipeline.Step{
-		Stage:    scan.NewStage(fake, scan.ImageTarget(image.Built), scan.WithPolicy(scan.Policy{FailAt: scan.SeverityHigh}, nil)),
+		Stage:    scan.NewStage(fake, scan.ImageTarget(image.Built), scan.WithPolicy(scan.Policy{FailAt: scan.SeverityHigh})),
 		Provides: []pipeline.AnyKey{scan.Findings},
 	})
 	require.NoError(t, err)
@@ -49,11 +50,11 @@ func TestStageFailures(t *testing.T) {
 	own := pipeline.NewKey[[]scan.Finding]("test.findings")
 	fake := scantest.New(crit)
 	st := pipeline.NewState()
-	clock := func() time.Time { return now }
+	clock := clocktest.New(now)
 	rep, err := runSteps(t, st, pipeline.Step{
 		Stage: scan.NewStage(fake, scan.FixedTarget(scan.Target{Dir: "."}),
 			scan.WithStageName("deps"), scan.WithResultKey(own),
-			scan.WithPolicy(scan.Policy{FailAt: scan.SeverityHigh}, clock)),
+			scan.WithPolicy(scan.Policy{FailAt: scan.SeverityHigh}), scan.WithClock(clock)),
 		Provides: []pipeline.AnyKey{own},
 		Retry:    pipeline.Retry{Attempts: 3, Backoff: time.Millisecond},
 	})
@@ -90,7 +91,7 @@ func TestStageFailures(t *testing.T) {
 
 	// An invalid policy fails the stage.
 	_, err = runSteps(t, nil, pipeline.Step{
-		Stage:    scan.NewStage(scantest.New(), scan.FixedTarget(scan.Target{Dir: "."}), scan.WithPolicy(scan.Policy{Allow: []scan.Allow{{ID: "X"}}}, clock)),
+		Stage:    scan.NewStage(scantest.New(), scan.FixedTarget(scan.Target{Dir: "."}), scan.WithPolicy(scan.Policy{Allow: []scan.Allow{{ID: "X"}}}), scan.WithClock(clock)),
 		Provides: []pipeline.AnyKey{scan.Findings},
 	})
 	assert.ErrorIs(t, err, scan.ErrInvalidPolicy)
