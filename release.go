@@ -82,10 +82,10 @@ func (r Release) String() string { return r.App + " " + r.Ref() }
 // app.
 func (r Release) Validate() error {
 	if !ValidName(r.App) {
-		return fmt.Errorf("%w: app name %q is not a valid name", ErrInvalidRelease, r.App)
+		return fmt.Errorf("%w: app name %q is not a valid name; use lower-case letters, digits, '-', '.' and '_', starting and ending with a letter or digit", ErrInvalidRelease, r.App)
 	}
 	if r.Image == "" {
-		return fmt.Errorf("%w: app %s: image is empty", ErrInvalidRelease, r.App)
+		return fmt.Errorf("%w: app %s: image is empty; set it to the repository without tag or digest, for example registry.example.com/team/%s", ErrInvalidRelease, r.App, r.App)
 	}
 	if _, err := name.NewRepository(r.Image, name.StrictValidation); err != nil {
 		return fmt.Errorf("%w: app %s: image %q: %v", ErrInvalidRelease, r.App, r.Image, err)

@@ -2,6 +2,7 @@ package flightdeck_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/flightdeck-dev/flightdeck"
@@ -26,18 +27,25 @@ func TestParseRelease(t *testing.T) {
 }
 
 func TestReleaseValidateErrors(t *testing.T) {
-	for name, r := range map[string]flightdeck.Release{
-		"bad app":      {App: "Bad/App", Image: "x/y", Digest: dig},
-		"empty image":  {App: "api", Digest: dig},
-		"bad image":    {App: "api", Image: "UPPER/case", Digest: dig},
-		"no digest":    {App: "api", Image: "x/y"},
-		"short digest": {App: "api", Image: "x/y", Digest: "sha256:abc"},
-		"bad tag":      {App: "api", Image: "x/y", Digest: dig, Tag: "no spaces"},
+	for name, tt := range map[string]struct {
+		r   flightdeck.Release
+		msg string
+	}{
+		"bad app":      {flightdeck.Release{App: "Bad/App", Image: "x/y", Digest: dig}, `invalid release: app name "Bad/App" is not a valid name; use lower-case letters, digits, '-', '.' and '_', starting and ending with a letter or digit`},
+		"empty image":  {flightdeck.Release{App: "api", Digest: dig}, `invalid release: app api: image is empty; set it to the repository without tag or digest, for example registry.example.com/team/api`},
+		"bad image":    {flightdeck.Release{App: "api", Image: "UPPER/case", Digest: dig}, `invalid release: app api: image "UPPER/case": `},
+		"no registry":  {flightdeck.Release{App: "api", Image: "x/y", Digest: dig}, `invalid release: app api: image "x/y": `},
+		"no digest":    {flightdeck.Release{App: "api", Image: "registry.example.com/x/y"}, `invalid release: app api: digest "": `},
+		"short digest": {flightdeck.Release{App: "api", Image: "registry.example.com/x/y", Digest: "sha256:abc"}, `invalid release: app api: digest "sha256:abc": `},
+		"bad tag":      {flightdeck.Release{App: "api", Image: "registry.example.com/x/y", Digest: dig, Tag: "no spaces"}, `invalid release: app api: tag "no spaces": `},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := r.Validate()
+			err := tt.r.Validate()
 			require.Error(t, err)
 			assert.True(t, errors.Is(err, flightdeck.ErrInvalidRelease))
+			assert.True(t, strings.HasPrefix(err.Error(), tt.msg), "%q does not start with %q", err, tt.msg)
+			assert.Equal(t, 1, strings.Count(err.Error(), "invalid release"), "no stutter in %q", err)
+			assert.False(t, strings.HasSuffix(err.Error(), "\n"))
 		})
 	}
 	_, err := flightdeck.ParseRelease("api", "x/y:latest")

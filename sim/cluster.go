@@ -17,24 +17,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 
+	"github.com/flightdeck-dev/flightdeck/clock"
 	"github.com/flightdeck-dev/flightdeck/health"
 )
 
-// Errors returned by [Cluster] methods, wrapped with the object named.
+// Errors returned by [Cluster] methods, wrapped with the object named
+// (the wrapping error carries the "sim:" prefix, the sentinels do not).
 var (
 	// ErrNotFound means no object with the given reference exists.
-	ErrNotFound = errors.New("sim: object not found")
+	ErrNotFound = errors.New("object not found")
 	// ErrInvalidObject means a manifest could not be decoded or lacks
 	// apiVersion, kind or metadata.name, or a Deployment spec is invalid
 	// (for example maxSurge and maxUnavailable both zero).
-	ErrInvalidObject = errors.New("sim: invalid object")
+	ErrInvalidObject = errors.New("invalid object")
+	// ErrInvalidImage means an image reference given to
+	// [Cluster.SetBehavior] (or [WithBehavior]) does not parse as a
+	// container image reference.
+	ErrInvalidImage = errors.New("invalid image reference")
 )
-
-// TimeSource tells the cluster what time it is. [*Clock] is the drivable
-// one; anything with a Now method, such as a wrapper of time.Now, works.
-type TimeSource interface {
-	Now() time.Time
-}
 
 // Ref names one object of the cluster.
 type Ref struct {
@@ -82,11 +82,15 @@ var DefaultBehavior = Behavior{ReadyAfter: 5 * time.Second}
 // Option configures a [Cluster].
 type Option func(*Cluster)
 
-// WithBehavior sets the behaviour of pods running image. image is matched
-// exactly first, then without its digest, then without its tag, so
-// "registry.example/shop" covers every tag and digest of that repository.
+// WithBehavior sets the behaviour of pods running image, as
+// [Cluster.SetBehavior] does. [New] panics if image is not a valid image
+// reference; use SetBehavior to get an error instead.
 func WithBehavior(image string, b Behavior) Option {
-	return func(c *Cluster) { c.behaviors[image] = b }
+	return func(c *Cluster) {
+		if err := c.setBehavior(image, b); err != nil {
+			panic("sim.New: WithBehavior: " + err.Error())
+		}
+	}
 }
 
 // WithDefaultBehavior sets the behaviour of images no WithBehavior names;
@@ -106,7 +110,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // Cluster is an in-memory Kubernetes cluster. It stores the objects it is
 // given and plays out what the Deployment and ReplicaSet controllers and
-// the kubelet would do, as time passes on its [TimeSource]: rolling updates
+// the kubelet would do, as time passes on its clock: rolling updates
 // bounded by maxSurge and maxUnavailable, availability after
 // minReadySeconds, ProgressDeadlineExceeded after progressDeadlineSeconds,
 // and pods whose readiness depends on their image's [Behavior]. Services
@@ -118,9 +122,9 @@ func WithLogger(l *slog.Logger) Option {
 // event between the last call and now. A Cluster is safe for concurrent
 // use.
 type Cluster struct {
-	clock           TimeSource
+	clock           clock.Clock
 	log             *slog.Logger
-	behaviors       map[string]Behavior
+	behaviors       map[imageRef]Behavior
 	defaultBehavior Behavior
 
 	mu          sync.Mutex
@@ -145,17 +149,17 @@ type object struct {
 	dep     *deployment // set for Deployments
 }
 
-// New returns an empty cluster on clock. It panics if clock is nil, or if
-// the registerer of [WithRegisterer] refuses the request counter.
-func New(clock TimeSource, opts ...Option) *Cluster {
-	if clock == nil {
-		panic("sim.New: nil clock")
-	}
+// New returns an empty cluster whose time is clk's: a [*Clock] in tests,
+// nil for the system clock. It panics if an image of [WithBehavior] does
+// not parse, or if the registerer of [WithRegisterer] refuses the request
+// counter.
+func New(clk clock.Clock, opts ...Option) *Cluster {
+	clk = clock.Or(clk)
 	c := &Cluster{
-		clock: clock, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		behaviors: map[string]Behavior{}, defaultBehavior: DefaultBehavior,
+		clock: clk, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		behaviors: map[imageRef]Behavior{}, defaultBehavior: DefaultBehavior,
 		objects: map[key]*object{}, deployments: map[key]*deployment{},
-		now: clock.Now(), counter: newRequestCounter(), requests: map[key]*tally{},
+		now: clk.Now(), counter: newRequestCounter(), requests: map[key]*tally{},
 	}
 	for _, o := range opts {
 		o(c)
@@ -166,30 +170,43 @@ func New(clock TimeSource, opts ...Option) *Cluster {
 	return c
 }
 
-// SetBehavior sets the behaviour of pods started from now on with image,
-// matched as in [WithBehavior]. Pods already running keep theirs.
-func (c *Cluster) SetBehavior(image string, b Behavior) {
+// SetBehavior sets the behaviour of pods started from now on with image.
+// Pods already running keep theirs.
+//
+// image is a container image reference, normalised as the kubelet reads
+// it: "nginx", "docker.io/nginx" and "index.docker.io/library/nginx" are
+// one repository. What it covers depends on its shape:
+//
+//   - "repo@sha256:…" or "repo:tag@sha256:…": the image with that digest
+//     in that repository, however a manifest spells it ("repo@digest",
+//     "repo:any-tag@digest"). A digest identifies the image; the tag
+//     beside it is ignored.
+//   - "repo:tag": manifests that name that tag ("repo:tag",
+//     "repo:tag@digest"); "repo:latest" also covers a bare "repo". It
+//     cannot cover "repo@digest", which names no tag.
+//   - "repo": every tag and digest of the repository.
+//
+// When several keys cover an image the most specific wins: digest, then
+// tag, then repository. Two spellings of one key are the same key; the
+// later call wins. It returns an error wrapping [ErrInvalidImage], and
+// changes nothing, if image does not parse.
+//
+// An image in a manifest that does not parse gets no behaviour: its pods
+// stay Pending, waiting with reason InvalidImageName, as the kubelet
+// leaves them.
+func (c *Cluster) SetBehavior(image string, b Behavior) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.behaviors[image] = b
+	return c.setBehavior(image, b)
 }
 
-func (c *Cluster) behavior(image string) Behavior {
-	if b, ok := c.behaviors[image]; ok {
-		return b
+func (c *Cluster) setBehavior(image string, b Behavior) error {
+	k, err := behaviorKey(image)
+	if err != nil {
+		return fmt.Errorf("sim: behavior for image %q: %w: %v; write repository[:tag][@sha256:digest]", image, ErrInvalidImage, err)
 	}
-	if i := strings.Index(image, "@"); i >= 0 {
-		image = image[:i]
-		if b, ok := c.behaviors[image]; ok {
-			return b
-		}
-	}
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		if b, ok := c.behaviors[image[:i]]; ok {
-			return b
-		}
-	}
-	return c.defaultBehavior
+	c.behaviors[k] = b
+	return nil
 }
 
 // Apply decodes multi-document YAML (or JSON) manifests and applies each

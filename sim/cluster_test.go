@@ -323,12 +323,14 @@ func TestBadInput(t *testing.T) {
 			_, err := c.Apply(context.Background(), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\n"+tt.yaml))
 			require.ErrorIs(t, err, sim.ErrInvalidObject)
 			assert.ErrorContains(t, err, tt.msg)
+			assert.Equal(t, 1, strings.Count(err.Error(), "sim: "), "one prefix in %q", err)
+			assert.False(t, strings.HasSuffix(err.Error(), "\n"))
 			assert.Empty(t, c.Objects(), "nothing is applied when one document is bad")
 		})
 	}
 	_, err := c.Get(web)
 	assert.ErrorIs(t, err, sim.ErrNotFound)
-	assert.ErrorContains(t, err, "Deployment shop/web")
+	assert.EqualError(t, err, "sim: get Deployment shop/web: object not found")
 	assert.ErrorIs(t, c.Delete(context.Background(), web), sim.ErrNotFound)
 	st, _, err := c.Health(web)
 	assert.ErrorIs(t, err, sim.ErrNotFound)
@@ -338,7 +340,51 @@ func TestBadInput(t *testing.T) {
 	cancel()
 	_, err = c.Apply(ctx, []byte(deploymentYAML("web", "w:1", 1, "")))
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Panics(t, func() { sim.New(nil) })
+}
+
+func TestNilClockIsTheSystemClock(t *testing.T) {
+	c := sim.New(nil, sim.WithDefaultBehavior(sim.Behavior{}))
+	apply(t, c, deploymentYAML("web", "web:v1", 1, ""))
+	assert.Equal(t, health.Healthy, healthOf(t, c, web), "ready at once on the wall clock")
+	created, err := time.Parse(time.RFC3339, field(get(t, c, web), "metadata", "creationTimestamp").(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), created, time.Minute)
+}
+
+// TestBehaviorOfDigestKeyMatchesRenderedDigest is the reported case: a
+// behaviour set for "repo:tag@digest" must reach pods of the manifest
+// kustomize renders, "repo@digest".
+func TestBehaviorOfDigestKeyMatchesRenderedDigest(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	clk := sim.NewClock(time.Time{})
+	c := sim.New(clk)
+	require.NoError(t, c.SetBehavior("registry.example/shop/web:v2@"+digest, sim.Behavior{NeverReady: true}))
+	apply(t, c, deploymentYAML("web", "registry.example/shop/web@"+digest, 2, "  progressDeadlineSeconds: 60\n"))
+	clk.Advance(time.Minute)
+	st, msg, err := c.Health(web)
+	require.NoError(t, err)
+	assert.Equal(t, health.Degraded, st, "the broken image does not run healthy")
+	assert.Contains(t, msg, "progress deadline")
+}
+
+func TestUnparseableRenderedImageNeverRuns(t *testing.T) {
+	clk := sim.NewClock(time.Time{})
+	c := sim.New(clk, sim.WithTraffic(10))
+	apply(t, c, deploymentYAML("web", "Registry.Example/Web:v1", 1, "  progressDeadlineSeconds: 60\n"))
+	clk.Advance(time.Minute)
+	assert.Equal(t, health.Degraded, healthOf(t, c, web))
+	rs := c.Owned(web)
+	require.Len(t, rs, 1)
+	pods := c.Owned(rs[0])
+	require.Len(t, pods, 1)
+	pod := get(t, c, pods[0])
+	assert.Equal(t, "Pending", field(pod, "status", "phase"))
+	cs := field(pod, "status", "containerStatuses").([]any)[0].(map[string]any)
+	assert.Equal(t, "InvalidImageName", field(cs, "state", "waiting", "reason"))
+	assert.Equal(t, false, cs["ready"])
+	served, _, err := c.Requests(web)
+	require.NoError(t, err)
+	assert.Zero(t, served, "a pod that never started serves nothing")
 }
 
 func TestDelete(t *testing.T) {

@@ -61,6 +61,9 @@ type pod struct {
 	readyAt  time.Time // zero: never ready
 	crash    bool
 	behavior Behavior
+	// invalidImage is the first image of the pod that does not parse; the
+	// kubelet never starts such a pod (InvalidImageName).
+	invalidImage string
 }
 
 // parseDeployment reads the parts of a Deployment spec the controller
@@ -298,7 +301,15 @@ func (c *Cluster) syncDeployment(d *deployment) bool {
 				}
 			}
 			p.behavior = b
+			for _, img := range rs.images {
+				if _, err := parseImage(img); err != nil {
+					p.invalidImage = img
+					break
+				}
+			}
 			switch {
+			case p.invalidImage != "":
+				c.log.Warn("pod image does not parse", "pod", p.name, "image", p.invalidImage)
 			case b.CrashLoop:
 				p.crash = true
 			case b.NeverReady:

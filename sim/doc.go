@@ -15,7 +15,13 @@
 //     not roll out.
 //   - Pods behave as their image's [Behavior] says: ready after a delay,
 //     never ready, or crash-looping with the kubelet's back-off. Images are
-//     matched exactly, then without digest, then without tag.
+//     parsed and normalised as the kubelet reads them (Docker Hub's
+//     docker.io and library/ implied); a behaviour keyed by digest covers
+//     every spelling of that digest, one keyed by tag the references that
+//     name the tag, one keyed by repository all of them, the most
+//     specific winning (see [Cluster.SetBehavior]). A key that does not
+//     parse is refused; a manifest image that does not parse leaves its
+//     pods Pending with InvalidImageName, never healthy.
 //   - Statuses are written in Kubernetes' shape (observedGeneration,
 //     replica counts, conditions with reasons and messages, container
 //     states), so [health.ObjectHealth] assesses them with Argo CD's rules;
@@ -29,7 +35,8 @@
 //     ingress address; Gateway API HTTPRoutes are Accepted by each parent;
 //     any other kind is stored as given.
 //
-// Time is whatever the cluster's [TimeSource] says. With a [Clock], a test
+// Time is whatever the cluster's [clock.Clock] says (nil: the system
+// clock). With a [Clock], the same drivable clock as clocktest's, a test
 // moves time explicitly ([Clock.Advance], [Clock.AdvanceToNext]) so a
 // ten-minute rollout takes microseconds, or lets it run faster than the
 // wall clock ([Clock.Accelerate]) for demos. The simulation is lazy and

@@ -193,6 +193,18 @@ func (c *Cluster) renderPod(d *deployment, rs *replicaSet, p *pod) map[string]an
 			"started": true, "restartCount": int64(0),
 			"state": map[string]any{"running": map[string]any{"startedAt": ts(p.created)}},
 		}
+		if p.invalidImage != "" {
+			cs["started"] = false
+			delete(cs, "imageID")
+			if image == p.invalidImage {
+				cs["state"] = map[string]any{"waiting": map[string]any{
+					"reason":  "InvalidImageName",
+					"message": fmt.Sprintf("Failed to apply default image tag %q: couldn't parse image name %q: invalid reference format", image, image),
+				}}
+			} else {
+				cs["state"] = map[string]any{"waiting": map[string]any{"reason": "ContainerCreating"}}
+			}
+		}
 		if p.crash && i == 0 {
 			restarts, waiting, backoff := p.crashState(now)
 			cs["restartCount"] = int64(restarts)
@@ -209,6 +221,10 @@ func (c *Cluster) renderPod(d *deployment, rs *replicaSet, p *pod) map[string]an
 		}
 		statuses = append(statuses, cs)
 	}
+	phase := "Running"
+	if p.invalidImage != "" {
+		phase = "Pending"
+	}
 	return map[string]any{
 		"apiVersion": "v1", "kind": "Pod",
 		"metadata": map[string]any{
@@ -221,7 +237,7 @@ func (c *Cluster) renderPod(d *deployment, rs *replicaSet, p *pod) map[string]an
 		},
 		"spec": spec,
 		"status": map[string]any{
-			"phase": "Running", "startTime": ts(p.created), "podIP": "10.244.0." + itoa(len(p.name)%250+2),
+			"phase": phase, "startTime": ts(p.created), "podIP": "10.244.0." + itoa(len(p.name)%250+2),
 			"conditions": []any{
 				podCond("Initialized", true, ts(p.created)),
 				podCond("Ready", ready, readyAt),

@@ -96,7 +96,9 @@ func run(ctx context.Context, out io.Writer, keep bool, vulndb string) error {
 	if err != nil {
 		return err
 	}
-	env.neverReady(bad.Release.Ref())
+	if err := env.neverReady(bad.Release.Ref()); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "\ncommit %s on main deploys %s\n", short(bad.Commit), bad.Release.Ref())
 	if err := env.syncAndWatch(ctx, out, bad.Commit, degraded); err != nil {
 		return err

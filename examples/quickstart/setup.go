@@ -144,8 +144,8 @@ func (e *env) Close() {
 }
 
 // neverReady makes the simulated cluster keep pods of image ref unready.
-func (e *env) neverReady(ref string) {
-	e.argo.Cluster().SetBehavior(ref, sim.Behavior{NeverReady: true})
+func (e *env) neverReady(ref string) error {
+	return e.argo.Cluster().SetBehavior(ref, sim.Behavior{NeverReady: true})
 }
 
 // copyFS writes the tree under root of fsys to dir.
