@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +49,11 @@ func Limit(n int) *int { return &n }
 // that does not set one, as in Argo Rollouts.
 const DefaultConsecutiveErrorLimit = 4
 
+// DefaultErrorRetryInterval is how long a metric waits after an Error
+// measurement before measuring again when it does not set
+// Metric.ErrorRetryInterval: 10s, Argo Rollouts' DefaultErrorRetryInterval.
+const DefaultErrorRetryInterval = 10 * time.Second
+
 // Metric is one named measurement series of an [Analysis]. Its zero
 // values are Argo Rollouts' defaults.
 type Metric struct {
@@ -59,13 +63,19 @@ type Metric struct {
 	Evaluator Evaluator
 	// InitialDelay postpones the first measurement.
 	InitialDelay time.Duration
-	// Interval separates measurements. Zero means measure once.
+	// Interval separates measurements. Zero means measure once (and
+	// again after each Error, see ErrorRetryInterval).
 	Interval time.Duration
-	// Count is the number of measurements after which the metric is
-	// Successful (unless a limit decided earlier). Zero means 1 when
+	// Count is the number of measurements that are not errors after which
+	// the metric decides (unless a limit decided earlier): Error
+	// measurements do not count, as in Argo Rollouts. Zero means 1 when
 	// Interval is zero, and unbounded otherwise: such a metric runs until
 	// the analysis ends (Analysis.Duration) or another metric decides.
 	Count int
+	// ErrorRetryInterval is the wait after an Error measurement before the
+	// next one, whatever Interval says (also for a metric without an
+	// Interval). Zero means [DefaultErrorRetryInterval].
+	ErrorRetryInterval time.Duration
 	// SuccessCondition and FailureCondition classify a measurement that
 	// has a value; see the package documentation for the table.
 	SuccessCondition, FailureCondition Condition
@@ -76,16 +86,19 @@ type Metric struct {
 	// tolerated; default 0; negative disables the limit.
 	InconclusiveLimit int
 	// ConsecutiveErrorLimit is how many consecutive Error measurements are
-	// tolerated; nil means [DefaultConsecutiveErrorLimit], Limit(0) fails
-	// on the first error.
+	// tolerated; one more ends the metric in Error. Nil means
+	// [DefaultConsecutiveErrorLimit], Limit(0) ends it on the first error.
 	ConsecutiveErrorLimit *int
 	// ConsecutiveSuccessLimit, when positive, makes the metric Successful
 	// as soon as that many consecutive measurements succeed, and
 	// Inconclusive if Count is reached without it.
 	ConsecutiveSuccessLimit int
 	// NoData is the phase given to a measurement without data (an
-	// Inconclusive measurement from the evaluator, or a NaN value).
-	// Default Inconclusive; Failed, Successful or Error are allowed.
+	// Inconclusive measurement from the evaluator, or a Successful one
+	// without a value). Default Inconclusive; Failed and Error are also
+	// allowed. Successful is refused: missing data is never a success (a
+	// query that should read "no series" as zero says so itself, as in
+	// PromQL's "... or vector(0)").
 	NoData Phase
 	// DryRun records the metric's measurements and phase but never lets
 	// it decide the run.
@@ -97,19 +110,27 @@ type Analysis struct {
 	// Metrics are evaluated concurrently on their own schedules.
 	Metrics []Metric
 	// Duration, when positive, ends the run after that long: metrics still
-	// running without a count are then Successful (Argo Rollouts'
-	// termination of a background analysis) and metrics with a count not
-	// yet reached are Inconclusive.
+	// running without a count are then Successful if they had a successful
+	// measurement (Argo Rollouts' termination of a background analysis),
+	// metrics with a count not yet reached are Inconclusive, and a metric
+	// without any successful measurement takes the worst phase it
+	// measured (Error when every measurement errored), never Successful.
 	Duration time.Duration
 }
 
 // MetricResult is the record of one metric.
 type MetricResult struct {
-	Name         string
-	DryRun       bool
-	Phase        Phase
-	Message      string
-	Count        int
+	// Name and DryRun repeat the metric's.
+	Name   string
+	DryRun bool
+	// Phase is the metric's verdict and Message says why.
+	Phase   Phase
+	Message string
+	// Count is the number of measurements that were not errors:
+	// Successful + Failed + Inconclusive, as in Argo Rollouts.
+	Count int
+	// Successful, Failed, Inconclusive and Error count the measurements
+	// of each phase.
 	Successful   int
 	Failed       int
 	Inconclusive int
@@ -152,8 +173,8 @@ type Runner struct {
 	runs         *prometheus.CounterVec
 }
 
-// NewRunner returns a Runner. It honours [WithClock] and [WithAfter]
-// (defaults time.Now and time.After; tests drive a run with a fake clock),
+// NewRunner returns a Runner. It honours [WithClock] (default the system
+// clock; tests drive a run with clocktest.Clock),
 // [WithLogger] (default discard) and [WithRegisterer] (default nil). When
 // registered it exports flightdeck_analysis_measurements_total{phase} and
 // flightdeck_analysis_runs_total{phase}.
@@ -197,14 +218,17 @@ func validate(a Analysis) error {
 		if m.Evaluator == nil {
 			errs = append(errs, fmt.Errorf("%w: metric %q has no evaluator", ErrInvalidAnalysis, m.Name))
 		}
-		if m.Interval < 0 || m.InitialDelay < 0 || m.Count < 0 {
-			errs = append(errs, fmt.Errorf("%w: metric %q has a negative interval, delay or count", ErrInvalidAnalysis, m.Name))
+		if m.Interval < 0 || m.InitialDelay < 0 || m.Count < 0 || m.ErrorRetryInterval < 0 {
+			errs = append(errs, fmt.Errorf("%w: metric %q has a negative interval, delay, error retry interval or count", ErrInvalidAnalysis, m.Name))
 		}
 		if m.Count > 1 && m.Interval == 0 {
 			errs = append(errs, fmt.Errorf("%w: metric %q has count %d but no interval", ErrInvalidAnalysis, m.Name, m.Count))
 		}
 		switch m.NoData {
-		case "", Inconclusive, Failed, Successful, Error:
+		case "", Inconclusive, Failed, Error:
+		case Successful:
+			errs = append(errs, fmt.Errorf("%w: metric %q: NoData phase Successful would read missing data as a success; "+
+				"make the evaluator return a value instead (PromQL: \"... or vector(0)\")", ErrInvalidAnalysis, m.Name))
 		default:
 			errs = append(errs, fmt.Errorf("%w: metric %q: NoData phase %q", ErrInvalidAnalysis, m.Name, m.NoData))
 		}
@@ -216,29 +240,33 @@ func validate(a Analysis) error {
 }
 
 // classify gives a measurement its phase under the metric's conditions.
-// See the decision table in the package documentation.
+// See the decision table in the package documentation. A condition only
+// ever sees a measurement the evaluator reported Successful with a value;
+// it can confirm or withdraw that success but never turn another phase
+// into one.
 func classify(m Metric, meas Measurement) Measurement {
 	noData := m.NoData
 	if noData == "" {
 		noData = Inconclusive
 	}
-	switch {
-	case meas.Phase == Error:
-		return meas
-	case meas.Phase == Running || meas.Phase == "":
+	meas = settle(meas) // a Successful without a value is now Inconclusive
+	switch meas.Phase {
+	case Error, Failed:
+		return meas // an error stays one; a judging evaluator's Failed is never overruled
+	case Running:
 		// Not a verdict: record it as undecided rather than let it count.
 		meas.Phase = Inconclusive
 		return meas
-	case meas.Phase == Inconclusive || (meas.Phase == Successful && math.IsNaN(meas.Value) && len(meas.Values) == 0):
+	case Inconclusive:
 		meas.Phase = noData
 		if noData == Error && meas.Err == nil {
 			meas.Err = ErrNoData
 		}
 		return meas
-	case m.SuccessCondition == nil && m.FailureCondition == nil:
+	}
+	// Successful with a value (a number, ±Inf included, or Values).
+	if m.SuccessCondition == nil && m.FailureCondition == nil {
 		return meas // no condition: the evaluator's own verdict stands
-	case meas.Phase == Failed && m.FailureCondition == nil:
-		return meas // a judging evaluator said Failed; a success condition cannot overrule it
 	}
 	var succ, fail bool
 	if m.SuccessCondition != nil {
@@ -281,20 +309,23 @@ func (s *metricState) effectiveCount() int {
 	return 0 // unbounded
 }
 
-// record adds a classified measurement and re-assesses the metric.
+// record adds a classified measurement and re-assesses the metric. An
+// Error measurement does not count toward Count (Argo Rollouts).
 func (s *metricState) record(meas Measurement) {
 	r := &s.res
 	r.Measurements = append(r.Measurements, meas)
-	r.Count++
 	switch meas.Phase {
 	case Successful:
+		r.Count++
 		r.Successful++
 		r.ConsecutiveSuccess++
 		r.ConsecutiveError = 0
 	case Failed:
+		r.Count++
 		r.Failed++
 		r.ConsecutiveSuccess, r.ConsecutiveError = 0, 0
 	case Inconclusive:
+		r.Count++
 		r.Inconclusive++
 		r.ConsecutiveSuccess, r.ConsecutiveError = 0, 0
 	case Error:
@@ -303,6 +334,18 @@ func (s *metricState) record(meas Measurement) {
 		r.ConsecutiveSuccess = 0
 	}
 	s.assess()
+}
+
+// wait returns how long after meas the metric measures again: the error
+// retry interval after an error, else its interval.
+func (s *metricState) wait(meas Measurement) time.Duration {
+	if meas.Phase != Error {
+		return s.spec.Interval
+	}
+	if s.spec.ErrorRetryInterval > 0 {
+		return s.spec.ErrorRetryInterval
+	}
+	return DefaultErrorRetryInterval
 }
 
 // assess applies the per-metric decision table, first matching row wins.
@@ -318,20 +361,39 @@ func (s *metricState) assess() {
 	}
 	switch {
 	case m.FailureLimit >= 0 && r.Failed > m.FailureLimit:
-		decide(Failed, "%d failed measurements exceed the failure limit %d", r.Failed, m.FailureLimit)
+		decide(Failed, "%d failed measurements exceed the failure limit %d: %s", r.Failed, m.FailureLimit, lastMessage(r))
 	case m.InconclusiveLimit >= 0 && r.Inconclusive > m.InconclusiveLimit:
-		decide(Inconclusive, "%d inconclusive measurements exceed the inconclusive limit %d", r.Inconclusive, m.InconclusiveLimit)
+		decide(Inconclusive, "%d inconclusive measurements exceed the inconclusive limit %d: %s", r.Inconclusive, m.InconclusiveLimit, lastMessage(r))
 	case r.ConsecutiveError > errLimit:
 		decide(Error, "%d consecutive errors exceed the limit %d: %s", r.ConsecutiveError, errLimit, lastMessage(r))
 	case m.ConsecutiveSuccessLimit > 0 && r.ConsecutiveSuccess >= m.ConsecutiveSuccessLimit:
 		decide(Successful, "%d consecutive successful measurements reach the limit", r.ConsecutiveSuccess)
 	case count > 0 && r.Count >= count && m.ConsecutiveSuccessLimit > 0:
 		decide(Inconclusive, "count %d reached without %d consecutive successes", count, m.ConsecutiveSuccessLimit)
+	case count > 0 && r.Count >= count && r.Successful == 0:
+		decide(worstMeasured(r), "count %d reached without a successful measurement (%s)", count, tally(r))
 	case count > 0 && r.Count >= count:
-		decide(Successful, "%d measurements within limits", r.Count)
+		decide(Successful, "%d measurements within limits (%s)", r.Count, tally(r))
 	default:
 		r.Phase = Running
 	}
+}
+
+// worstMeasured is the verdict of a metric that has nothing successful to
+// show: the worst phase it measured (Failed > Error > Inconclusive), or
+// Inconclusive when it measured nothing.
+func worstMeasured(r *MetricResult) Phase {
+	switch {
+	case r.Failed > 0:
+		return Failed
+	case r.Error > 0:
+		return Error
+	}
+	return Inconclusive
+}
+
+func tally(r *MetricResult) string {
+	return fmt.Sprintf("%d successful, %d failed, %d inconclusive, %d errors", r.Successful, r.Failed, r.Inconclusive, r.Error)
 }
 
 // terminate ends a metric that has not decided when the run ends.
@@ -340,18 +402,28 @@ func (s *metricState) terminate(reason string) {
 		return
 	}
 	s.done = true
-	if s.effectiveCount() == 0 && s.res.Count > 0 {
-		s.res.Phase, s.res.Message = Successful, fmt.Sprintf("%s after %d measurements within limits", reason, s.res.Count)
-		return
+	r := &s.res
+	switch {
+	case len(r.Measurements) == 0:
+		r.Phase, r.Message = Inconclusive, reason+" before the first measurement"
+	case r.Successful == 0:
+		// A background metric whose every measurement errored is an
+		// Error, not a success (Argo Rollouts would say Successful).
+		r.Phase, r.Message = worstMeasured(r), fmt.Sprintf("%s without a successful measurement (%s)", reason, tally(r))
+	case s.effectiveCount() == 0:
+		r.Phase, r.Message = Successful, fmt.Sprintf("%s after %d measurements within limits (%s)", reason, r.Count, tally(r))
+	default:
+		r.Phase, r.Message = Inconclusive, fmt.Sprintf("%s after %d of %d measurements, before the metric decided", reason, r.Count, s.effectiveCount())
 	}
-	s.res.Phase, s.res.Message = Inconclusive, fmt.Sprintf("%s after %d measurements, before the metric decided", reason, s.res.Count)
 }
 
+// lastMessage is the message of the metric's last measurement: what the
+// evidence said when the metric decided.
 func lastMessage(r *MetricResult) string {
-	if n := len(r.Measurements); n > 0 {
+	if n := len(r.Measurements); n > 0 && r.Measurements[n-1].Message != "" {
 		return r.Measurements[n-1].Message
 	}
-	return ""
+	return "no message"
 }
 
 // Run executes the analysis and returns its full record. It returns an
@@ -367,7 +439,7 @@ func (r *Runner) Run(ctx context.Context, a Analysis) (RunResult, error) {
 	if err := validate(a); err != nil {
 		return RunResult{}, err
 	}
-	start := r.o.now()
+	start := r.o.clock.Now()
 	states := make([]*metricState, len(a.Metrics))
 	for i, m := range a.Metrics {
 		states[i] = &metricState{spec: m, nextAt: start.Add(m.InitialDelay),
@@ -378,7 +450,7 @@ func (r *Runner) Run(ctx context.Context, a Analysis) (RunResult, error) {
 		deadline = start.Add(a.Duration)
 	}
 	result := func(p Phase, msg string, err error) (RunResult, error) {
-		rr := RunResult{Phase: p, Message: msg, Started: start, Finished: r.o.now(), Err: err}
+		rr := RunResult{Phase: p, Message: msg, Started: start, Finished: r.o.clock.Now(), Err: err}
 		for _, s := range states {
 			rr.Metrics = append(rr.Metrics, s.res)
 		}
@@ -403,17 +475,17 @@ func (r *Runner) Run(ctx context.Context, a Analysis) (RunResult, error) {
 		if !deadline.IsZero() && !deadline.After(next) {
 			next = deadline
 		}
-		if wait := next.Sub(r.o.now()); wait > 0 {
+		if wait := next.Sub(r.o.clock.Now()); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return r.cancelled(ctx, result)
-			case <-r.o.after(wait):
+			case <-r.o.clock.After(wait):
 			}
 		}
 		if ctx.Err() != nil {
 			return r.cancelled(ctx, result)
 		}
-		now := r.o.now()
+		now := r.o.clock.Now()
 		if !deadline.IsZero() && !now.Before(deadline) {
 			for _, s := range states {
 				s.terminate("analysis duration reached")
@@ -456,7 +528,7 @@ func (r *Runner) Run(ctx context.Context, a Analysis) (RunResult, error) {
 			r.measurements.WithLabelValues(string(meas.Phase)).Inc()
 			r.o.logger.Debug("measurement", "metric", s.spec.Name, "phase", meas.Phase, "value", meas.Value)
 			s.record(meas)
-			s.nextAt = now.Add(s.spec.Interval)
+			s.nextAt = now.Add(s.wait(meas))
 		}
 	}
 }

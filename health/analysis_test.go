@@ -13,16 +13,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/health/healthtest"
 )
 
 var errBoom = errors.New("boom")
 
-func newRunner(t *testing.T, opts ...health.Option) (*health.Runner, *healthtest.Clock) {
+func newRunner(t *testing.T, opts ...health.Option) (*health.Runner, *clocktest.Clock) {
 	t.Helper()
-	c := healthtest.NewClock(fixedNow)
-	r, err := health.NewRunner(append([]health.Option{health.WithClock(c.Now), health.WithAfter(c.After)}, opts...)...)
+	c := clocktest.NewAuto(fixedNow)
+	r, err := health.NewRunner(append([]health.Option{health.WithClock(c)}, opts...)...)
 	require.NoError(t, err)
 	return r, c
 }
@@ -36,7 +37,8 @@ func run(t *testing.T, a health.Analysis) health.RunResult {
 }
 
 // TestMeasurementTable covers the measurement classification table of the
-// package documentation, one row per case.
+// package documentation, one named row per case; TestClassifyProduct
+// walks the whole product of phases, values and conditions.
 func TestMeasurementTable(t *testing.T) {
 	below := health.Below(0.05)
 	above := health.Above(0.1)
@@ -51,7 +53,6 @@ func TestMeasurementTable(t *testing.T) {
 		{"no data is inconclusive by default", healthtest.NoData(), below, nil, "", health.Inconclusive},
 		{"NaN value is no data", health.Measurement{Value: math.NaN(), Phase: health.Successful}, below, nil, "", health.Inconclusive},
 		{"no data configured as failed", healthtest.NoData(), below, nil, health.Failed, health.Failed},
-		{"no data configured as successful", healthtest.NoData(), nil, nil, health.Successful, health.Successful},
 		{"no condition keeps evaluator success", healthtest.Success(7), nil, nil, "", health.Successful},
 		{"no condition keeps evaluator failure", healthtest.Failure(7), nil, nil, "", health.Failed},
 		{"success only, holds", healthtest.Success(0.01), below, nil, "", health.Successful},
@@ -68,16 +69,22 @@ func TestMeasurementTable(t *testing.T) {
 		{"no data configured as error", healthtest.NoData(), below, nil, health.Error, health.Error},
 		{"NaN value with a condition is no data, not a comparison", health.Measurement{Value: math.NaN(), Phase: health.Successful}, nil, health.Above(0.1), health.Failed, health.Failed},
 		{"judging evaluator failure, failure only, holds", healthtest.Failure(0.2), nil, above, "", health.Failed},
-		{"judging evaluator failure, failure only, does not hold", healthtest.Failure(0.07), nil, above, "", health.Successful},
-		{"judging evaluator failure, both, success holds", healthtest.Failure(0.01), below, above, "", health.Successful},
-		{"judging evaluator failure, both, neither holds", healthtest.Failure(0.07), below, above, "", health.Inconclusive},
+		{"judging evaluator failure, failure only, does not hold", healthtest.Failure(0.07), nil, above, "", health.Failed},
+		{"judging evaluator failure, both, success holds", healthtest.Failure(0.01), below, above, "", health.Failed},
+		{"judging evaluator failure, both, neither holds", healthtest.Failure(0.07), below, above, "", health.Failed},
+		{"probe without a response under a failure condition", health.Measurement{Value: math.NaN(), Phase: health.Failed, Message: "no response"}, nil, health.AtLeast(500), "", health.Failed},
+		{"Degraded objects under a failure condition", health.Measurement{Value: math.NaN(), Values: map[string]float64{"Degraded": 1}, Phase: health.Failed}, nil, health.AtLeast(500), "", health.Failed},
+		{"NaN failure is not overruled by a failure condition that does not hold", health.Measurement{Value: math.NaN(), Phase: health.Failed}, nil, health.Above(0.1), "", health.Failed},
+		{"+Inf is a value a failure condition judges", health.Measurement{Value: math.Inf(1), Phase: health.Successful}, nil, above, "", health.Failed},
+		{"-Inf is a value a success condition judges", health.Measurement{Value: math.Inf(-1), Phase: health.Successful}, below, nil, "", health.Successful},
+		{"an unknown phase is an error", health.Measurement{Value: 0.01, Phase: "Healthy"}, below, nil, "", health.Error},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := run(t, health.Analysis{Metrics: []health.Metric{{
 				Name: "m", Evaluator: healthtest.NewScripted(tt.meas),
 				SuccessCondition: tt.succ, FailureCondition: tt.fail, NoData: tt.noData,
-				InconclusiveLimit: -1, FailureLimit: -1, ConsecutiveErrorLimit: health.Limit(10),
+				InconclusiveLimit: -1, FailureLimit: -1, ConsecutiveErrorLimit: health.Limit(0),
 			}}})
 			m := res.Metric("m")
 			require.NotNil(t, m)
@@ -95,7 +102,8 @@ func TestMeasurementTable(t *testing.T) {
 }
 
 // TestMetricDecisionTable covers each row of the per-metric decision
-// table, in order.
+// table, in order; TestMetricSequences walks every short sequence of
+// measurement phases under every combination of limits.
 func TestMetricDecisionTable(t *testing.T) {
 	s, f, n, e := healthtest.Success(1), healthtest.Failure(1), healthtest.NoData(), healthtest.Err(errBoom)
 	tests := []struct {
@@ -103,33 +111,46 @@ func TestMetricDecisionTable(t *testing.T) {
 		metric  health.Metric
 		script  []health.Measurement
 		want    health.Phase
-		count   int
+		count   int // measurements that are not errors
+		calls   int // every measurement
 		message string
 	}{
 		{"1 failure limit exceeded", health.Metric{Interval: time.Minute, Count: 5, FailureLimit: 1},
-			[]health.Measurement{s, f, s, f, s}, health.Failed, 4, "2 failed measurements exceed the failure limit 1"},
+			[]health.Measurement{s, f, s, f, s}, health.Failed, 4, 4, "2 failed measurements exceed the failure limit 1"},
 		{"1 default failure limit is zero", health.Metric{Interval: time.Minute, Count: 5},
-			[]health.Measurement{s, f}, health.Failed, 2, "exceed the failure limit 0"},
+			[]health.Measurement{s, f}, health.Failed, 2, 2, "exceed the failure limit 0"},
 		{"1 negative failure limit disables", health.Metric{Interval: time.Minute, Count: 3, FailureLimit: -1},
-			[]health.Measurement{f, f, f}, health.Successful, 3, "3 measurements within limits"},
+			[]health.Measurement{s, f, f}, health.Successful, 3, 3, "3 measurements within limits (1 successful, 2 failed"},
 		{"2 inconclusive limit exceeded", health.Metric{Interval: time.Minute, Count: 5, InconclusiveLimit: 1},
-			[]health.Measurement{n, s, n}, health.Inconclusive, 3, "2 inconclusive measurements exceed the inconclusive limit 1"},
+			[]health.Measurement{n, s, n}, health.Inconclusive, 3, 3, "2 inconclusive measurements exceed the inconclusive limit 1"},
 		{"2 default inconclusive limit is zero", health.Metric{Interval: time.Minute, Count: 5},
-			[]health.Measurement{n}, health.Inconclusive, 1, "inconclusive limit 0"},
+			[]health.Measurement{n}, health.Inconclusive, 1, 1, "inconclusive limit 0"},
 		{"3 default consecutive error limit is four", health.Metric{Interval: time.Minute, Count: 10},
-			[]health.Measurement{e, e, e, e, e}, health.Error, 5, "5 consecutive errors exceed the limit 4: boom"},
-		{"3 errors not consecutive are tolerated", health.Metric{Interval: time.Minute, Count: 6, ConsecutiveErrorLimit: health.Limit(1)},
-			[]health.Measurement{e, s, e, s, e, s}, health.Successful, 6, "6 measurements within limits"},
+			[]health.Measurement{e, e, e, e, e}, health.Error, 0, 5, "5 consecutive errors exceed the limit 4: boom"},
+		{"3 errors not consecutive are tolerated and do not count", health.Metric{Interval: time.Minute, Count: 3, ConsecutiveErrorLimit: health.Limit(1)},
+			[]health.Measurement{e, s, e, s, e, s}, health.Successful, 3, 6, "3 measurements within limits (3 successful, 0 failed, 0 inconclusive, 3 errors)"},
 		{"3 limit zero fails on first error", health.Metric{Interval: time.Minute, Count: 3, ConsecutiveErrorLimit: health.Limit(0)},
-			[]health.Measurement{e}, health.Error, 1, "1 consecutive errors exceed the limit 0"},
+			[]health.Measurement{e}, health.Error, 0, 1, "1 consecutive errors exceed the limit 0"},
+		{"3 a metric without an interval whose only measurement errors is retried until Error", health.Metric{},
+			[]health.Measurement{e}, health.Error, 0, 5, "5 consecutive errors exceed the limit 4"},
+		{"3 a metric without an interval measures again after an error", health.Metric{},
+			[]health.Measurement{e, s}, health.Successful, 1, 2, "1 measurements within limits"},
+		{"3 two errors then a failure under count 2 fail", health.Metric{Interval: time.Minute, Count: 2},
+			[]health.Measurement{e, e, f}, health.Failed, 1, 3, "1 failed measurements exceed the failure limit 0"},
 		{"4 consecutive success limit reached", health.Metric{Interval: time.Minute, Count: 10, FailureLimit: 2, ConsecutiveSuccessLimit: 3},
-			[]health.Measurement{s, f, s, s, s}, health.Successful, 5, "3 consecutive successful measurements reach the limit"},
+			[]health.Measurement{s, f, s, s, s}, health.Successful, 5, 5, "3 consecutive successful measurements reach the limit"},
 		{"5 count reached without consecutive successes", health.Metric{Interval: time.Minute, Count: 4, FailureLimit: 2, ConsecutiveSuccessLimit: 3},
-			[]health.Measurement{s, f, s, f}, health.Inconclusive, 4, "count 4 reached without 3 consecutive successes"},
-		{"6 count reached", health.Metric{Interval: time.Minute, Count: 3},
-			[]health.Measurement{s, s, s}, health.Successful, 3, "3 measurements within limits"},
-		{"6 no interval measures once", health.Metric{},
-			[]health.Measurement{s}, health.Successful, 1, "1 measurements within limits"},
+			[]health.Measurement{s, f, s, f}, health.Inconclusive, 4, 4, "count 4 reached without 3 consecutive successes"},
+		{"6 count reached with failures only is Failed", health.Metric{Interval: time.Minute, Count: 3, FailureLimit: -1},
+			[]health.Measurement{f, f, f}, health.Failed, 3, 3, "count 3 reached without a successful measurement"},
+		{"6 count reached with no data only is Inconclusive", health.Metric{Interval: time.Minute, Count: 2, InconclusiveLimit: 5},
+			[]health.Measurement{n, n}, health.Inconclusive, 2, 2, "count 2 reached without a successful measurement"},
+		{"6 count reached with errors and no data only is Error", health.Metric{InconclusiveLimit: 1},
+			[]health.Measurement{e, n}, health.Error, 1, 2, "count 1 reached without a successful measurement (0 successful, 0 failed, 1 inconclusive, 1 errors)"},
+		{"7 count reached", health.Metric{Interval: time.Minute, Count: 3},
+			[]health.Measurement{s, s, s}, health.Successful, 3, 3, "3 measurements within limits"},
+		{"7 no interval measures once", health.Metric{},
+			[]health.Measurement{s}, health.Successful, 1, 1, "1 measurements within limits"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,10 +163,43 @@ func TestMetricDecisionTable(t *testing.T) {
 			require.NotNil(t, mr)
 			assert.Equal(t, tt.want, mr.Phase)
 			assert.Equal(t, tt.want, res.Phase, "a single metric decides the run")
-			assert.Equal(t, tt.count, mr.Count)
-			assert.Equal(t, tt.count, ev.Calls(), "no measurement after the metric decided")
-			assert.Len(t, mr.Measurements, tt.count)
+			assert.Equal(t, tt.count, mr.Count, "errors do not count")
+			assert.Equal(t, tt.calls-tt.count, mr.Error)
+			assert.Equal(t, tt.calls, ev.Calls(), "no measurement after the metric decided")
+			assert.Len(t, mr.Measurements, tt.calls)
 			assert.Contains(t, mr.Message, tt.message)
+		})
+	}
+}
+
+// TestErrorRetryInterval checks that an error is retried after the error
+// retry interval, whatever the metric's interval, as in Argo Rollouts.
+func TestErrorRetryInterval(t *testing.T) {
+	s, e := healthtest.Success(1), healthtest.Err(errBoom)
+	tests := []struct {
+		name   string
+		metric health.Metric
+		script []health.Measurement
+		waits  []time.Duration
+	}{
+		{"default 10s after an error, the interval otherwise", health.Metric{Interval: time.Minute, Count: 3},
+			[]health.Measurement{s, e, e, s, s}, []time.Duration{time.Minute, 10 * time.Second, 10 * time.Second, time.Minute}},
+		{"without an interval", health.Metric{},
+			[]health.Measurement{e, e, s}, []time.Duration{10 * time.Second, 10 * time.Second}},
+		{"configured", health.Metric{ErrorRetryInterval: 3 * time.Second, Interval: time.Minute, Count: 2},
+			[]health.Measurement{e, s, s}, []time.Duration{3 * time.Second, time.Minute}},
+		{"shorter than the error retry interval", health.Metric{Interval: time.Second, Count: 2},
+			[]health.Measurement{e, s, s}, []time.Duration{10 * time.Second, time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, c := newRunner(t)
+			m := tt.metric
+			m.Name, m.Evaluator = "m", healthtest.NewScripted(tt.script...)
+			res, err := r.Run(context.Background(), health.Analysis{Metrics: []health.Metric{m}})
+			require.NoError(t, err)
+			assert.Equal(t, health.Successful, res.Phase, res.Message)
+			assert.Equal(t, tt.waits, c.Waits())
 		})
 	}
 }
@@ -153,7 +207,7 @@ func TestMetricDecisionTable(t *testing.T) {
 func TestRunScheduleAndRecord(t *testing.T) {
 	r, c := newRunner(t)
 	ev := healthtest.Values(0.01, 0.02, 0.03)
-	ev.SetClock(c.Now)
+	ev.SetClock(c)
 	res, err := r.Run(context.Background(), health.Analysis{Metrics: []health.Metric{{
 		Name: "errors", Evaluator: ev, InitialDelay: 30 * time.Second, Interval: time.Minute, Count: 3,
 		SuccessCondition: health.Below(0.05),
@@ -259,6 +313,31 @@ func TestRunLevelDecisions(t *testing.T) {
 		assert.Equal(t, 10, ev.Calls(), "measured at 0..9 minutes")
 		assert.Contains(t, res.Metric("bg").Message, "analysis duration reached")
 	})
+	t.Run("a background metric whose every measurement errored ends Error", func(t *testing.T) {
+		ev := healthtest.NewScripted(e)
+		res := run(t, health.Analysis{Duration: 10 * time.Minute, Metrics: []health.Metric{
+			{Name: "bg", Evaluator: ev, Interval: time.Minute, ConsecutiveErrorLimit: health.Limit(1000)},
+		}})
+		assert.Equal(t, health.Error, res.Phase, res.Message)
+		mr := res.Metric("bg")
+		assert.Equal(t, health.Error, mr.Phase)
+		assert.Equal(t, 60, ev.Calls(), "retried every 10s for 10 minutes")
+		assert.Zero(t, mr.Count)
+		assert.Contains(t, mr.Message, "analysis duration reached without a successful measurement")
+	})
+	t.Run("a background metric with only no data ends Inconclusive", func(t *testing.T) {
+		res := run(t, health.Analysis{Duration: 10 * time.Minute, Metrics: []health.Metric{
+			{Name: "bg", Evaluator: healthtest.NewScripted(healthtest.NoData()), Interval: time.Minute, InconclusiveLimit: -1},
+		}})
+		assert.Equal(t, health.Inconclusive, res.Phase, res.Message)
+	})
+	t.Run("a background metric never measured ends Inconclusive", func(t *testing.T) {
+		res := run(t, health.Analysis{Duration: time.Minute, Metrics: []health.Metric{
+			{Name: "bg", Evaluator: healthtest.NewScripted(s), Interval: time.Minute, InitialDelay: time.Hour},
+		}})
+		assert.Equal(t, health.Inconclusive, res.Phase, res.Message)
+		assert.Contains(t, res.Message, "before the first measurement")
+	})
 	t.Run("duration before a count is reached is inconclusive", func(t *testing.T) {
 		res := run(t, health.Analysis{Duration: 150 * time.Second, Metrics: []health.Metric{
 			{Name: "m", Evaluator: healthtest.NewScripted(s), Interval: time.Minute, Count: 5},
@@ -311,13 +390,17 @@ func TestRunCancelStuckEvaluator(t *testing.T) {
 
 func TestRunCancelWhileWaiting(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	// The interval timer never fires; asking for it cancels the run, so the
-	// cancellation lands exactly while the runner waits.
-	r, err := health.NewRunner(health.WithAfter(func(time.Duration) <-chan time.Time {
-		cancel()
-		return nil
-	}))
+	defer cancel()
+	// A manual clock that nothing advances: the interval never passes, so
+	// the cancellation lands exactly while the runner waits on it.
+	c := clocktest.New(fixedNow)
+	r, err := health.NewRunner(health.WithClock(c))
 	require.NoError(t, err)
+	go func() {
+		if c.WaitForTimers(ctx, 1) == nil {
+			cancel()
+		}
+	}()
 	ev := healthtest.Values(1, 2)
 	res, err := r.Run(ctx, health.Analysis{Metrics: []health.Metric{{Name: "m", Evaluator: ev, Interval: time.Hour, Count: 3}}})
 	require.NoError(t, err)
@@ -342,6 +425,8 @@ func TestRunInvalid(t *testing.T) {
 		{"negative interval", health.Analysis{Metrics: []health.Metric{{Name: "a", Evaluator: ev, Interval: -1}}}, "negative interval"},
 		{"count without interval", health.Analysis{Metrics: []health.Metric{{Name: "a", Evaluator: ev, Count: 3}}}, "count 3 but no interval"},
 		{"bad no-data phase", health.Analysis{Metrics: []health.Metric{{Name: "a", Evaluator: ev, NoData: health.Running}}}, "NoData phase"},
+		{"no data as success", health.Analysis{Metrics: []health.Metric{{Name: "a", Evaluator: ev, NoData: health.Successful}}}, "would read missing data as a success"},
+		{"negative error retry interval", health.Analysis{Metrics: []health.Metric{{Name: "a", Evaluator: ev, ErrorRetryInterval: -1}}}, "negative interval, delay, error retry interval or count"},
 		{"negative duration", health.Analysis{Duration: -time.Second, Metrics: []health.Metric{{Name: "a", Evaluator: ev}}}, "negative duration"},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/flightdeck-dev/flightdeck/clock"
 )
 
 // SampleSource returns the samples of one series over a time range;
@@ -40,8 +42,8 @@ type CanaryJudge struct {
 var _ Evaluator = (*CanaryJudge)(nil)
 
 // NewCanaryJudge returns a CanaryJudge over the trailing window sampled
-// every step. It honours [WithClock] (default time.Now; the window ends
-// at the clock's time) and [WithLogger]. It returns an error wrapping
+// every step. It honours [WithClock] (default the system clock; the
+// window ends at the clock's time) and [WithLogger]. It returns an error wrapping
 // [ErrInvalidJudgement] for no metrics, a metric without both sources, or
 // a window or step that is not positive.
 func NewCanaryJudge(metrics []CanaryQuery, window, step time.Duration, cfg JudgeConfig, opts ...Option) (*CanaryJudge, error) {
@@ -65,7 +67,7 @@ func NewCanaryJudge(metrics []CanaryQuery, window, step time.Duration, cfg Judge
 
 // Evaluate fetches the samples and judges them; see [CanaryJudge].
 func (c *CanaryJudge) Evaluate(ctx context.Context) Measurement {
-	t := c.o.now()
+	t := c.o.clock.Now()
 	if err := ctx.Err(); err != nil {
 		return errorMeasurement(t, fmt.Errorf("canary judge: %w", err))
 	}
@@ -104,8 +106,10 @@ func (c *CanaryJudge) Evaluate(ctx context.Context) Measurement {
 //   - Successful once it concludes the canary no worse, and also while it
 //     is still running: no evidence of harm so far (so zero errors never
 //     fail a run, and a metric with a count passes unless harm is found);
-//   - Error when a counter cannot be read; Inconclusive when one has no
-//     data.
+//   - Error when a counter cannot be read or its reading cannot be an
+//     error count (infinite, negative, or an increase that overflows the
+//     totals; Err wraps [ErrBadCounter]) — never "no evidence of harm";
+//   - Inconclusive when a counter has no data (NaN, empty).
 //
 // The first reading only sets the starting point. Value is the log
 // likelihood ratio of "worse"; Values carries the counts and both ratios.
@@ -114,7 +118,7 @@ func (c *CanaryJudge) Evaluate(ctx context.Context) Measurement {
 type ErrorSplit struct {
 	test           *SequentialTest
 	canary, stable Evaluator
-	now            func() time.Time
+	clock          clock.Clock
 
 	mu                   sync.Mutex
 	lastCanary, lastStab float64
@@ -124,19 +128,30 @@ type ErrorSplit struct {
 var _ Evaluator = (*ErrorSplit)(nil)
 
 // NewErrorSplit returns an ErrorSplit feeding test from the canary and
-// stable error counters. It honours [WithClock] (default time.Now; it
-// stamps the measurements). It returns an error wrapping
+// stable error counters. It honours [WithClock] (default the system
+// clock; it stamps the measurements). It returns an error wrapping
 // [ErrInvalidSequential] when test or a counter is nil.
 func NewErrorSplit(test *SequentialTest, canary, stable Evaluator, opts ...Option) (*ErrorSplit, error) {
 	if test == nil || canary == nil || stable == nil {
 		return nil, fmt.Errorf("%w: error split needs a test and both counters", ErrInvalidSequential)
 	}
-	return &ErrorSplit{test: test, canary: canary, stable: stable, now: buildOptions(0, opts).now}, nil
+	return &ErrorSplit{test: test, canary: canary, stable: stable, clock: buildOptions(0, opts).clock}, nil
 }
+
+// maxErrorCount bounds a counter reading and the test's totals: beyond
+// 2^53 a float64 no longer counts errors one by one, and an int total
+// could overflow.
+const maxErrorCount = 1 << 53
+
+// ErrBadCounter is wrapped by the Err of an [Error] measurement from an
+// [ErrorSplit] whose counter reading cannot be an error count: infinite,
+// negative, an increment that would overflow the totals, or a reading the
+// counter's evaluator did not report Successful.
+var ErrBadCounter = errors.New("bad error counter reading")
 
 // Evaluate reads both counters and advances the test.
 func (e *ErrorSplit) Evaluate(ctx context.Context) Measurement {
-	t := e.now()
+	t := e.clock.Now()
 	if err := ctx.Err(); err != nil {
 		return errorMeasurement(t, fmt.Errorf("error split: %w", err))
 	}
@@ -145,8 +160,8 @@ func (e *ErrorSplit) Evaluate(ctx context.Context) Measurement {
 	// reset and count the whole counter as new errors.
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c := e.canary.Evaluate(ctx)
-	s := e.stable.Evaluate(ctx)
+	c := settle(e.canary.Evaluate(ctx))
+	s := settle(e.stable.Evaluate(ctx))
 	for _, r := range []struct {
 		name string
 		m    Measurement
@@ -156,6 +171,10 @@ func (e *ErrorSplit) Evaluate(ctx context.Context) Measurement {
 			return errorMeasurement(t, fmt.Errorf("error split: %s errors: %w", r.name, r.m.Err))
 		case r.m.Phase == Inconclusive || math.IsNaN(r.m.Value):
 			return noData(t, "error split: "+r.name+" errors")
+		case r.m.Phase != Successful:
+			return errorMeasurement(t, fmt.Errorf("error split: %s errors: %w: phase %s (%s)", r.name, ErrBadCounter, r.m.Phase, r.m.Message))
+		case math.IsInf(r.m.Value, 0) || r.m.Value < 0 || r.m.Value > maxErrorCount:
+			return errorMeasurement(t, fmt.Errorf("error split: %s errors: %w: %g is not an error count", r.name, ErrBadCounter, r.m.Value))
 		}
 	}
 	if !e.started {
@@ -163,17 +182,21 @@ func (e *ErrorSplit) Evaluate(ctx context.Context) Measurement {
 		st := e.test.State()
 		return e.measurement(t, st, "starting point taken")
 	}
-	inc := func(now, last float64) int {
-		d := now - last
-		if d < 0 {
-			d = now
+	inc := func(now, last float64) float64 {
+		if d := now - last; d >= 0 {
+			return math.Round(d)
 		}
-		return int(math.Round(d))
+		return math.Round(now) // counter reset: the new value is the increase
 	}
 	dc, ds := inc(c.Value, e.lastCanary), inc(s.Value, e.lastStab)
+	st := e.test.State()
+	if float64(st.CanaryErrors)+dc > maxErrorCount || float64(st.StableErrors)+ds > maxErrorCount {
+		return errorMeasurement(t, fmt.Errorf("error split: %w: +%g canary, +%g stable errors overflow the totals %d and %d",
+			ErrBadCounter, dc, ds, st.CanaryErrors, st.StableErrors))
+	}
 	e.lastCanary, e.lastStab = c.Value, s.Value
-	e.test.Observe(dc, ds)
-	return e.measurement(t, e.test.State(), fmt.Sprintf("+%d canary, +%d stable errors", dc, ds))
+	e.test.Observe(int(dc), int(ds))
+	return e.measurement(t, e.test.State(), fmt.Sprintf("+%d canary, +%d stable errors", int(dc), int(ds)))
 }
 
 func (e *ErrorSplit) measurement(t time.Time, st SequentialState, note string) Measurement {

@@ -33,7 +33,7 @@ func TestCanaryJudgeFromPrometheus(t *testing.T) {
 	cj, err := health.NewCanaryJudge([]health.CanaryQuery{
 		{Metric: health.CanaryMetric{Name: "latency", Direction: health.Increase, Critical: true}, Baseline: q(`latency{track="stable"}`), Canary: q(`latency{track="canary"}`)},
 		{Metric: health.CanaryMetric{Name: "cpu"}, Baseline: q(`cpu{track="stable"}`), Canary: q(`cpu{track="canary"}`)},
-	}, 5*time.Minute, 10*time.Second, health.JudgeConfig{}, health.WithClock(clock))
+	}, 5*time.Minute, 10*time.Second, health.JudgeConfig{}, health.WithClock(fixedClock()))
 	require.NoError(t, err)
 	m := cj.Evaluate(context.Background())
 	assert.Equal(t, health.Failed, m.Phase, m.Message)
@@ -57,7 +57,7 @@ func TestErrorSplit(t *testing.T) {
 	require.NoError(t, err)
 	canary := healthtest.Values(10, 10, 12, 20)
 	stable := healthtest.Values(500, 500, 510, 520)
-	es, err := health.NewErrorSplit(st, canary, stable, health.WithClock(clock))
+	es, err := health.NewErrorSplit(st, canary, stable, health.WithClock(fixedClock()))
 	require.NoError(t, err)
 
 	m := es.Evaluate(context.Background())
@@ -148,7 +148,7 @@ func TestCanaryEvaluatorsConformance(t *testing.T) {
 		fake.AddSeries("a", nil, healthtest.Point{T: fixedNow.Add(-time.Minute), V: 1}, healthtest.Point{T: fixedNow, V: 2})
 		healthtest.TestEvaluator(t, func(t *testing.T) health.Evaluator {
 			cj, err := health.NewCanaryJudge([]health.CanaryQuery{{Metric: health.CanaryMetric{Name: "a"}, Baseline: newQuery(t, url, "a"), Canary: newQuery(t, url, "a")}},
-				5*time.Minute, 10*time.Second, health.JudgeConfig{}, health.WithClock(clock))
+				5*time.Minute, 10*time.Second, health.JudgeConfig{}, health.WithClock(fixedClock()))
 			require.NoError(t, err)
 			return cj
 		})

@@ -9,11 +9,19 @@
 // [Phase] and a message. Successful means a value was obtained (or, for
 // judging evaluators such as [HTTPProbe] and [WorstStatus], that the target
 // is healthy); Failed means judged unhealthy; Inconclusive means no data
-// (an empty query result, NaN, a rate before two scrapes) and is never
+// (an empty query result, NaN, a rate before two scrapes or from counters
+// that are not finite, a [WorstStatus] over no objects) and is never
 // success; Error means the measurement could not be taken and carries Err.
 // Unreachable endpoints, timeouts, non-numeric or multi-series results
 // where one was expected, malformed exposition text and 5xx replies are all
 // Error measurements. [AllOf], [AnyOf] and [WorstStatus] combine.
+//
+// The package is fail-safe by construction: nothing that could not be
+// measured, and nothing an evaluator judged Failed, ever reads as a
+// success. A Successful measurement without a value (Value NaN and no
+// Values) is no data wherever it is read; a phase outside the ones above
+// is an Error wrapping [ErrUnknownPhase]. healthtest.TestEvaluator and
+// healthtest.TestEvaluatorFailSafe check evaluators against these rules.
 //
 // # Analysis runs
 //
@@ -22,21 +30,26 @@
 //
 // Each measurement is first classified (first matching row wins):
 //
-//	evaluator phase        conditions                   measurement phase
-//	Error                  any                          Error
-//	Running, or none       any                          Inconclusive (not a verdict)
-//	Inconclusive, or NaN   any                          Metric.NoData (default Inconclusive;
-//	                                                    as Error its Err is [ErrNoData])
-//	any other              none                         the evaluator's own phase
-//	Failed                 success condition only       Failed (a judging evaluator is not overruled)
-//	Successful             success only                 Successful if it holds, else Failed
-//	Successful/Failed      failure only                 Failed if it holds, else Successful
-//	Successful/Failed      both                         Failed if failure holds, else Successful
-//	                                                    if success holds, else Inconclusive
+//	evaluator phase          value          conditions     measurement phase
+//	Error, or unknown        any            any            Error
+//	Failed                   any            any            Failed (never overruled)
+//	Running, or none         any            any            Inconclusive (not a verdict)
+//	Inconclusive             any            any            Metric.NoData (default
+//	Successful               NaN, no Values any            Inconclusive; as Error
+//	                                                       its Err is [ErrNoData])
+//	Successful               a value        none           Successful
+//	Successful               a value        success only   Successful if it holds, else Failed
+//	Successful               a value        failure only   Failed if it holds, else Successful
+//	Successful               a value        both           Failed if failure holds, else
+//	                                                       Successful if success holds,
+//	                                                       else Inconclusive
 //
-// A failure condition thus takes over from a judging evaluator's verdict
-// (the conditions say what failure means), while a success condition
-// alone can only confirm or withdraw a success.
+// A value is a number (±Inf included: a latency quantile above the top
+// bucket is +Inf, and a failure condition on it holds) or a non-empty
+// Values. Conditions thus only ever judge a measurement the evaluator
+// reported Successful with a value: they can confirm or withdraw that
+// success, and never turn no data, an error or a judging evaluator's
+// Failed (a probe that got no answer, a Degraded object) into a success.
 //
 // A metric with no condition is the case where Argo Rollouts' code and
 // docs part: its code makes every non-error measurement Successful. Here
@@ -45,15 +58,31 @@
 // numeric evaluator (which reports Successful when it got a value) behaves
 // exactly as in Argo Rollouts' code. This is deliberate.
 //
-// After each measurement the metric is assessed (first matching row wins):
+// As in Argo Rollouts, an Error measurement does not count toward the
+// metric's count: it adds to the error and consecutive-error counters and
+// the metric measures again after Metric.ErrorRetryInterval (default
+// [DefaultErrorRetryInterval], 10s), also when it has no interval. So a
+// metric whose measurements keep erroring ends in Error once the
+// consecutive errors exceed the limit; errors never make up a count.
+//
+// After each measurement the metric is assessed (first matching row wins;
+// "count" is the number of measurements that were not errors):
 //
 //  1. failures > FailureLimit (limit ≥ 0; default 0)                 → Failed
 //  2. inconclusives > InconclusiveLimit (limit ≥ 0; default 0)       → Inconclusive
 //  3. consecutive errors > ConsecutiveErrorLimit (default 4)         → Error
 //  4. ConsecutiveSuccessLimit > 0 and consecutive successes ≥ it     → Successful
 //  5. count reached and ConsecutiveSuccessLimit > 0 (not met)        → Inconclusive
-//  6. count reached                                                  → Successful
-//  7. otherwise                                                      → Running
+//  6. count reached without a successful measurement                 → Failed if any
+//     failed, else Error if any errored, else Inconclusive
+//  7. count reached                                                  → Successful
+//  8. otherwise                                                      → Running
+//
+// Row 6 is a deliberate difference from Argo Rollouts, which calls a
+// metric Successful when its count is reached within the limits even if
+// nothing succeeded (all failures under a disabled or high FailureLimit,
+// all inconclusive under a high InconclusiveLimit): here a success needs
+// at least one successful measurement.
 //
 // The count is Metric.Count, or 1 without an interval; a metric with an
 // interval and no count runs until the analysis ends. The run then:
@@ -65,8 +94,14 @@
 //   - is Successful when every non-dry-run metric is Successful (with only
 //     dry-run metrics, it is Successful once they finish);
 //   - at Analysis.Duration ends undecided metrics: those without a count
-//     become Successful (Argo Rollouts' termination of a background
-//     analysis), those with a count not reached become Inconclusive;
+//     become Successful if they had at least one successful measurement
+//     (Argo Rollouts' termination of a background analysis), those with a
+//     count not reached become Inconclusive, and any metric without a
+//     successful measurement takes the worst phase it measured as in row 6
+//     (Inconclusive when it measured nothing). A background metric whose
+//     every measurement errored thus ends in Error, where Argo Rollouts
+//     would call it Successful: a deliberate difference, since a rollback
+//     or promotion must never stand on measurements that were not taken;
 //   - on context cancellation returns promptly with the record so far,
 //     phase Error and Err wrapping [ErrAnalysisCancelled]: a cancelled
 //     analysis never reads as a success, and a measurement cut short by

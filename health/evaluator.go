@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flightdeck-dev/flightdeck/clock"
 )
 
 // Measurement is one observation made by an [Evaluator].
@@ -128,14 +130,66 @@ func evaluateAll(ctx context.Context, evals []Named) []Measurement {
 	return out
 }
 
-func combine(kind string, evals []Named, now func() time.Time, decide func([]Measurement) Phase) Evaluator {
+// settle applies the fail-safe rules every consumer of a measurement
+// relies on: a Successful measurement without a value (Value NaN and no
+// Values) is no data, a phase outside the documented set is an Error, and
+// an Error always carries Err.
+func settle(m Measurement) Measurement {
+	switch m.Phase {
+	case Successful:
+		if math.IsNaN(m.Value) && len(m.Values) == 0 {
+			m.Phase = Inconclusive
+			m.Message = withReason(m.Message, "successful without a value: "+ErrNoData.Error())
+		}
+	case Failed, Inconclusive, Running:
+	case "":
+		m.Phase = Running
+	case Error:
+		if m.Err == nil {
+			m.Err = errors.New(withReason(m.Message, "error without a cause"))
+		}
+	default:
+		m.Err = fmt.Errorf("%w: phase %q", ErrUnknownPhase, m.Phase)
+		m.Message = withReason(m.Message, m.Err.Error())
+		m.Phase = Error
+	}
+	return m
+}
+
+// withReason appends reason to msg, or returns reason alone.
+func withReason(msg, reason string) string {
+	if msg == "" {
+		return reason
+	}
+	return msg + " (" + reason + ")"
+}
+
+// ErrUnknownPhase is the Err of an [Error] measurement made from an
+// evaluator's measurement whose phase is none of the documented ones: a
+// phase nothing understands is never read as a verdict.
+var ErrUnknownPhase = errors.New("unknown measurement phase")
+
+func combine(kind string, evals []Named, decide func([]Measurement) Phase) Evaluator {
 	return Func(func(ctx context.Context) Measurement {
-		t := now()
+		if err := ctx.Err(); err != nil {
+			return errorMeasurement(time.Now(), fmt.Errorf("%s: %w", kind, err))
+		}
 		if len(evals) == 0 {
-			return Measurement{Time: t, Value: math.NaN(), Phase: Inconclusive,
-				Message: kind + " of nothing: " + ErrNoData.Error()}
+			return noData(time.Now(), kind+" of nothing")
 		}
 		ms := evaluateAll(ctx, evals)
+		// The combined measurement is as late as its latest child, so the
+		// children's clock (a fake one in tests) dates it.
+		var t time.Time
+		for i := range ms {
+			ms[i] = settle(ms[i])
+			if ms[i].Time.After(t) {
+				t = ms[i].Time
+			}
+		}
+		if t.IsZero() {
+			t = time.Now()
+		}
 		m := Measurement{Time: t, Value: math.NaN(), Values: make(map[string]float64, len(ms))}
 		var errs []error
 		var parts []string
@@ -151,16 +205,24 @@ func combine(kind string, evals []Named, now func() time.Time, decide func([]Mea
 		if m.Phase == Error {
 			m.Err = errors.Join(errs...)
 		}
+		if ctx.Err() != nil && m.Phase != Error {
+			// Children cut short by the caller: what they said is not a verdict.
+			m.Phase, m.Err = Error, fmt.Errorf("%s: %w", kind, ctx.Err())
+		}
 		return m
 	})
 }
 
 // AllOf returns an evaluator that evaluates every child concurrently and is
 // [Successful] only when all children are; otherwise it takes the worst
-// child phase (Inconclusive < Error < Failed). Values holds each child's
-// value by name. With no children it is Inconclusive.
+// child phase (Running < Inconclusive < Error < Failed). Values holds each
+// child's value by name. With no children it is Inconclusive (no data).
+// A child's Successful measurement without a value counts as no data and
+// a child's unknown phase as an Error, so a child that cannot measure
+// never makes the combination Successful. The measurement's Time is the
+// latest child's.
 func AllOf(evals ...Named) Evaluator {
-	return combine("all of", evals, time.Now, func(ms []Measurement) Phase {
+	return combine("all of", evals, func(ms []Measurement) Phase {
 		p := Successful
 		for _, m := range ms {
 			p = WorsePhase(p, m.Phase)
@@ -171,10 +233,11 @@ func AllOf(evals ...Named) Evaluator {
 
 // AnyOf returns an evaluator that evaluates every child concurrently and is
 // [Successful] when at least one child is; otherwise it takes the least bad
-// child phase (Inconclusive < Error < Failed), so it is Failed only when
-// every child failed. With no children it is Inconclusive.
+// child phase (Running < Inconclusive < Error < Failed), so it is Failed
+// only when every child failed. With no children it is Inconclusive (no
+// data). Children are read as for [AllOf].
 func AnyOf(evals ...Named) Evaluator {
-	return combine("any of", evals, time.Now, func(ms []Measurement) Phase {
+	return combine("any of", evals, func(ms []Measurement) Phase {
 		best := Failed
 		for _, m := range ms {
 			if m.Phase == Successful {
@@ -196,6 +259,8 @@ type WorstStatus struct {
 	// Objects lists the objects to assess. It is called on every
 	// evaluation; an error becomes an Error measurement.
 	Objects func(ctx context.Context) ([]map[string]any, error)
+	// Clock stamps the measurements; nil means the system clock.
+	Clock clock.Clock
 }
 
 var _ Evaluator = (*WorstStatus)(nil)
@@ -205,9 +270,11 @@ var _ Evaluator = (*WorstStatus)(nil)
 // Progressing and Missing → Inconclusive (not decided yet; an analysis
 // metric waiting for health sets InconclusiveLimit accordingly), Unknown →
 // Error.
-// A malformed object is an Error. Values counts the objects per status.
+// No objects at all is no data (Inconclusive wrapping nothing, message
+// ending in [ErrNoData]): nothing to judge is not healthy. A malformed
+// object is an Error naming it. Values counts the objects per status.
 func (w *WorstStatus) Evaluate(ctx context.Context) Measurement {
-	t := time.Now()
+	t := clock.Or(w.Clock).Now()
 	if w.Objects == nil {
 		return errorMeasurement(t, errors.New("worst status: no object source"))
 	}
@@ -218,13 +285,16 @@ func (w *WorstStatus) Evaluate(ctx context.Context) Measurement {
 	if err != nil {
 		return errorMeasurement(t, fmt.Errorf("worst status: listing objects: %w", err))
 	}
+	if len(objs) == 0 {
+		return noData(t, "worst status of no objects")
+	}
 	counts := map[string]float64{}
 	worst := Healthy
 	var msgs []string
 	for _, o := range objs {
 		st, msg, err := ObjectHealth(o)
 		if err != nil {
-			return errorMeasurement(t, err)
+			return errorMeasurement(t, fmt.Errorf("worst status: %w", err))
 		}
 		counts[string(st)]++
 		worst = Worst(worst, st)
@@ -234,7 +304,7 @@ func (w *WorstStatus) Evaluate(ctx context.Context) Measurement {
 	}
 	sort.Strings(msgs)
 	m := Measurement{Time: t, Value: math.NaN(), Values: counts,
-		Message: "worst status " + string(worst)}
+		Message: fmt.Sprintf("worst status of %d objects %s", len(objs), worst)}
 	if len(msgs) > 0 {
 		m.Message += ": " + strings.Join(msgs, "; ")
 	}
@@ -245,7 +315,7 @@ func (w *WorstStatus) Evaluate(ctx context.Context) Measurement {
 		m.Phase = Failed
 	case Unknown:
 		m.Phase = Error
-		m.Err = fmt.Errorf("worst status: an object's health is Unknown")
+		m.Err = errors.New(m.Message)
 	default:
 		m.Phase = Inconclusive
 	}

@@ -3,11 +3,15 @@ package health_test
 import (
 	"context"
 	"errors"
+	"math"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/health/healthtest"
 )
@@ -30,6 +34,12 @@ func TestAllOfAnyOf(t *testing.T) {
 		{"no data and error", []health.Measurement{n, e}, health.Error, health.Inconclusive},
 		{"all failed", []health.Measurement{f, f}, health.Failed, health.Failed},
 		{"none", nil, health.Inconclusive, health.Inconclusive},
+		{"a success without a value is no data", []health.Measurement{s, {Value: math.NaN(), Phase: health.Successful}}, health.Inconclusive, health.Successful},
+		{"only successes without a value", []health.Measurement{{Value: math.NaN(), Phase: health.Successful}}, health.Inconclusive, health.Inconclusive},
+		{"an unknown phase is an error", []health.Measurement{s, {Value: 1, Phase: "Healthy", Message: "healthy"}}, health.Error, health.Successful},
+		{"only unknown phases", []health.Measurement{{Value: 1, Phase: "Healthy"}}, health.Error, health.Error},
+		{"running is not decided", []health.Measurement{{Value: 1, Phase: health.Running}, f}, health.Failed, health.Running},
+		{"an error without a cause still is one", []health.Measurement{s, {Value: math.NaN(), Phase: health.Error, Message: "broken"}}, health.Error, health.Successful},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,10 +53,23 @@ func TestAllOfAnyOf(t *testing.T) {
 			assert.Equal(t, tt.any, anyOf.Phase, "any of")
 			assert.Len(t, all.Values, len(tt.children))
 			if all.Phase == health.Error {
-				assert.ErrorIs(t, all.Err, errBoom)
+				assert.Error(t, all.Err)
+				if slices.ContainsFunc(tt.children, func(m health.Measurement) bool { return m.Err == errBoom }) {
+					assert.ErrorIs(t, all.Err, errBoom)
+				}
+			}
+			if anyOf.Phase == health.Error {
+				assert.Error(t, anyOf.Err)
 			}
 		})
 	}
+}
+
+func TestCombinatorsTime(t *testing.T) {
+	early, late := healthtest.Success(1), healthtest.Success(2)
+	early.Time, late.Time = fixedNow, fixedNow.Add(time.Second)
+	m := health.AllOf(named("a", early), named("b", late)).Evaluate(context.Background())
+	assert.Equal(t, fixedNow.Add(time.Second), m.Time, "dated by the latest child")
 }
 
 func TestAllOfValuesAndMessage(t *testing.T) {
@@ -89,6 +112,8 @@ func TestWorstStatus(t *testing.T) {
 		{"malformed is an error", src(healthy, bad), health.Error},
 		{"listing fails", &health.WorstStatus{Objects: func(context.Context) ([]map[string]any, error) { return nil, errors.New("forbidden") }}, health.Error},
 		{"no source", &health.WorstStatus{}, health.Error},
+		{"no objects is no data", src(), health.Inconclusive},
+		{"a nil list is no data", &health.WorstStatus{Objects: func(context.Context) ([]map[string]any, error) { return nil, nil }}, health.Inconclusive},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,7 +126,18 @@ func TestWorstStatus(t *testing.T) {
 	}
 	m := src(healthy, pending, lost).Evaluate(context.Background())
 	assert.Equal(t, map[string]float64{"Healthy": 1, "Progressing": 1, "Degraded": 1}, m.Values)
-	assert.Equal(t, "worst status Degraded", m.Message)
+	assert.Equal(t, "worst status of 3 objects Degraded", m.Message)
+
+	m = src().Evaluate(context.Background())
+	assert.ErrorIs(t, m.Err, nil)
+	assert.Contains(t, m.Message, health.ErrNoData.Error())
+	all := health.AllOf(health.Named{Name: "objects", Evaluator: src()}, named("probe", healthtest.Success(200))).Evaluate(context.Background())
+	assert.Equal(t, health.Inconclusive, all.Phase, "an AllOf over a WorstStatus of nothing is no data: %s", all.Message)
+
+	c := clocktest.New(fixedNow)
+	ws := src(healthy)
+	ws.Clock = c
+	assert.Equal(t, fixedNow, ws.Evaluate(context.Background()).Time, "stamped by its clock")
 
 	healthtest.TestEvaluator(t, func(t *testing.T) health.Evaluator { return src(healthy, pending) })
 

@@ -2,10 +2,12 @@ package health_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"time"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/health/healthtest"
 )
@@ -26,10 +28,10 @@ func ExampleObjectHealth() {
 }
 
 func ExampleRunner_Run() {
-	clock := healthtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	runner, _ := health.NewRunner(health.WithClock(clock.Now), health.WithAfter(clock.After))
+	clock := clocktest.NewAuto(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	runner, _ := health.NewRunner(health.WithClock(clock))
 	errorRate := healthtest.Values(0.004, 0.006, 0.021, 0.034)
-	errorRate.SetClock(clock.Now)
+	errorRate.SetClock(clock)
 
 	res, err := runner.Run(context.Background(), health.Analysis{Metrics: []health.Metric{{
 		Name:             "error-rate",
@@ -48,11 +50,39 @@ func ExampleRunner_Run() {
 		fmt.Println(m.Time.Format("15:04"), m.Value, m.Phase)
 	}
 	// Output:
-	// Failed - error-rate Failed: 2 failed measurements exceed the failure limit 1
+	// Failed - error-rate Failed: 2 failed measurements exceed the failure limit 1: value 0.034
 	// 00:00 0.004 Successful
 	// 00:01 0.006 Successful
 	// 00:02 0.021 Failed
 	// 00:03 0.034 Failed
+}
+
+// An error does not count toward a metric's count: the metric measures
+// again after the error retry interval (10s), and only a measurement that
+// was taken decides it.
+func ExampleRunner_Run_errors() {
+	clock := clocktest.NewAuto(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	runner, _ := health.NewRunner(health.WithClock(clock))
+	probe := healthtest.NewScripted(
+		healthtest.Err(errors.New("connection refused")),
+		healthtest.Err(errors.New("connection refused")),
+		healthtest.Success(200),
+	)
+	probe.SetClock(clock)
+
+	res, _ := runner.Run(context.Background(), health.Analysis{Metrics: []health.Metric{{
+		Name: "smoke", Evaluator: probe, // no interval: measured once, retried on error
+	}}})
+	m := res.Metric("smoke")
+	fmt.Println(res.Phase, "-", m.Message)
+	for _, meas := range m.Measurements {
+		fmt.Println(meas.Time.Format("15:04:05"), meas.Phase)
+	}
+	// Output:
+	// Successful - 1 measurements within limits (1 successful, 0 failed, 0 inconclusive, 2 errors)
+	// 00:00:00 Error
+	// 00:00:10 Error
+	// 00:00:20 Successful
 }
 
 func ExamplePrometheusQuery() {

@@ -81,15 +81,15 @@ var _ Evaluator = (*HTTPProbe)(nil)
 
 // NewHTTPProbe returns a probe of rawURL. It honours [WithHTTPClient]
 // (default http.DefaultClient; redirects are followed as the client
-// does), [WithClock], [WithAfter] (used by Run) and [WithLogger]; the
-// per-probe timeout is spec.Timeout. It fails when rawURL is not an
-// absolute http(s) URL.
+// does), [WithClock] (stamps measurements and times Run's waits) and
+// [WithLogger]; the per-probe timeout is spec.Timeout. It fails when
+// rawURL is not an absolute http(s) URL.
 func NewHTTPProbe(rawURL string, spec ProbeSpec, opts ...Option) (*HTTPProbe, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("http probe %q: want an absolute http(s) URL", redact(rawURL))
 	}
-	return &HTTPProbe{url: u.Redacted(), raw: rawURL, spec: spec.withDefaults(), o: buildOptions(0, opts)}, nil
+	return &HTTPProbe{url: displayURL(u), raw: rawURL, spec: spec.withDefaults(), o: buildOptions(0, opts)}, nil
 }
 
 // attempt runs one probe and reports success, the status code (0 without a
@@ -110,10 +110,10 @@ func (p *HTTPProbe) attempt(ctx context.Context) (ok bool, code int, why error) 
 	resp, err := p.o.client.Do(req)
 	if err != nil {
 		if ue := (*url.Error)(nil); errors.As(err, &ue) && !strings.Contains(ue.Err.Error(), p.raw) {
-			// The url.Error quotes the raw URL, credentials included; keep
-			// its cause (so errors.Is sees a timeout) and name the URL
-			// redacted in Evaluate.
-			err = fmt.Errorf("%s: %w", ue.Op, ue.Err)
+			// The url.Error quotes the URL with its user name; keep its
+			// cause (so errors.Is sees a timeout) and name the URL without
+			// credentials in Evaluate.
+			err = ue.Err
 		}
 		return false, 0, err
 	}
@@ -168,7 +168,7 @@ func checkJSONField(body []byte, path, want string) error {
 // A cancelled ctx gives an Error measurement and does not count as a
 // failure.
 func (p *HTTPProbe) Evaluate(ctx context.Context) Measurement {
-	t := p.o.now()
+	t := p.o.clock.Now()
 	if err := ctx.Err(); err != nil {
 		return errorMeasurement(t, fmt.Errorf("http probe %s: %w", p.url, err))
 	}
@@ -236,8 +236,8 @@ func (p *HTTPProbe) Run(ctx context.Context) []Measurement {
 		if wait > 0 {
 			select {
 			case <-ctx.Done():
-				return append(out, errorMeasurement(p.o.now(), fmt.Errorf("http probe %s: %w", p.url, ctx.Err())))
-			case <-p.o.after(wait):
+				return append(out, errorMeasurement(p.o.clock.Now(), fmt.Errorf("http probe %s: %w", p.url, ctx.Err())))
+			case <-p.o.clock.After(wait):
 			}
 		}
 		m := p.Evaluate(ctx)

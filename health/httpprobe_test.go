@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/health/healthtest"
 )
@@ -142,9 +143,9 @@ func TestHTTPProbeUnreachableAndTimeout(t *testing.T) {
 
 func TestHTTPProbeRun(t *testing.T) {
 	srv, n := scriptedServer(t, [2]string{"503", ""}, [2]string{"503", ""}, [2]string{"200", ""})
-	c := healthtest.NewClock(fixedNow)
+	c := clocktest.NewAuto(fixedNow)
 	p, err := health.NewHTTPProbe(srv.URL, health.ProbeSpec{InitialDelay: 5 * time.Second, Period: 2 * time.Second},
-		health.WithClock(c.Now), health.WithAfter(c.After))
+		health.WithClock(c))
 	require.NoError(t, err)
 	ms := p.Run(context.Background())
 	require.Len(t, ms, 3)

@@ -72,6 +72,16 @@ func TestClassifyMetric(t *testing.T) {
 		{"higher beyond allowed increase", health.CanaryMetric{Control: base, Experiment: slower, AllowedIncrease: 1.4}, health.High},
 		{"lower within allowed decrease", health.CanaryMetric{Control: base, Experiment: faster, AllowedDecrease: 0.5}, health.Pass},
 		{"same distribution", health.CanaryMetric{Control: base, Experiment: same}, health.Pass},
+		{"an infinite canary is higher", health.CanaryMetric{Control: base, Experiment: seq(60, func(int) float64 { return math.Inf(1) })}, health.High},
+		{"an infinite baseline makes the canary lower", health.CanaryMetric{Control: seq(60, func(int) float64 { return math.Inf(1) }), Experiment: base}, health.Low},
+		{"a canary infinite half the time is higher", health.CanaryMetric{Control: base, Experiment: seq(60, func(i int) float64 {
+			if i%2 == 0 {
+				return math.Inf(1)
+			}
+			return base[i]
+		})}, health.High},
+		{"nothing finite on either side is no data", health.CanaryMetric{Control: []float64{math.Inf(1), math.Inf(1)}, Experiment: []float64{math.Inf(1), math.Inf(-1)}}, health.Nodata},
+		{"identical infinities are no data", health.CanaryMetric{Control: []float64{math.Inf(1)}, Experiment: []float64{math.Inf(1)}}, health.Nodata},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -277,6 +277,8 @@ func dropNaN(xs []float64) []float64 {
 	return out
 }
 
+func isFinite(x float64) bool { return !math.IsInf(x, 0) && !math.IsNaN(x) }
+
 func mean(xs []float64) float64 {
 	var s float64
 	for _, x := range xs {
@@ -297,6 +299,13 @@ func ClassifyMetric(cfg JudgeConfig, m CanaryMetric) MetricVerdict {
 	if len(control) == 0 || len(experiment) == 0 {
 		v.Classification = Nodata
 		v.Reason = fmt.Sprintf("missing data for %s (baseline %d, canary %d values)", m.Name, len(control), len(experiment))
+		return v
+	}
+	if !slices.ContainsFunc(control, isFinite) && !slices.ContainsFunc(experiment, isFinite) {
+		// Both sides beyond measurement (a quantile above the top bucket
+		// everywhere): nothing tells whether the canary is worse.
+		v.Classification = Nodata
+		v.Reason = fmt.Sprintf("no finite data for %s", m.Name)
 		return v
 	}
 	sc, se := slices.Sorted(slices.Values(control)), slices.Sorted(slices.Values(experiment))
@@ -327,6 +336,11 @@ func ClassifyMetric(cfg JudgeConfig, m CanaryMetric) MetricVerdict {
 		decr = 1
 	}
 	bound := cfg.Tolerance * math.Abs(mw.Estimate)
+	if math.IsInf(bound, 0) || math.IsNaN(bound) {
+		// An infinite shift is not a small one: the interval only has to
+		// exclude zero.
+		bound = 0
+	}
 	dir := m.Direction
 	if dir == "" {
 		dir = Either

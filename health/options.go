@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flightdeck-dev/flightdeck/clock"
 )
 
 // Option configures a long-lived component of this package
@@ -15,22 +17,20 @@ import (
 type Option func(*options)
 
 type options struct {
-	now         func() time.Time
+	clock       clock.Clock
 	logger      *slog.Logger
 	timeout     time.Duration
 	client      *http.Client
 	multiSeries bool
 	registerer  prometheus.Registerer
-	after       func(time.Duration) <-chan time.Time
 }
 
 func buildOptions(defaultTimeout time.Duration, opts []Option) options {
 	o := options{
-		now:     time.Now,
+		clock:   clock.System(),
 		logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		timeout: defaultTimeout,
 		client:  http.DefaultClient,
-		after:   time.After,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -38,24 +38,12 @@ func buildOptions(defaultTimeout time.Duration, opts []Option) options {
 	return o
 }
 
-// WithClock sets the clock used to stamp measurements and pick query
-// times. Default: time.Now.
-func WithClock(now func() time.Time) Option {
-	return func(o *options) {
-		if now != nil {
-			o.now = now
-		}
-	}
-}
-
-// WithAfter sets the timer the [Runner] waits on between measurements, so
-// tests can drive a run with a fake clock. Default: time.After.
-func WithAfter(after func(time.Duration) <-chan time.Time) Option {
-	return func(o *options) {
-		if after != nil {
-			o.after = after
-		}
-	}
+// WithClock sets the clock that stamps measurements, picks query times
+// and times the waits of [Runner.Run] and [HTTPProbe.Run]; a test drives
+// them with clocktest.Clock (clocktest.NewAuto makes every wait return at
+// once). Default, and for nil: the system clock.
+func WithClock(c clock.Clock) Option {
+	return func(o *options) { o.clock = clock.Or(c) }
 }
 
 // WithLogger sets the logger. Default: a logger that discards everything.

@@ -33,28 +33,50 @@ type QueryError struct {
 
 // Error implements error.
 func (e *QueryError) Error() string {
-	msg := fmt.Sprintf("prometheus query %q at %s: %v", e.Query, e.URL, e.Err)
-	// client_golang keeps the body of a 5xx reply in Detail; say what the
-	// server said.
 	var apiErr *v1.Error
-	if errors.As(e.Err, &apiErr) && apiErr.Detail != "" {
-		detail := apiErr.Detail
+	if !errors.As(e.Err, &apiErr) {
+		return fmt.Sprintf("prometheus query %q at %s: %v", e.Query, e.URL, e.Err)
+	}
+	// client_golang says "server_error: server error: 500": keep the type
+	// only where the message does not already say it.
+	msg := apiErr.Msg
+	if typ := string(apiErr.Type); !strings.HasPrefix(msg, strings.ReplaceAll(typ, "_", " ")) {
+		msg = typ + ": " + msg
+	}
+	msg = fmt.Sprintf("prometheus query %q at %s: %s", e.Query, e.URL, msg)
+	// client_golang keeps the body of a 5xx reply in Detail; say what the
+	// server said, in one line.
+	if detail := strings.TrimSpace(apiErr.Detail); detail != "" {
 		var body struct {
 			Error string `json:"error"`
 		}
-		if json.Unmarshal([]byte(detail), &body) == nil && body.Error != "" {
+		switch {
+		case json.Unmarshal([]byte(detail), &body) == nil && body.Error != "":
 			detail = body.Error
+		case strings.HasPrefix(detail, "<"):
+			detail = "an HTML page"
 		}
-		if len(detail) > 200 {
-			detail = detail[:200] + "…"
+		detail = strings.Join(strings.Fields(detail), " ")
+		if r := []rune(detail); len(r) > 200 {
+			detail = string(r[:200]) + "…"
 		}
-		msg += ": " + strings.TrimSpace(detail)
+		msg += ": " + detail
 	}
 	return msg
 }
 
 // Unwrap returns the cause.
 func (e *QueryError) Unwrap() error { return e.Err }
+
+// queryError wraps err in a QueryError. A transport error's *url.Error
+// repeats the request URL with the user name: keep its cause, and let
+// QueryError name the server without credentials.
+func (q *PrometheusQuery) queryError(err error) *QueryError {
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &QueryError{URL: q.url, Query: q.query, Err: err}
+}
 
 // PrometheusQuery evaluates a PromQL instant query through client_golang's
 // api/prometheus/v1. A scalar, or a vector with exactly one series, gives a
@@ -73,7 +95,7 @@ var _ Evaluator = (*PrometheusQuery)(nil)
 // server at address (for example "http://127.0.0.1:9090"). It honours
 // [WithHTTPClient] (default http.DefaultClient), [WithTimeout] (default 30s
 // per query, also sent to the server as the query timeout), [WithClock]
-// (default time.Now; the query is evaluated at the clock's time),
+// (default the system clock; the query is evaluated at the clock's time),
 // [WithMultiSeries] and [WithLogger]. It fails only when address is not an
 // absolute http(s) URL or query is empty.
 func NewPrometheusQuery(address, query string, opts ...Option) (*PrometheusQuery, error) {
@@ -82,29 +104,53 @@ func NewPrometheusQuery(address, query string, opts ...Option) (*PrometheusQuery
 		return nil, fmt.Errorf("prometheus address %q: want an absolute http(s) URL", redact(address))
 	}
 	if strings.TrimSpace(query) == "" {
-		return nil, errors.New("prometheus query at " + u.Redacted() + ": query is empty")
+		return nil, errors.New("prometheus query at " + displayURL(u) + ": query is empty")
 	}
 	o := buildOptions(30*time.Second, opts)
 	c, err := api.NewClient(api.Config{Address: address, Client: o.client})
 	if err != nil {
-		return nil, fmt.Errorf("prometheus client for %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("prometheus client for %s: %w", displayURL(u), err)
 	}
-	return &PrometheusQuery{api: v1.NewAPI(c), url: u.Redacted(), query: query, o: o}, nil
+	return &PrometheusQuery{api: v1.NewAPI(c), url: displayURL(u), query: query, o: o}, nil
 }
 
 // redact removes credentials from something that may be a URL.
 func redact(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
+	if u, err := url.Parse(s); err == nil {
+		return displayURL(u)
 	}
-	if i := strings.Index(s, "@"); i >= 0 {
-		return "…" + s[i:]
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		s = "…" + s[i:]
+	}
+	if i := strings.Index(s, "?"); i >= 0 {
+		s = s[:i] + "?…"
 	}
 	return s
 }
 
+// displayURL names u in errors and messages without anything that may be
+// a credential: no user information (a user name can be a token), no
+// fragment, and the query's values elided (?token=…).
+func displayURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	c.Fragment, c.RawFragment, c.ForceQuery = "", "", false
+	q := c.Query()
+	c.RawQuery = ""
+	s := c.String()
+	if len(q) == 0 {
+		return s
+	}
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k+"=…")
+	}
+	sort.Strings(keys)
+	return s + "?" + strings.Join(keys, "&")
+}
+
 func (q *PrometheusQuery) fail(t time.Time, err error) Measurement {
-	qe := &QueryError{URL: q.url, Query: q.query, Err: err}
+	qe := q.queryError(err)
 	q.o.logger.Debug("prometheus query failed", "url", q.url, "query", q.query, "err", err)
 	return errorMeasurement(t, qe)
 }
@@ -120,7 +166,7 @@ func (q *PrometheusQuery) callCtx(ctx context.Context) (context.Context, context
 // Evaluate runs the query once. See [PrometheusQuery] for the phases;
 // warnings returned by the server are appended to the message.
 func (q *PrometheusQuery) Evaluate(ctx context.Context) Measurement {
-	t := q.o.now()
+	t := q.o.clock.Now()
 	if err := ctx.Err(); err != nil {
 		return q.fail(t, err)
 	}
@@ -151,14 +197,16 @@ func (q *PrometheusQuery) interpret(t time.Time, val model.Value) Measurement {
 			return q.fail(t, fmt.Errorf("%w: %d series", ErrMultipleSeries, len(v)))
 		}
 		m := Measurement{Time: t, Value: math.Inf(-1), Values: make(map[string]float64, len(v)), Phase: Successful}
+		numbers := 0
 		for _, s := range v {
 			f := float64(s.Value)
 			m.Values[s.Metric.String()] = f
-			if !math.IsNaN(f) && f > m.Value {
-				m.Value = f
+			if !math.IsNaN(f) {
+				numbers++
+				m.Value = math.Max(m.Value, f)
 			}
 		}
-		if math.IsInf(m.Value, -1) {
+		if numbers == 0 {
 			return noData(t, fmt.Sprintf("prometheus query %q: every series is NaN", q.query))
 		}
 		m.Message = fmt.Sprintf("prometheus query %q: %d series, max %g", q.query, len(v), m.Value)
@@ -195,7 +243,7 @@ func (q *PrometheusQuery) Range(ctx context.Context, start, end time.Time, step 
 	defer cancel()
 	val, _, _, err := q.api.QueryRange(cctx, q.query, v1.Range{Start: start, End: end, Step: step}, vopts...)
 	if err != nil {
-		return nil, &QueryError{URL: q.url, Query: q.query, Err: err}
+		return nil, q.queryError(err)
 	}
 	mat, ok := val.(model.Matrix)
 	if !ok {

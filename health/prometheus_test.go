@@ -14,17 +14,19 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/health/healthtest"
 )
 
 var fixedNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func clock() time.Time { return fixedNow }
+// fixedClock returns a clock that stays at fixedNow.
+func fixedClock() *clocktest.Clock { return clocktest.New(fixedNow) }
 
 func newQuery(t *testing.T, url, q string, opts ...health.Option) *health.PrometheusQuery {
 	t.Helper()
-	pq, err := health.NewPrometheusQuery(url, q, append([]health.Option{health.WithClock(clock)}, opts...)...)
+	pq, err := health.NewPrometheusQuery(url, q, append([]health.Option{health.WithClock(fixedClock())}, opts...)...)
 	require.NoError(t, err)
 	return pq
 }

@@ -67,9 +67,9 @@ func NewScrape(rawURL string, spec ScrapeSpec, opts ...Option) (*Scrape, error) 
 		return nil, fmt.Errorf("scrape %q: want an absolute http(s) URL", redact(rawURL))
 	}
 	if spec.Metric == "" {
-		return nil, fmt.Errorf("scrape %s: no metric selected", u.Redacted())
+		return nil, fmt.Errorf("scrape %s: no metric selected", displayURL(u))
 	}
-	return &Scrape{url: u.Redacted(), raw: rawURL, spec: spec, o: buildOptions(10*time.Second, opts)}, nil
+	return &Scrape{url: displayURL(u), raw: rawURL, spec: spec, o: buildOptions(10*time.Second, opts)}, nil
 }
 
 // Families scrapes the endpoint once and returns every metric family.
@@ -166,7 +166,8 @@ outer:
 
 // Evaluate scrapes once. The value is the selected sum, or with Rate its
 // per-second increase since the previous Evaluate. No matching series, a
-// NaN, or a first Rate scrape is Inconclusive (no data); an unreachable
+// NaN, a first Rate scrape, or a rate from or to an infinite reading is
+// Inconclusive (no data); an unreachable
 // endpoint, a timeout, a non-2xx status or malformed text is an Error.
 func (s *Scrape) Evaluate(ctx context.Context) Measurement {
 	if s.spec.Rate {
@@ -176,7 +177,7 @@ func (s *Scrape) Evaluate(ctx context.Context) Measurement {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 	}
-	t := s.o.now()
+	t := s.o.clock.Now()
 	if err := ctx.Err(); err != nil {
 		return errorMeasurement(t, fmt.Errorf("scrape %s: %w", s.url, err))
 	}
@@ -200,6 +201,9 @@ func (s *Scrape) Evaluate(ctx context.Context) Measurement {
 	s.prev, s.prevTime, s.havePrev = v, t, true
 	if !had {
 		return noData(t, what+": first scrape, no rate yet")
+	}
+	if math.IsInf(v, 0) || math.IsInf(prev, 0) {
+		return noData(t, fmt.Sprintf("%s: no rate between readings %g and %g", what, prev, v))
 	}
 	dt := t.Sub(prevTime).Seconds()
 	if dt <= 0 {

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock"
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/health/healthtest"
 )
@@ -79,8 +81,8 @@ func TestScrapeRate(t *testing.T) {
 	ts.set(200, "# TYPE errors_total counter\nerrors_total 100\n")
 	srv := httptest.NewServer(ts)
 	defer srv.Close()
-	c := healthtest.NewClock(fixedNow)
-	s, err := health.NewScrape(srv.URL, health.ScrapeSpec{Metric: "errors_total", Rate: true}, health.WithClock(c.Now))
+	c := clocktest.New(fixedNow)
+	s, err := health.NewScrape(srv.URL, health.ScrapeSpec{Metric: "errors_total", Rate: true}, health.WithClock(c))
 	require.NoError(t, err)
 
 	m := s.Evaluate(context.Background())
@@ -111,7 +113,7 @@ func TestScrapeRateConcurrent(t *testing.T) {
 	defer srv.Close()
 	var ticks atomic.Int64
 	now := func() time.Time { return fixedNow.Add(time.Duration(ticks.Add(1)) * time.Second) }
-	s, err := health.NewScrape(srv.URL, health.ScrapeSpec{Metric: "errors_total", Rate: true}, health.WithClock(now))
+	s, err := health.NewScrape(srv.URL, health.ScrapeSpec{Metric: "errors_total", Rate: true}, health.WithClock(clock.Func(now)))
 	require.NoError(t, err)
 
 	const goroutines, calls = 8, 20

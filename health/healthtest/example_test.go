@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/health/healthtest"
 )
@@ -34,7 +35,7 @@ func ExamplePrometheus() {
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 
-	q, _ := health.NewPrometheusQuery(srv.URL, `rate(errors_total[1m])`, health.WithClock(func() time.Time { return at }))
+	q, _ := health.NewPrometheusQuery(srv.URL, `rate(errors_total[1m])`, health.WithClock(clocktest.New(at)))
 	fmt.Println(q.Evaluate(context.Background()).Value)
 	vals, _ := q.Range(context.Background(), at.Add(-time.Hour), at, time.Minute)
 	fmt.Println(vals)
@@ -49,11 +50,16 @@ func ExamplePrometheus() {
 	// 3 calls
 }
 
-func ExampleClock() {
-	c := healthtest.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
-	r, _ := health.NewRunner(health.WithClock(c.Now), health.WithAfter(c.After))
+func ExampleScripted_SetClock() {
+	// An auto clock fires every wait at once: a run with five-minute
+	// intervals finishes instantly, and the record reads the times it would
+	// have had.
+	c := clocktest.NewAuto(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+	errorRate := healthtest.Values(0.01, 0.02, 0.01)
+	errorRate.SetClock(c)
+	r, _ := health.NewRunner(health.WithClock(c))
 	res, _ := r.Run(context.Background(), health.Analysis{Metrics: []health.Metric{{
-		Name: "errors", Evaluator: healthtest.Values(0.01, 0.02, 0.01),
+		Name: "errors", Evaluator: errorRate,
 		Interval: 5 * time.Minute, Count: 3, SuccessCondition: health.Below(0.05),
 	}}})
 	fmt.Println(res.Phase, res.Finished.Sub(res.Started))

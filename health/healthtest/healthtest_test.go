@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/health/healthtest"
 )
@@ -21,7 +22,7 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func TestScriptedReplaysThenRepeats(t *testing.T) {
 	s := healthtest.Values(1, 2)
-	s.SetClock(func() time.Time { return t0 })
+	s.SetClock(clocktest.New(t0))
 	var got []float64
 	for range 4 {
 		m := s.Evaluate(context.Background())
@@ -65,20 +66,11 @@ func TestScriptedConformance(t *testing.T) {
 	healthtest.TestEvaluator(t, func(t *testing.T) health.Evaluator { return healthtest.Values(1, 2, 3) })
 }
 
-func TestClock(t *testing.T) {
-	c := healthtest.NewClock(t0)
-	got := <-c.After(time.Minute)
-	assert.Equal(t, t0.Add(time.Minute), got)
-	c.Advance(time.Second)
-	assert.Equal(t, t0.Add(61*time.Second), c.Now())
-	assert.Equal(t, []time.Duration{time.Minute}, c.Waits())
-}
-
 func TestFakePrometheus(t *testing.T) {
 	fake := healthtest.NewPrometheus()
 	url := fake.Serve(t)
 	query := func(q string) health.Measurement {
-		pq, err := health.NewPrometheusQuery(url, q, health.WithClock(func() time.Time { return t0 }), health.WithTimeout(5*time.Second))
+		pq, err := health.NewPrometheusQuery(url, q, health.WithClock(clocktest.New(t0)), health.WithTimeout(5*time.Second))
 		require.NoError(t, err)
 		return pq.Evaluate(context.Background())
 	}

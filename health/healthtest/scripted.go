@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"time"
 
+	"github.com/flightdeck-dev/flightdeck/clock"
 	"github.com/flightdeck-dev/flightdeck/health"
 )
 
@@ -43,7 +43,7 @@ type Scripted struct {
 	calls   int
 	fault   error
 	block   bool
-	now     func() time.Time
+	clock   clock.Clock
 	entered chan struct{}
 }
 
@@ -51,7 +51,7 @@ var _ health.Evaluator = (*Scripted)(nil)
 
 // NewScripted returns a Scripted evaluator replaying ms.
 func NewScripted(ms ...health.Measurement) *Scripted {
-	return &Scripted{script: append([]health.Measurement(nil), ms...), now: time.Now,
+	return &Scripted{script: append([]health.Measurement(nil), ms...), clock: clock.System(),
 		entered: make(chan struct{}, 1)}
 }
 
@@ -65,11 +65,12 @@ func Values(vs ...float64) *Scripted {
 	return NewScripted(ms...)
 }
 
-// SetClock sets the clock used to stamp measurements.
-func (s *Scripted) SetClock(now func() time.Time) {
+// SetClock sets the clock that stamps measurements whose Time is zero;
+// nil means the system clock (the default).
+func (s *Scripted) SetClock(c clock.Clock) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.now = now
+	s.clock = clock.Or(c)
 }
 
 // Push appends measurements to the script.
@@ -110,7 +111,7 @@ func (s *Scripted) Calls() int {
 func (s *Scripted) Evaluate(ctx context.Context) health.Measurement {
 	s.mu.Lock()
 	s.calls++
-	now, block, fault := s.now, s.block, s.fault
+	clk, block, fault := s.clock, s.block, s.fault
 	var m health.Measurement
 	switch {
 	case len(s.script) == 0:
@@ -125,7 +126,7 @@ func (s *Scripted) Evaluate(ctx context.Context) health.Measurement {
 	}
 	s.mu.Unlock()
 
-	t := now()
+	t := clk.Now()
 	if block {
 		select {
 		case s.entered <- struct{}{}:
