@@ -41,6 +41,21 @@ func checkMeasurement(t *testing.T, m health.Measurement) {
 	assert.Equal(t, strings.TrimSpace(m.Message), m.Message, "message with leading or trailing space: %q", m.Message)
 }
 
+// evaluateConcurrently takes n measurements of e at once.
+func evaluateConcurrently(e health.Evaluator, n int) []health.Measurement {
+	ms := make([]health.Measurement, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ms[i] = e.Evaluate(context.Background())
+		}()
+	}
+	wg.Wait()
+	return ms
+}
+
 // TestEvaluator runs the conformance suite against evaluators built by
 // newEvaluator, which is called once per subtest and must return an
 // evaluator of a target that is up (its phase may be anything). It checks
@@ -90,19 +105,7 @@ func TestEvaluator(t *testing.T, newEvaluator func(t *testing.T) health.Evaluato
 	})
 
 	t.Run("Concurrent", func(t *testing.T) {
-		e := newEvaluator(t)
-		const n = 8
-		ms := make([]health.Measurement, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ms[i] = e.Evaluate(context.Background())
-			}()
-		}
-		wg.Wait()
-		for _, m := range ms {
+		for _, m := range evaluateConcurrently(newEvaluator(t), 8) {
 			check(t, m)
 		}
 	})
@@ -143,19 +146,7 @@ func TestEvaluatorFailSafe(t *testing.T, newBroken func(t *testing.T) health.Eva
 	})
 
 	t.Run("Concurrent", func(t *testing.T) {
-		e := newBroken(t)
-		const n = 8
-		ms := make([]health.Measurement, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ms[i] = e.Evaluate(context.Background())
-			}()
-		}
-		wg.Wait()
-		for _, m := range ms {
+		for _, m := range evaluateConcurrently(newBroken(t), 8) {
 			notSuccessful(t, m)
 		}
 	})
