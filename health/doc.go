@@ -118,7 +118,11 @@
 // the shift and its 98% confidence interval; a metric is High when its
 // direction allows it, the interval's lower end clears 25% of
 // |estimate| and the mean ratio reaches AllowedIncrease (Low
-// symmetrically), otherwise Pass, or Nodata without samples. Groups score
+// symmetrically), otherwise Pass, or Nodata without samples. An infinite
+// sample ranks above every finite one and an infinite shift always clears
+// the tolerance (a canary whose latency quantile is beyond the top bucket
+// is High, never Pass); with nothing finite on either side the metric is
+// Nodata. Groups score
 // Pass/(Pass+High+Low)×100, the summary is the weighted sum of group
 // scores, a critical metric that is not Pass fails the canary, and the
 // score is Pass ≥ 95, Marginal ≥ 75, else Fail. [CanaryJudge] runs it on
