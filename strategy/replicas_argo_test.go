@@ -235,14 +235,14 @@ func TestArgoCalculateReplicaCountsForCanaryTrafficRouting(t *testing.T) {
 
 func TestArgoCalculateReplicaCountsForCanaryTrafficRoutingDynamicScale(t *testing.T) {
 	tests := []struct {
-		name                                 string
-		replicas, setWeight                  int32
-		aborted                              bool
-		extraWeights                         []int32
-		canaryWeight, stableWeight           int32
-		canaryReplicas                       int32
-		stableReplicas, stableAvailable      int32
-		wantCanary, wantStable               int32
+		name                            string
+		replicas, setWeight             int32
+		aborted                         bool
+		extraWeights                    []int32
+		canaryWeight, stableWeight      int32
+		canaryReplicas                  int32
+		stableReplicas, stableAvailable int32
+		wantCanary, wantStable          int32
 	}{
 		{name: "Should scale stable replica up depending on next expected canary downscale step, if abort is true",
 			replicas: 10, setWeight: 20, canaryWeight: 60, stableWeight: 40, canaryReplicas: 6,
