@@ -185,6 +185,7 @@ func (c *checker) abort(a AbortPolicy) {
 	case ScaleDownAfterDelay, ScaleDownNever, ScaleDownWithTraffic:
 	default:
 		c.field("abort.scaleDown", "must be %q, %q or %q, got %q", ScaleDownAfterDelay, ScaleDownNever, ScaleDownWithTraffic, a.ScaleDown)
+		return
 	}
 	if a.Delay < 0 {
 		c.field("abort.delay", "must not be negative, got %s", a.Delay)
