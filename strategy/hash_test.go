@@ -122,16 +122,20 @@ func TestPlanHashChangesWithWhatWouldRun(t *testing.T) {
 	baseHash, err := base.Hash()
 	require.NoError(t, err)
 	changes := map[string]func(p *strategy.Plan){
-		"a weight":       func(p *strategy.Plan) { p.Steps[0] = strategy.SetWeight(11) },
-		"a pause":        func(p *strategy.Plan) { p.Steps[2] = strategy.Pause(5*time.Minute + time.Second) },
-		"step order":     func(p *strategy.Plan) { p.Steps[0], p.Steps[1] = p.Steps[1], p.Steps[0] },
-		"the app":        func(p *strategy.Plan) { p.App = "payments" },
-		"the env":        func(p *strategy.Plan) { p.Environment = "staging" },
-		"the route":      func(p *strategy.Plan) { p.TrafficRouting = &strategy.TrafficRouting{HTTPRoute: "other", StableService: "checkout", CanaryService: "checkout-canary"} },
-		"the abort":      func(p *strategy.Plan) { p.Abort = strategy.AbortPolicy{ScaleDown: strategy.ScaleDownNever} },
-		"maxSurge":       func(p *strategy.Plan) { p.MaxSurge = strategy.Pods(25) },
-		"the finish":     func(p *strategy.Plan) { p.Finish = 6 },
-		"background":     func(p *strategy.Plan) { p.Steps[1].Analysis = &strategy.AnalysisStep{Analysis: strategy.Templates("success-rate")} },
+		"a weight":   func(p *strategy.Plan) { p.Steps[0] = strategy.SetWeight(11) },
+		"a pause":    func(p *strategy.Plan) { p.Steps[2] = strategy.Pause(5*time.Minute + time.Second) },
+		"step order": func(p *strategy.Plan) { p.Steps[0], p.Steps[1] = p.Steps[1], p.Steps[0] },
+		"the app":    func(p *strategy.Plan) { p.App = "payments" },
+		"the env":    func(p *strategy.Plan) { p.Environment = "staging" },
+		"the route": func(p *strategy.Plan) {
+			p.TrafficRouting = &strategy.TrafficRouting{HTTPRoute: "other", StableService: "checkout", CanaryService: "checkout-canary"}
+		},
+		"the abort":  func(p *strategy.Plan) { p.Abort = strategy.AbortPolicy{ScaleDown: strategy.ScaleDownNever} },
+		"maxSurge":   func(p *strategy.Plan) { p.MaxSurge = strategy.Pods(25) },
+		"the finish": func(p *strategy.Plan) { p.Finish = 6 },
+		"background": func(p *strategy.Plan) {
+			p.Steps[1].Analysis = &strategy.AnalysisStep{Analysis: strategy.Templates("success-rate")}
+		},
 		"dynamic stable": func(p *strategy.Plan) { p.DynamicStableScale = true },
 	}
 	seen := map[string]string{baseHash: "base"}

@@ -46,9 +46,16 @@ var (
 	_ Spec = Strategy{}
 )
 
-// compileErr wraps validation errors with the plan they were for.
-func compileErr(k Kind, app, env string, err error) error {
-	return fmt.Errorf("%s plan for app %q in %q: %w", k, app, env, err)
+// checkCompile validates a spec and the app and environment it is
+// compiled for, naming the plan in the error.
+func checkCompile(s Spec, app, env string) error {
+	var c checker
+	c.target(app, env)
+	c.errs = append(c.errs, s.Validate())
+	if err := c.err(); err != nil {
+		return fmt.Errorf("%s plan for app %q in %q: %w", s.Kind(), app, env, err)
+	}
+	return nil
 }
 
 // Rolling is the Deployment's own rolling update, within maxSurge and
@@ -77,11 +84,8 @@ func (r Rolling) Validate() error {
 // Compile returns the rolling plan. It returns errors wrapping
 // [ErrInvalidStrategy].
 func (r Rolling) Compile(app, environment string) (Plan, error) {
-	var c checker
-	c.target(app, environment)
-	c.errs = append(c.errs, r.Validate())
-	if err := c.err(); err != nil {
-		return Plan{}, compileErr(KindRolling, app, environment, err)
+	if err := checkCompile(r, app, environment); err != nil {
+		return Plan{}, err
 	}
 	return Plan{
 		App:            app,
@@ -166,11 +170,8 @@ func (b BlueGreen) Validate() error {
 // The finish starts at the full-scale step, or at switchActive. It returns
 // errors wrapping [ErrInvalidStrategy].
 func (b BlueGreen) Compile(app, environment string) (Plan, error) {
-	var c checker
-	c.target(app, environment)
-	c.errs = append(c.errs, b.Validate())
-	if err := c.err(); err != nil {
-		return Plan{}, compileErr(KindBlueGreen, app, environment, err)
+	if err := checkCompile(b, app, environment); err != nil {
+		return Plan{}, err
 	}
 	var steps []Step
 	if b.PreviewReplicaCount != nil {
@@ -298,11 +299,8 @@ func (cn Canary) Validate() error {
 // (30s with traffic routing, at once without). It returns errors wrapping
 // [ErrInvalidStrategy].
 func (cn Canary) Compile(app, environment string) (Plan, error) {
-	var c checker
-	c.target(app, environment)
-	c.errs = append(c.errs, cn.Validate())
-	if err := c.err(); err != nil {
-		return Plan{}, compileErr(KindCanary, app, environment, err)
+	if err := checkCompile(cn, app, environment); err != nil {
+		return Plan{}, err
 	}
 	steps := make([]Step, 0, len(cn.Steps)+4)
 	for i, s := range cn.Steps {

@@ -317,18 +317,13 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()
 // UnmarshalJSON decodes a duration string, a string of digits (seconds) or
 // a number of seconds.
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] != '"' {
-		var secs int64
-		if err := json.Unmarshal(b, &secs); err != nil {
-			return fmt.Errorf("duration %s: not a whole number of seconds", b)
-		}
-		*d = Duration(time.Duration(secs) * time.Second)
+	n, isNumber, s, err := wholeNumberOrString(b)
+	switch {
+	case err != nil:
+		return fmt.Errorf("duration %s: not a whole number of seconds or a duration string", b)
+	case isNumber:
+		*d = Duration(time.Duration(n) * time.Second)
 		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
 	}
 	if secs, err := strconv.ParseInt(s, 10, 64); err == nil {
 		*d = Duration(time.Duration(secs) * time.Second)
@@ -340,6 +335,17 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// wholeNumberOrString decodes a JSON integer or a JSON string.
+func wholeNumberOrString(b []byte) (n int64, isNumber bool, s string, err error) {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] != '"' {
+		err = json.Unmarshal(b, &n)
+		return n, true, "", err
+	}
+	err = json.Unmarshal(b, &s)
+	return 0, false, s, err
 }
 
 // IntOrPercent is an absolute number of pods or a percentage of the app's
@@ -390,24 +396,16 @@ func (v IntOrPercent) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes a number or a string "N%".
 func (v *IntOrPercent) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] != '"' {
-		var n int32
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("%s: not a whole number of pods or a percentage", b)
-		}
-		*v = Pods(n)
+	n, isNumber, s, err := wholeNumberOrString(b)
+	if err == nil && isNumber && n == int64(int32(n)) {
+		*v = Pods(int32(n))
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
 	digits, ok := strings.CutSuffix(s, "%")
-	n, err := strconv.ParseInt(digits, 10, 32)
-	if !ok || err != nil {
-		return fmt.Errorf("%q: not a whole number of pods or a percentage such as \"25%%\"", s)
+	p, perr := strconv.ParseInt(digits, 10, 32)
+	if err != nil || isNumber || !ok || perr != nil {
+		return fmt.Errorf("%s: not a whole number of pods or a percentage such as \"25%%\"", b)
 	}
-	*v = Percent(int32(n))
+	*v = Percent(int32(p))
 	return nil
 }
