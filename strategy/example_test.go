@@ -156,3 +156,29 @@ func ExampleHTTPRouteWeights() {
 	// 25%: stable 75, canary 25
 	// 100%: stable 0, canary 100
 }
+
+func ExamplePlan_ReplicaCounts() {
+	plan, _ := strategy.Canary{Steps: []strategy.Step{
+		strategy.SetWeight(10), strategy.SetWeight(25), strategy.SetWeight(41),
+	}}.Compile("checkout", "prod")
+	// Ten replicas, all stable; the default maxSurge (25%) allows 3 more.
+	stable := &strategy.ReplicaSet{Replicas: 10, Available: 10}
+	canary := &strategy.ReplicaSet{}
+	for step := range plan.Finish + 1 {
+		// Apply the counts until they hold, every pod becoming available.
+		for {
+			c, s := plan.ReplicaCounts(strategy.CanaryState{Step: step, Replicas: 10, Canary: canary, Stable: stable})
+			if c == canary.Replicas && s == stable.Replicas {
+				break
+			}
+			canary = &strategy.ReplicaSet{Replicas: c, Available: c}
+			stable = &strategy.ReplicaSet{Replicas: s, Available: s}
+		}
+		fmt.Printf("%s: %d canary / %d stable\n", plan.Steps[step], canary.Replicas, stable.Replicas)
+	}
+	// Output:
+	// setWeight 10%: 1 canary / 9 stable
+	// setWeight 25%: 3 canary / 8 stable
+	// setWeight 41%: 4 canary / 6 stable
+	// setWeight 100%: 10 canary / 0 stable
+}

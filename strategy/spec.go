@@ -342,9 +342,12 @@ func (cn Canary) Compile(app, environment string) (Plan, error) {
 // Strategy holds exactly one of the three specs, for configuration files:
 // {"canary": {...}}, {"blueGreen": {...}} or {"rolling": {...}}.
 type Strategy struct {
-	Rolling   *Rolling   `json:"rolling,omitempty"`
+	// Rolling is a rolling update.
+	Rolling *Rolling `json:"rolling,omitempty"`
+	// BlueGreen is a blue-green rollout.
 	BlueGreen *BlueGreen `json:"blueGreen,omitempty"`
-	Canary    *Canary    `json:"canary,omitempty"`
+	// Canary is a canary rollout.
+	Canary *Canary `json:"canary,omitempty"`
 }
 
 // Spec returns the one spec s holds, or an error wrapping
