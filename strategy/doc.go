@@ -105,13 +105,6 @@
 //   - Traffic routing is Gateway API HTTPRoute only, and minPodsPerReplicaSet,
 //     experiments, header and mirror routes, anti-affinity and plugins are
 //     not part of the model.
-//   - Without surge, when replicas × weight lies exactly half a pod below
-//     the replicas (10 replicas at 95%, 5 at 90%, 2 at 75%), Argo Rollouts'
-//     approximateWeightedCanaryStableReplicaCounts runs out of candidates
-//     and gives the canary 0 pods, against its own rule that neither side
-//     is empty between 0 and 100%; [ApproximateReplicas] gives the canary
-//     replicas-1 pods and the stable 1. Every other input gives Argo
-//     Rollouts' result.
 //   - Argo Rollouts names the case "no stable ReplicaSet" two ways (none,
 //     or the stable is the new ReplicaSet itself); with one workload per
 //     release only the first arises, and [BasicCanary] takes it as a nil

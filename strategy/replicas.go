@@ -33,10 +33,11 @@ type TrafficWeights struct {
 // single replica and no surge. For example 10 replicas at 10% give 1 and
 // 9, at 41% 4 and 6, and at 25% with surge 3 and 8.
 //
-// In one case the result differs from Argo Rollouts': without surge, when
+// It reproduces Argo Rollouts' one gap as well: without surge, when
 // replicas × weight lies exactly half a pod below replicas (10 replicas at
-// 95%, 2 at 75%), Argo Rollouts gives the canary 0 pods; this gives it
-// replicas-1 and the stable 1.
+// 95%, 5 at 90%, 2 at 75%), no candidate is left and the canary gets 0
+// pods and the stable all of them, as the Argo Rollouts controller would
+// scale them. Choose another weight (or allow surge) to avoid it.
 func ApproximateReplicas(replicas, weight, maxSurge int32) (canary, stable int32) {
 	if replicas == 0 {
 		return 0, 0
@@ -62,10 +63,9 @@ func ApproximateReplicas(replicas, weight, maxSurge int32) (canary, stable int32
 		// Argo Rollouts returns (0, replicas) here, believing it
 		// unreachable; it is reached without surge when replicas × weight
 		// lies exactly half a pod below replicas (2 replicas at 75%, 5 at
-		// 90%, 10 at 95%, 25 at 98%, 50 at 99%), giving such a weight no
-		// canary pod at all. flightdeck keeps its own rule instead: neither
-		// side at 0 between 0 and 100%, so the floor.
-		return floorCount, replicas - floorCount
+		// 90%, 10 at 95%, 25 at 98%, 50 at 99%). Kept for parity with the
+		// controller's scaling.
+		return 0, replicas
 	}
 	best, bestDelta := options[0], weightDelta(weight, options[0].canary, options[0].total)
 	for _, o := range options[1:] {
