@@ -7,8 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,9 +70,17 @@ type Behavior struct {
 	// kubelet restarts it with back-off (10s, 20s, 40s ... up to 5m) and
 	// the pod never becomes ready.
 	CrashLoop bool
-	// ErrorRate is the fraction (0 to 1) of requests the pod fails when
-	// the cluster simulates traffic ([WithTraffic]).
+	// ErrorRate is the probability (0 to 1) that the pod fails a request
+	// (HTTP 500); each failure is logged ([Cluster.Logs]).
 	ErrorRate float64
+	// Latency is the distribution of the pod's request durations.
+	Latency Latency
+	// CPUPerRequest is the CPU time one request costs the pod's first
+	// container (container_cpu_usage_seconds_total).
+	CPUPerRequest time.Duration
+	// Memory is the working set of the pod's first container while it
+	// runs, in bytes (container_memory_working_set_bytes).
+	Memory int64
 }
 
 // DefaultBehavior is the behaviour of images no [WithBehavior] names:
@@ -135,9 +143,12 @@ type Cluster struct {
 	seq         int
 
 	rps      float64
+	rng      *rand.Rand
 	reg      prometheus.Registerer
-	counter  *prometheus.CounterVec
-	requests map[key]*tally
+	registry *prometheus.Registry
+	series   map[seriesKey]*series
+	gateway  map[gatewayKey]uint64
+	loads    map[key]*load
 }
 
 type object struct {
@@ -151,21 +162,25 @@ type object struct {
 
 // New returns an empty cluster whose time is clk's: a [*Clock] in tests,
 // nil for the system clock. It panics if an image of [WithBehavior] does
-// not parse, or if the registerer of [WithRegisterer] refuses the request
-// counter.
+// not parse, or if the registerer of [WithRegisterer] refuses the
+// cluster's metrics.
 func New(clk clock.Clock, opts ...Option) *Cluster {
 	clk = clock.Or(clk)
 	c := &Cluster{
 		clock: clk, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		behaviors: map[imageRef]Behavior{}, defaultBehavior: DefaultBehavior,
 		objects: map[key]*object{}, deployments: map[key]*deployment{},
-		now: clk.Now(), counter: newRequestCounter(), requests: map[key]*tally{},
+		now: clk.Now(), registry: prometheus.NewPedanticRegistry(),
+		series: map[seriesKey]*series{}, gateway: map[gatewayKey]uint64{}, loads: map[key]*load{},
 	}
+	WithSeed(1)(c)
 	for _, o := range opts {
 		o(c)
 	}
+	m := newMetrics(c)
+	c.registry.MustRegister(m)
 	if c.reg != nil {
-		c.reg.MustRegister(c.counter)
+		c.reg.MustRegister(m)
 	}
 	return c
 }
@@ -312,6 +327,12 @@ func (c *Cluster) Delete(ctx context.Context, ref Ref) error {
 	}
 	delete(c.objects, k)
 	delete(c.deployments, k)
+	delete(c.loads, k)
+	for sk := range c.series {
+		if sk.ns == k.ns && sk.deployment == k.name && k.group == "apps" && k.kind == "Deployment" {
+			delete(c.series, sk)
+		}
+	}
 	for i, o := range c.order {
 		if o == k {
 			c.order = append(c.order[:i:i], c.order[i+1:]...)
@@ -453,12 +474,7 @@ func (c *Cluster) nextEvent() (time.Time, bool) {
 
 // settle runs the controllers at c.now until nothing changes.
 func (c *Cluster) settle() {
-	keys := make([]key, 0, len(c.deployments))
-	for k := range c.deployments {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].ns+"/"+keys[i].name < keys[j].ns+"/"+keys[j].name })
-	for _, k := range keys {
+	for _, k := range c.sortedDeployments() {
 		d := c.deployments[k]
 		for range 20 {
 			if !c.syncDeployment(d) {

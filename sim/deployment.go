@@ -53,6 +53,38 @@ type replicaSet struct {
 	created  time.Time
 	pods     []*pod
 	podSeq   int
+
+	podLabels  map[string]any // template labels plus pod-template-hash
+	containers []string
+
+	okSeries, failSeries *series // this ReplicaSet's entries of Cluster.series, once used
+}
+
+// labels returns the labels of the ReplicaSet's pods.
+func (rs *replicaSet) labels() map[string]any {
+	if rs.podLabels == nil {
+		md, _ := rs.template["metadata"].(map[string]any)
+		rs.podLabels = copyLabels(md["labels"])
+		rs.podLabels["pod-template-hash"] = rs.hash
+	}
+	return rs.podLabels
+}
+
+// containerNames returns the names of the pod template's containers.
+func (rs *replicaSet) containerNames() []string {
+	if rs.containers == nil {
+		spec, _ := rs.template["spec"].(map[string]any)
+		cs, _ := spec["containers"].([]any)
+		for i, ct := range cs {
+			m, _ := ct.(map[string]any)
+			name, _ := m["name"].(string)
+			if name == "" {
+				name = "container-" + itoa(i)
+			}
+			rs.containers = append(rs.containers, name)
+		}
+	}
+	return rs.containers
 }
 
 type pod struct {
@@ -64,6 +96,10 @@ type pod struct {
 	// invalidImage is the first image of the pod that does not parse; the
 	// kubelet never starts such a pod (InvalidImageName).
 	invalidImage string
+
+	served int        // requests answered
+	carry  float64    // fraction of a WithTraffic request carried to the next interval
+	logs   []logEntry // newest maxLogLines
 }
 
 // parseDeployment reads the parts of a Deployment spec the controller

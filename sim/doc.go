@@ -26,11 +26,27 @@
 //     replica counts, conditions with reasons and messages, container
 //     states), so [health.ObjectHealth] assesses them with Argo CD's rules;
 //     [Cluster.Health] does that for one object.
-//   - With [WithTraffic], ready pods serve requests at a steady rate and
-//     fail the share [Behavior.ErrorRate] of them; [Cluster.Requests] and
-//     the Prometheus counter flightdeck_sim_requests_total (with
-//     [WithRegisterer]) count them, so canary analysis has real metrics
-//     to judge.
+//   - Traffic enters through a Service or a Gateway API HTTPRoute
+//     ([Cluster.Send] for a batch now, [Cluster.SetLoad] for a steady
+//     rate as time passes, [WithTraffic] for load on every ready pod
+//     directly). A Service spreads requests evenly over the ready pods its
+//     selector matches, across Deployments, so replica ratios split
+//     traffic as they do in Kubernetes. An HTTPRoute's first rule picks a
+//     backendRef per request with probability weight / sum of weights (no
+//     weight means 1, weight 0 none; all zero means no backend and 503; a
+//     missing Service 500). Each pod answers as its [Behavior] says: its
+//     error rate, its latency distribution ([Latency]), CPU per request and
+//     memory. Randomness comes from a seeded source ([WithSeed]), so runs
+//     are reproducible.
+//   - [Cluster.MetricsHandler] serves what a real cluster's exporters
+//     would, in the Prometheus text format: request counters and latency
+//     histograms per Deployment and pod-template hash, requests per
+//     HTTPRoute backend, cAdvisor's container CPU seconds and memory
+//     working set, kube-state-metrics' restarts and readiness per pod.
+//     [WithRegisterer] registers the same metrics with a registry of
+//     yours. [Cluster.Requests] counts one Deployment's requests, and
+//     [Cluster.Logs] returns the error lines pods logged, one per failed
+//     request.
 //   - Services get a cluster IP and, when of type LoadBalancer, an
 //     ingress address; Gateway API HTTPRoutes are Accepted by each parent;
 //     any other kind is stored as given.
