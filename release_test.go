@@ -58,3 +58,57 @@ func TestEnvironmentOverlayPath(t *testing.T) {
 	assert.True(t, flightdeck.ValidName("checkout-v2"))
 	assert.False(t, flightdeck.ValidName("../etc"))
 }
+
+func TestValidateDigest(t *testing.T) {
+	cases := map[string]string{ // digest -> "" or part of the reason
+		dig:                                 "",
+		"sha256:" + strings.Repeat("f", 64): "",
+		"":                                  "empty",
+		"sha256":                            "not algorithm:hex",
+		"sha256:":                           "not algorithm:hex",
+		":" + strings.Repeat("a", 64):       "not algorithm:hex",
+		"SHA256:" + strings.Repeat("a", 64): "not algorithm:hex",
+		"sha256:" + strings.Repeat("A", 64): "lower case",
+		"sha256:" + strings.Repeat("a", 63): "got 63 characters",
+		"sha256:" + strings.Repeat("a", 65): "got 65 characters",
+		"sha256:" + strings.Repeat("g", 64): "64 lower-case hex",
+		"sha256:" + strings.Repeat("a", 64) + " ":                         "not algorithm:hex",
+		"sha512:" + strings.Repeat("a", 128):                              "sha256 only",
+		"sha384:" + strings.Repeat("a", 96):                               "not registered by OCI",
+		"blake3:" + strings.Repeat("a", 64):                               "not registered by OCI",
+		"multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8": "not registered by OCI",
+	}
+	for d, reason := range cases {
+		t.Run(d, func(t *testing.T) {
+			err := flightdeck.ValidateDigest(d)
+			if reason == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, flightdeck.ErrInvalidDigest)
+			assert.ErrorContains(t, err, reason)
+		})
+	}
+}
+
+// ParseRelease and Release.Validate judge a digest by ValidateDigest.
+func TestReleaseDigestsAgree(t *testing.T) {
+	for _, d := range []string{dig, "sha256:" + strings.Repeat("A", 64), "sha512:" + strings.Repeat("a", 128), "sha384:" + strings.Repeat("a", 96), "sha256:abc"} {
+		t.Run(d, func(t *testing.T) {
+			want := flightdeck.ValidateDigest(d)
+			_, parseErr := flightdeck.ParseRelease("api", "registry.example.com/api:v1@"+d)
+			validateErr := flightdeck.Release{App: "api", Image: "registry.example.com/api", Digest: d}.Validate()
+			if want == nil {
+				assert.NoError(t, parseErr)
+				assert.NoError(t, validateErr)
+				return
+			}
+			for _, err := range []error{parseErr, validateErr} {
+				assert.ErrorIs(t, err, flightdeck.ErrInvalidRelease)
+				assert.ErrorIs(t, err, flightdeck.ErrInvalidDigest)
+				assert.ErrorContains(t, err, want.Error())
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package gitops_test
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 )
@@ -54,7 +56,7 @@ resources:
 - ../../base
 images:
 - name: nginx # the web server
-  digest: ` + digestA + `
+  digest: ` + digestA + ` # pinned
 - name: redis
   digest: sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc
 namespace: prod
@@ -117,7 +119,13 @@ func TestSetImageCreatesImagesAndKeepsWideIndent(t *testing.T) {
 }
 
 func TestSetImageErrors(t *testing.T) {
-	files := map[string]string{"o/kustomization.yaml": kust, "bad/kustomization.yaml": "images: [\n", "list/kustomization.yaml": "images: nope\n"}
+	files := map[string]string{
+		"o/kustomization.yaml": kust, "bad/kustomization.yaml": "images: [\n", "list/kustomization.yaml": "images: nope\n",
+		"dup/kustomization.yaml":    "images:\n- name: nginx\n  newTag: a\n- name: nginx\n  newTag: b\n- name: redis\n  newTag: x\n  digest: sha256:abc\n",
+		"empty/readme.md":           "",
+		"twice/kustomization.yaml":  "kind: Kustomization\n---\nkind: Component\n",
+		"deploy/kustomization.yaml": "kind: Deployment\nmetadata:\n  name: web\n",
+	}
 	cases := []struct {
 		name   string
 		edit   gitops.SetImage
@@ -128,7 +136,17 @@ func TestSetImageErrors(t *testing.T) {
 		{"nothing to set", gitops.SetImage{Dir: "o", Name: "nginx"}, gitops.ErrInvalidImage, "nothing to set"},
 		{"bad name", gitops.SetImage{Dir: "o", Name: "UPPER/Case", NewTag: "v1"}, gitops.ErrInvalidImage, `name "UPPER/Case"`},
 		{"bad tag", gitops.SetImage{Dir: "o", Name: "nginx", NewTag: "bad tag!"}, gitops.ErrInvalidImage, "nginx:bad tag!"},
-		{"bad digest", gitops.SetImage{Dir: "o", Name: "nginx", Digest: "sha256:1234"}, gitops.ErrInvalidImage, `digest "sha256:1234"`},
+		{"bad digest", gitops.SetImage{Dir: "o", Name: "nginx", Digest: "sha256:1234"}, flightdeck.ErrInvalidDigest, `"sha256:1234": sha256 wants 64`},
+		{"upper-case digest", gitops.SetImage{Dir: "o", Name: "nginx", Digest: "sha256:" + strings.Repeat("A", 64)}, flightdeck.ErrInvalidDigest, "lower case"},
+		{"sha512 digest", gitops.SetImage{Dir: "o", Name: "nginx", Digest: "sha512:" + strings.Repeat("a", 128)}, flightdeck.ErrInvalidDigest, "sha256 only"},
+		{"bad tag dropped by a digest", gitops.SetImage{Dir: "o", Name: "nginx", NewTag: "bad tag", Digest: digestA}, gitops.ErrInvalidImage, "nginx:bad tag"},
+		{"kept digest is checked", gitops.SetImage{Dir: "dup", Name: "redis", NewTag: gitops.KeepCurrent, Digest: gitops.KeepCurrent}, flightdeck.ErrInvalidDigest, `"sha256:abc"`},
+		{"two entries for the name", gitops.SetImage{Dir: "dup", Name: "nginx", NewTag: "1"}, gitops.ErrInvalidYAML, "more than one entry named nginx"},
+		{"dir is a file", gitops.SetImage{Dir: "o/kustomization.yaml", Name: "nginx", NewTag: "1"}, gitops.ErrNotExist, "not a directory"},
+		{"dir has no kustomization", gitops.SetImage{Dir: "empty", Name: "nginx", NewTag: "1"}, gitops.ErrNotExist, "no kustomization file"},
+		{"two kustomization documents", gitops.SetImage{Dir: "twice", Name: "nginx", NewTag: "1"}, gitops.ErrInvalidYAML, "ambiguous: 2 documents could be the kustomization: document 1 (Kustomization), document 2 (Component)"},
+		{"no kustomization document", gitops.SetImage{Dir: "deploy", Name: "nginx", NewTag: "1"}, gitops.ErrInvalidYAML, "no document is a Kustomization"},
+		{"trailing slash", gitops.SetImage{Dir: "o/", Name: "nginx", NewTag: "1"}, gitops.ErrInvalidPath, "trailing slash"},
 		{"bad newName", gitops.SetImage{Dir: "o", Name: "nginx", NewName: "a b", NewTag: "1"}, gitops.ErrInvalidImage, `newName "a b"`},
 		{"no kustomization", gitops.SetImage{Dir: "missing", Name: "nginx", NewTag: "1"}, gitops.ErrNotExist, "missing"},
 		{"malformed yaml", gitops.SetImage{Dir: "bad", Name: "nginx", NewTag: "1"}, gitops.ErrInvalidYAML, "bad/kustomization.yaml"},
@@ -141,6 +159,7 @@ func TestSetImageErrors(t *testing.T) {
 			require.Error(t, err)
 			assert.ErrorIs(t, err, c.target)
 			assert.ErrorContains(t, err, c.text)
+			assert.Equal(t, 1, strings.Count(err.Error(), "gitops:"), "the package is named once: %s", err)
 		})
 	}
 }
@@ -196,6 +215,7 @@ func TestSetFieldErrors(t *testing.T) {
 			require.Error(t, err)
 			assert.ErrorIs(t, err, c.target)
 			assert.ErrorContains(t, err, c.edit.File)
+			assert.Equal(t, 1, strings.Count(err.Error(), "gitops:"), "the package is named once: %s", err)
 		})
 	}
 }
@@ -228,19 +248,26 @@ func TestFileEdits(t *testing.T) {
 // at the top level pointing at target.
 func addSymlink(t *testing.T, s *memory.Storage, root plumbing.Hash, name, target string) plumbing.Hash {
 	t.Helper()
+	return addEntry(t, s, root, name, filemode.Symlink, target)
+}
+
+// addEntry returns root plus the top-level entry name of mode holding
+// content, written with go-git directly.
+func addEntry(t *testing.T, s *memory.Storage, root plumbing.Hash, name string, mode filemode.FileMode, content string) plumbing.Hash {
+	t.Helper()
 	rootTree, err := object.GetTree(s, root)
 	require.NoError(t, err)
 	blob := s.NewEncodedObject()
 	blob.SetType(plumbing.BlobObject)
 	w, err := blob.Writer()
 	require.NoError(t, err)
-	_, err = w.Write([]byte(target))
+	_, err = w.Write([]byte(content))
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
 	bh, err := s.SetEncodedObject(blob)
 	require.NoError(t, err)
 	entries := append([]object.TreeEntry{}, rootTree.Entries...)
-	entries = append(entries, object.TreeEntry{Name: name, Mode: filemode.Symlink, Hash: bh})
+	entries = append(entries, object.TreeEntry{Name: name, Mode: mode, Hash: bh})
 	key := func(e object.TreeEntry) string {
 		if e.Mode == filemode.Dir {
 			return e.Name + "/"

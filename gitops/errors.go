@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -21,10 +22,20 @@ var (
 	// ErrRemote means the remote could not be reached or did not answer
 	// as a Git server.
 	ErrRemote = errors.New("gitops: remote unavailable")
-	// ErrPathEscape means a path is absolute, climbs out of the tree with
-	// "..", names a ".git" directory, or goes through a symbolic link.
+	// ErrPathEscape means a path could reach outside the tree or into
+	// Git's own metadata: it is absolute (or uses a backslash or a drive
+	// letter), has a ".." component, has a component that Git, macOS or
+	// Windows reads as ".git" (".GIT", ".git.", "git~1", ".g\u200cit"),
+	// or goes through a symbolic link.
 	ErrPathEscape = errors.New("gitops: path escapes the repository tree")
-	// ErrNotExist means a file, directory or revision does not exist.
+	// ErrInvalidPath means a path is malformed or names something Git
+	// would refuse: it is empty, has a NUL byte or another control
+	// character, an empty or "." component, or a trailing slash, or it
+	// would create ".gitmodules" (or an alias of it) or a
+	// ".gitattributes" directory.
+	ErrInvalidPath = errors.New("gitops: invalid path")
+	// ErrNotExist means a file, directory, document, list element or
+	// revision does not exist.
 	ErrNotExist = errors.New("gitops: does not exist")
 	// ErrInvalidYAML means a file an edit must change is not valid YAML,
 	// or does not have the shape the edit needs.
@@ -50,8 +61,18 @@ type PathError struct {
 	Err error
 }
 
-// Error returns "gitops: <op> <path>: <cause>".
-func (e *PathError) Error() string { return "gitops: " + e.Op + " " + e.Path + ": " + e.Err.Error() }
+// Error returns "gitops: <op> <path>: <cause>", with the path quoted if
+// it holds spaces or unprintable characters and the package prefix said
+// once ("gitops: write /x: path escapes the repository tree: absolute
+// path").
+func (e *PathError) Error() string {
+	p := e.Path
+	if strings.ContainsFunc(p, func(r rune) bool { return r == ' ' || !strconv.IsPrint(r) }) || p == "" {
+		p = strconv.Quote(p)
+	}
+	cause := strings.ReplaceAll(strings.TrimPrefix(e.Err.Error(), "gitops: "), ": gitops: ", ": ")
+	return "gitops: " + e.Op + " " + p + ": " + cause
+}
 
 // Unwrap returns the cause.
 func (e *PathError) Unwrap() error { return e.Err }

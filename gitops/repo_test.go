@@ -50,7 +50,8 @@ func TestApplySetImageFile(t *testing.T) {
 	assert.Contains(t, res.Diff, "+      - image: registry.example.com/team/checkout@"+digestA)
 
 	got := gitopstest.ReadFile(t, dir, "apps/checkout/overlays/dev/kustomization.yaml")
-	assert.Contains(t, got, "# images is managed by flightdeck\nimages:\n- name: registry.example.com/team/checkout\n  digest: "+digestA+"\n")
+	// The line comment of the newTag the digest replaces moves to digest.
+	assert.Contains(t, got, "# images is managed by flightdeck\nimages:\n- name: registry.example.com/team/checkout\n  digest: "+digestA+" # initial release\n")
 	assert.NotContains(t, got, "newTag")
 
 	out, err := r.Render(ctx, "", "apps/checkout/overlays/dev")

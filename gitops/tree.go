@@ -21,9 +21,18 @@ import (
 // of a change, so the cost of a change is about the files it touches, not
 // the size of the repository. No worktree is checked out.
 //
-// Paths are slash-separated and relative to the repository root. A path
-// that is absolute, climbs out with "..", has a ".git" component, or goes
-// through a symbolic link in the tree is refused with [ErrPathEscape].
+// Paths are slash-separated and relative to the repository root, and are
+// judged as Git judges them: a path that is absolute, has a ".."
+// component, has a component that Git, macOS or Windows reads as ".git",
+// or goes through a symbolic link in the tree is refused with
+// [ErrPathEscape]; an empty or malformed path (NUL or control bytes,
+// "a//b", "./a", "a/") or one that would create ".gitmodules" is refused
+// with [ErrInvalidPath]. "." names the root where a directory is meant.
+//
+// A symbolic link is never followed. The link itself can be removed
+// ([Tree.Remove]) or replaced by a regular file ([Tree.WriteFile]) or a
+// copy ([Tree.Copy]); reading it, listing it or editing through it is
+// refused with [ErrPathEscape].
 //
 // A Tree is not safe for concurrent use; [Repo.Apply] gives each attempt
 // its own.
@@ -49,29 +58,6 @@ func NewTree(s storer.EncodedObjectStorer, root plumbing.Hash) *Tree {
 	return &Tree{s: s, root: &tnode{mode: filemode.Dir, hash: root}, changed: map[string]struct{}{}}
 }
 
-// cleanPath validates p and returns its clean form; "" is the root.
-func cleanPath(p string) (string, error) {
-	if p == "" {
-		return "", fmt.Errorf("%w: empty path", ErrPathEscape)
-	}
-	if strings.HasPrefix(p, "/") || strings.Contains(p, "\\") || (len(p) > 1 && p[1] == ':') {
-		return "", fmt.Errorf("%w: absolute path", ErrPathEscape)
-	}
-	c := path.Clean(p)
-	if c == ".." || strings.HasPrefix(c, "../") {
-		return "", fmt.Errorf("%w: climbs out of the tree", ErrPathEscape)
-	}
-	if c == "." {
-		return "", nil
-	}
-	for _, part := range strings.Split(c, "/") {
-		if strings.EqualFold(part, ".git") {
-			return "", fmt.Errorf("%w: names a .git directory", ErrPathEscape)
-		}
-	}
-	return c, nil
-}
-
 func (t *Tree) load(n *tnode) error {
 	if n.children != nil {
 		return nil
@@ -92,7 +78,9 @@ func (t *Tree) load(n *tnode) error {
 
 // walk returns the node at the clean path p ("" is the root) and the
 // directories leading to it, root first. With create, missing directories
-// are made. A missing node is returned as nil without error.
+// are made. A missing node is returned as nil without error. A symbolic
+// link on the way is refused; one at p itself is returned, for the
+// caller to refuse or replace.
 func (t *Tree) walk(p string, create bool) (*tnode, []*tnode, error) {
 	n := t.root
 	var dirs []*tnode
@@ -102,7 +90,7 @@ func (t *Tree) walk(p string, create bool) (*tnode, []*tnode, error) {
 	parts := strings.Split(p, "/")
 	for i, part := range parts {
 		if n.mode == filemode.Symlink {
-			return nil, nil, fmt.Errorf("%w: %s is a symbolic link", ErrPathEscape, strings.Join(parts[:i], "/"))
+			return nil, nil, errSymlink(strings.Join(parts[:i], "/"))
 		}
 		if !n.isDir() {
 			return nil, nil, fmt.Errorf("%w: %s is a file, not a directory", ErrNotExist, strings.Join(parts[:i], "/"))
@@ -124,10 +112,13 @@ func (t *Tree) walk(p string, create bool) (*tnode, []*tnode, error) {
 		}
 		n = c
 	}
-	if n.mode == filemode.Symlink {
-		return nil, nil, fmt.Errorf("%w: %s is a symbolic link", ErrPathEscape, p)
-	}
 	return n, dirs, nil
+}
+
+// errSymlink is the cause given for a symbolic link at p that an
+// operation would have to follow.
+func errSymlink(p string) error {
+	return fmt.Errorf("%w: %s is a symbolic link, which flightdeck does not follow", ErrPathEscape, p)
 }
 
 func (t *Tree) markDirty(dirs []*tnode) {
@@ -147,6 +138,9 @@ func (t *Tree) ReadFile(p string) ([]byte, error) {
 	n, _, err := t.walk(c, false)
 	if err != nil {
 		return nil, &PathError{Op: "read", Path: p, Err: err}
+	}
+	if n != nil && n.mode == filemode.Symlink {
+		return nil, &PathError{Op: "read", Path: p, Err: errSymlink(c)}
 	}
 	if n == nil || n.isDir() || n.mode == filemode.Submodule {
 		return nil, &PathError{Op: "read", Path: p, Err: ErrNotExist}
@@ -170,8 +164,8 @@ func (t *Tree) blob(n *tnode) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// Exists reports whether a file or directory exists at p. Refused paths
-// do not exist.
+// Exists reports whether a file, directory or symbolic link exists at
+// p. Refused paths do not exist.
 func (t *Tree) Exists(p string) bool {
 	c, err := cleanPath(p)
 	if err != nil {
@@ -202,6 +196,9 @@ func (t *Tree) ReadDir(p string) ([]string, error) {
 	if err != nil {
 		return nil, &PathError{Op: "readdir", Path: p, Err: err}
 	}
+	if n != nil && n.mode == filemode.Symlink {
+		return nil, &PathError{Op: "readdir", Path: p, Err: errSymlink(c)}
+	}
 	if n == nil || !n.isDir() {
 		return nil, &PathError{Op: "readdir", Path: p, Err: ErrNotExist}
 	}
@@ -218,11 +215,15 @@ func (t *Tree) ReadDir(p string) ([]string, error) {
 
 // WriteFile sets the content of the regular file at p, creating missing
 // parent directories. Writing the content a file already has changes
-// nothing. It refuses to replace a directory or a symbolic link.
+// nothing. A symbolic link at p is replaced by the file (the link's
+// target is not written); a directory at p is not.
 func (t *Tree) WriteFile(p string, data []byte) error {
 	c, err := cleanPath(p)
 	if err == nil && c == "" {
-		err = fmt.Errorf("%w: the root is a directory", ErrNotExist)
+		err = fmt.Errorf("%w: the root is a directory", ErrInvalidPath)
+	}
+	if err == nil {
+		err = checkWritable(c, false)
 	}
 	if err != nil {
 		return &PathError{Op: "write", Path: p, Err: err}
@@ -253,12 +254,13 @@ func (t *Tree) WriteFile(p string, data []byte) error {
 	return nil
 }
 
-// Remove deletes the file or directory at p. It returns an error wrapping
+// Remove deletes the file, directory or symbolic link at p (a link
+// itself, never what it points to). It returns an error wrapping
 // [ErrNotExist] if nothing is there.
 func (t *Tree) Remove(p string) error {
 	c, err := cleanPath(p)
 	if err == nil && c == "" {
-		err = fmt.Errorf("%w: cannot remove the root", ErrPathEscape)
+		err = fmt.Errorf("%w: cannot remove the root", ErrInvalidPath)
 	}
 	if err != nil {
 		return &PathError{Op: "remove", Path: p, Err: err}
@@ -277,8 +279,9 @@ func (t *Tree) Remove(p string) error {
 }
 
 // Copy copies the file or directory src to dst, replacing whatever was at
-// dst. Copying a directory shares its stored objects: it costs one tree
-// entry, not one write per file.
+// dst (a symbolic link there is replaced, not followed). Copying a
+// directory shares its stored objects: it costs one tree entry, not one
+// write per file. A symbolic link is not copied.
 func (t *Tree) Copy(src, dst string) error {
 	cs, err := cleanPath(src)
 	if err != nil {
@@ -286,7 +289,7 @@ func (t *Tree) Copy(src, dst string) error {
 	}
 	cd, err := cleanPath(dst)
 	if err == nil && cd == "" {
-		err = fmt.Errorf("%w: cannot replace the root", ErrPathEscape)
+		err = fmt.Errorf("%w: cannot replace the root", ErrInvalidPath)
 	}
 	if err == nil && cs != "" && (cd == cs || strings.HasPrefix(cd, cs+"/") || strings.HasPrefix(cs, cd+"/")) {
 		err = errors.New("source and destination overlap")
@@ -295,11 +298,18 @@ func (t *Tree) Copy(src, dst string) error {
 		return &PathError{Op: "copy", Path: dst, Err: err}
 	}
 	n, _, err := t.walk(cs, false)
-	if err == nil && n == nil {
+	switch {
+	case err != nil:
+	case n == nil:
 		err = ErrNotExist
+	case n.mode == filemode.Symlink:
+		err = errSymlink(cs)
 	}
 	if err != nil {
 		return &PathError{Op: "copy", Path: src, Err: err}
+	}
+	if err := checkWritable(cd, n.isDir()); err != nil {
+		return &PathError{Op: "copy", Path: dst, Err: err}
 	}
 	clone := cloneNode(n)
 	d, dirs, err := t.walk(cd, true)
