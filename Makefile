@@ -19,7 +19,8 @@ contrib:
 		echo "== $$m"; (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; \
 	done
 
-## integration: tests against real services (Prometheus, docker-registry); needs the apt packages.
+## integration: tests against real services (Prometheus, docker-registry) and tools (the kustomize CLI,
+## built with go install); needs the apt packages and the Go module proxy or a warm module cache.
 integration:
 	$(GO) test -race -count=1 -tags integration -run Integration $(PKGS)
 

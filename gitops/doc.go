@@ -22,17 +22,38 @@
 // the path of a change are written back as new tree objects, so a bump in
 // a monorepo costs about the files it touches. Built-in edits:
 //
-//   - [SetImage]: the `images:` entry of a kustomization, exactly as
-//     `kustomize edit set image` (a digest drops newTag), keeping comments
-//     and key order; the reference is validated with go-containerregistry.
+//   - [SetImage]: the `images:` entry of a kustomization, as
+//     `kustomize edit set image` v5.7.1 writes it: the entry is replaced by
+//     exactly what the edit says (a tag alone drops newName and digest,
+//     [KeepCurrent] keeps a value), and [ParseSetImage] takes the CLI's
+//     argument shapes. One documented deviation: a digest drops newTag.
+//     The reference is validated with go-containerregistry and the digest
+//     with [flightdeck.ValidateDigest], the rule the whole module shares.
 //   - [SetField]: a scalar by dotted YAML path in any file (a Helm
-//     values.yaml `image.tag`), keeping comments and the value's type.
-//   - [WriteFile], [RemoveFile], [CopyDir] (promote one environment's
-//     directory to another by sharing its objects).
+//     values.yaml `image.tag`), keeping the value's type; a list selector
+//     that matches nothing is [ErrNotExist] unless Create is set.
+//   - [WriteFile], [RemoveFile], [CopyDir] (copy one directory over
+//     another by sharing its objects).
 //
-// Paths are slash-separated and relative to the repository root; absolute
-// paths, ".." escapes, ".git" components and paths through a symbolic link
-// are refused with [ErrPathEscape]. [EditFunc] adapts a function.
+// YAML edits keep every comment, key order and sequence indentation; the
+// comments of a key an edit removes move to the key that takes its place.
+// In a file with several documents only the edited document is rewritten
+// and the others, with their "---" separators and comments, stay byte for
+// byte; SetImage edits the one Kustomization document and SetField the
+// document chosen by Kind and Name or, failing those, the one document
+// that has the field. An edit that cannot tell which document is meant is
+// refused, never guessed.
+//
+// Paths are slash-separated and relative to the repository root, and are
+// judged as Git judges them (verify_path, fsck, core.protectNTFS and
+// core.protectHFS): absolute paths, ".." components, components that Git,
+// Windows or macOS read as ".git" (".GIT", ".git.", ".git ", "git~1",
+// names with ignorable Unicode such as U+200C) and paths through a
+// symbolic link are refused with [ErrPathEscape]; empty or malformed
+// paths (NUL or control bytes, "a//b", "./a", a trailing slash) and any
+// write of ".gitmodules" in any spelling with [ErrInvalidPath]. A
+// symbolic link is never followed, but the link itself can be removed or
+// replaced. [EditFunc] adapts a function.
 //
 // # Render and dry run
 //
