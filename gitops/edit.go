@@ -687,9 +687,11 @@ type RemoveFile struct {
 // Path does not exist.
 func (r RemoveFile) Apply(t *Tree) error { return t.Remove(r.Path) }
 
-// CopyDir replaces the directory To with a copy of the directory From,
-// for example to promote one environment's overlay to the next. Files in
-// To that are not in From are removed.
+// CopyDir replaces the directory To with a copy of the directory From.
+// Files in To that are not in From are removed. It copies everything,
+// environment configuration included (namespace, replicas, config), so
+// copying one environment's overlay over another's does not promote a
+// release: it moves the target into the source's configuration.
 type CopyDir struct {
 	From, To string
 }
