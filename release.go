@@ -41,7 +41,7 @@ func ValidateDigest(d string) error {
 	alg, enc, ok := strings.Cut(d, ":")
 	switch {
 	case d == "":
-		return fmt.Errorf("%w: empty", ErrInvalidDigest)
+		return fmt.Errorf("%w: empty; pin by the manifest digest the registry returned, sha256:<64 lower-case hex digits>", ErrInvalidDigest)
 	case !ok || !ociAlgorithm.MatchString(alg) || !ociEncoded.MatchString(enc):
 		return fmt.Errorf("%w: %q is not algorithm:hex (want sha256:<64 lower-case hex digits>)", ErrInvalidDigest, d)
 	case alg == "sha256" && !sha256Hex.MatchString(enc):

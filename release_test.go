@@ -35,8 +35,8 @@ func TestReleaseValidateErrors(t *testing.T) {
 		"empty image":  {flightdeck.Release{App: "api", Digest: dig}, `invalid release: app api: image is empty; set it to the repository without tag or digest, for example registry.example.com/team/api`},
 		"bad image":    {flightdeck.Release{App: "api", Image: "UPPER/case", Digest: dig}, `invalid release: app api: image "UPPER/case": `},
 		"no registry":  {flightdeck.Release{App: "api", Image: "x/y", Digest: dig}, `invalid release: app api: image "x/y": `},
-		"no digest":    {flightdeck.Release{App: "api", Image: "registry.example.com/x/y"}, `invalid release: app api: digest "": `},
-		"short digest": {flightdeck.Release{App: "api", Image: "registry.example.com/x/y", Digest: "sha256:abc"}, `invalid release: app api: digest "sha256:abc": `},
+		"no digest":    {flightdeck.Release{App: "api", Image: "registry.example.com/x/y"}, `invalid release: app api: invalid digest: empty; pin by the manifest digest`},
+		"short digest": {flightdeck.Release{App: "api", Image: "registry.example.com/x/y", Digest: "sha256:abc"}, `invalid release: app api: invalid digest: "sha256:abc": sha256 wants 64 lower-case hex digits, got 3 characters`},
 		"bad tag":      {flightdeck.Release{App: "api", Image: "registry.example.com/x/y", Digest: dig, Tag: "no spaces"}, `invalid release: app api: tag "no spaces": `},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -308,16 +308,11 @@ func (t *Tree) dirPath(op, dir string) (string, error) {
 // pickKustomization chooses the kustomization document of a file: the
 // only mapping whose kind is Kustomization, Component or absent.
 func pickKustomization(docs []*yamlDoc) (*yamlDoc, error) {
-	maps, err := mappings(docs)
+	found, err := mappings(docs, func(kind, _ string) bool {
+		return kind == "" || kind == "Kustomization" || kind == "Component"
+	})
 	if err != nil {
 		return nil, err
-	}
-	var found []*yamlDoc
-	for _, d := range maps {
-		switch kind, _ := d.kindName(); kind {
-		case "", "Kustomization", "Component":
-			found = append(found, d)
-		}
 	}
 	switch len(found) {
 	case 0:
@@ -621,16 +616,11 @@ func (s SetField) parent(rn *yaml.RNode, path []string) (*yaml.RNode, error) {
 // has the field.
 func (s SetField) pick(parts []string) func([]*yamlDoc) (*yamlDoc, error) {
 	return func(docs []*yamlDoc) (*yamlDoc, error) {
-		maps, err := mappings(docs)
+		match, err := mappings(docs, func(kind, name string) bool {
+			return (s.Kind == "" || kind == s.Kind) && (s.Name == "" || name == s.Name)
+		})
 		if err != nil {
 			return nil, err
-		}
-		var match []*yamlDoc
-		for _, d := range maps {
-			kind, name := d.kindName()
-			if (s.Kind == "" || kind == s.Kind) && (s.Name == "" || name == s.Name) {
-				match = append(match, d)
-			}
 		}
 		switch len(match) {
 		case 0:

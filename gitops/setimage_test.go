@@ -73,16 +73,7 @@ func TestSetImageReplacesTheEntryAndKeepsEveryComment(t *testing.T) {
   # pinned by the release bot
   newTag: "1.25" # pinned # suffix
 ` + redisEntry},
-		{"redis:7", `images:
-# the web tier
-- name: nginx # web
-  newName: mirror.example.com/nginx # our mirror
-  # pinned by the release bot
-  newTag: "1.25" # pinned
-  tagSuffix: -alpine # suffix
-- name: redis
-  newTag: "7" # redis pin
-`},
+		{"redis:7", strings.Replace(commented, redisEntry, "- name: redis\n  newTag: \"7\" # redis pin\n", 1)},
 		{"redis=*:*@*", commented},
 		{"new=ghcr.io/x/new:v1@" + digestA, commented + `- name: new
   newName: ghcr.io/x/new

@@ -194,16 +194,22 @@ func editYAML(t *Tree, op, file string, pick func([]*yamlDoc) (*yamlDoc, error),
 	return t.WriteFile(file, out)
 }
 
-// mappings returns the documents whose content is a mapping, or an
-// error wrapping [ErrInvalidYAML] if there is none.
-func mappings(docs []*yamlDoc) ([]*yamlDoc, error) {
+// mappings returns the documents whose content is a mapping and whose
+// kind and metadata.name keep accepts, or an error wrapping
+// [ErrInvalidYAML] if no document is a mapping.
+func mappings(docs []*yamlDoc, keep func(kind, name string) bool) ([]*yamlDoc, error) {
 	var out []*yamlDoc
+	sawMapping := false
 	for _, d := range docs {
-		if d.isMapping() {
+		if !d.isMapping() {
+			continue
+		}
+		sawMapping = true
+		if keep(d.kindName()) {
 			out = append(out, d)
 		}
 	}
-	if len(out) == 0 {
+	if !sawMapping {
 		return nil, fmt.Errorf("%w: no document is a mapping", ErrInvalidYAML)
 	}
 	return out, nil
