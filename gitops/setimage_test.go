@@ -205,3 +205,38 @@ func TestSetImageDigestsAgreeWithRelease(t *testing.T) {
 		})
 	}
 }
+
+// Comments in every position a kustomization has them survive each kind
+// of SetImage edit.
+func TestSetImageKeepsCommentsEverywhere(t *testing.T) {
+	const rich = `# top of file
+apiVersion: kustomize.config.k8s.io/v1beta1 # api
+kind: Kustomization
+# resources block
+resources: # the bases
+  - ../../base # shared
+  # more to come
+images: # overrides
+  # first entry
+  - name: nginx # web
+    # tag below
+    newTag: "1.25" # pinned
+    # after tag
+  # between entries
+  - name: redis # cache
+    digest: sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc
+  # after the last entry
+namespace: prod # ns
+# end of file
+`
+	for _, arg := range []string{"nginx@" + digestA, "nginx=ghcr.io/x/nginx", "nginx=ghcr.io/x/nginx:2@" + digestA, "redis:7", "redis=*", "new:1", "nginx:1.26"} {
+		t.Run(arg, func(t *testing.T) {
+			e, err := gitops.ParseSetImage("o", arg)
+			require.NoError(t, err)
+			got, err := applyEdit(t, map[string]string{"o/kustomization.yaml": rich}, e, "o/kustomization.yaml")
+			require.NoError(t, err)
+			assertCommentsKept(t, rich, got)
+			assert.Contains(t, got, "  - ../../base # shared\n", "indentation kept")
+		})
+	}
+}
