@@ -308,6 +308,26 @@ func TestEditsThroughSymlinkRefused(t *testing.T) {
 	}
 }
 
+// A kustomization or YAML file that is itself a symbolic link is not
+// followed either.
+func TestEditsOfASymlinkedFileRefused(t *testing.T) {
+	s, root := memTree(t, map[string]string{"o/kustomization.yaml": kust})
+	root = addSymlink(t, s, root, "kustomization.yaml", "o/kustomization.yaml")
+	root = addSymlink(t, s, root, "values.yaml", "o/kustomization.yaml")
+	for name, e := range map[string]gitops.Edit{
+		"set-image": gitops.SetImage{Dir: ".", Name: "nginx", Digest: digestA},
+		"set-field": gitops.SetField{File: "values.yaml", Field: "namespace", Value: "x"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tr := gitops.NewTree(s, root)
+			err := e.Apply(tr)
+			assert.ErrorIs(t, err, gitops.ErrPathEscape)
+			assert.ErrorContains(t, err, "is a symbolic link")
+			assert.Empty(t, tr.Changed())
+		})
+	}
+}
+
 // countingStorer counts the objects read from and written to a store.
 type countingStorer struct {
 	*memory.Storage
