@@ -10,7 +10,8 @@ import (
 	"github.com/flightdeck-dev/flightdeck/gitops"
 )
 
-const webYAML = `# web tier
+const webYAML = `---
+# web tier
 apiVersion: apps/v1
 kind: Deployment
 metadata:

@@ -83,7 +83,7 @@ func splitDocuments(data string) ([]*yamlDoc, error) {
 	cur := &yamlDoc{}
 	inEnd := false
 	flush := func() {
-		if cur.start != "" || cur.body != "" || cur.end != "" || len(docs) == 0 {
+		if cur.start != "" || cur.body != "" || cur.end != "" {
 			docs = append(docs, cur)
 		}
 	}
@@ -111,6 +111,9 @@ func splitDocuments(data string) ([]*yamlDoc, error) {
 		}
 	}
 	flush()
+	if len(docs) == 0 {
+		docs = append(docs, cur)
+	}
 	for i, d := range docs {
 		d.index = i + 1
 		if onlyContentless(d.body) {
