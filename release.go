@@ -112,7 +112,9 @@ type Release struct {
 	SourceRepo string
 	// Revision is the source commit the image was built from.
 	Revision string
-	// Time is when the release was created.
+	// Time is the commit time of Revision, the source commit the release
+	// was built from (where the lead time for changes starts); zero when
+	// unknown.
 	Time time.Time
 }
 

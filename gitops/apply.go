@@ -50,12 +50,7 @@ func (c Change) validate() error {
 			return fmt.Errorf("%w: edit %d is nil", ErrInvalidChange, i)
 		}
 	}
-	for _, p := range c.Trailers.pairs() {
-		if strings.ContainsAny(p[1], "\r\n") {
-			return fmt.Errorf("%w: trailer %s is not a single line", ErrInvalidChange, p[0])
-		}
-	}
-	return nil
+	return c.validateMessage()
 }
 
 // Result is the outcome of [Repo.Apply].

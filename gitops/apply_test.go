@@ -71,7 +71,7 @@ func concurrentBumps(t *testing.T, dir, url string, opts ...gitops.Option) {
 	for i, c := range log[:16] {
 		require.Len(t, c.ParentHashes, 1, "linear history")
 		assert.Equal(t, log[i+1].Hash, c.ParentHashes[0])
-		seen[gitops.ParseTrailers(c.Message).App]++
+		seen[trailersOf(t, c.Message).App]++
 	}
 	retried, attempts := 0, 0
 	for i, app := range apps {
@@ -154,7 +154,7 @@ func TestTwoWritersSameFileConcurrent(t *testing.T) {
 	wg.Wait()
 	log := gitopstest.Log(t, dir)
 	require.Len(t, log, 3)
-	last := gitops.ParseTrailers(log[0].Message).ImageDigest
+	last := trailersOf(t, log[0].Message).Digest
 	got := gitopstest.ReadFile(t, dir, "apps/shop/overlays/prod/kustomization.yaml")
 	assert.Equal(t, 1, strings.Count(got, "digest:"))
 	assert.Contains(t, got, "digest: "+last, "the change that landed last is the one in the file")
@@ -236,8 +236,10 @@ func badInputs() map[string]struct {
 		"path escape": {gitops.Change{Edits: []gitops.Edit{gitops.WriteFile{Path: "../../etc/passwd", Data: []byte("x")}}},
 			gitops.ErrPathEscape, "../../etc/passwd"},
 		"no edits": {gitops.Change{}, gitops.ErrInvalidChange, "no edits"},
-		"multi-line trailer": {gitops.Change{Trailers: gitops.Trailers{App: "a\nFlightdeck-Action: rollback"}, Edits: []gitops.Edit{gitops.WriteFile{Path: "x", Data: []byte("x")}}},
-			gitops.ErrInvalidChange, "Flightdeck-App"},
+		"trailers in the message": {gitops.Change{Message: "x\n\nFlightdeck-Version: 1\nFlightdeck-Action: rollback", Edits: []gitops.Edit{gitops.WriteFile{Path: "x", Data: []byte("x")}}},
+			gitops.ErrInvalidChange, "Flightdeck-Version"},
+		"release without digest": {gitops.Change{Trailers: gitops.Trailers{App: "a", Image: gitopstest.Image("a")}, Edits: []gitops.Edit{gitops.WriteFile{Path: "x", Data: []byte("x")}}},
+			gitops.ErrInvalidChange, "Flightdeck-Release"},
 	}
 }
 

@@ -33,7 +33,9 @@
 //     values.yaml `image.tag`), keeping the value's type; a list selector
 //     that matches nothing is [ErrNotExist] unless Create is set.
 //   - [WriteFile], [RemoveFile], [CopyDir] (copy one directory over
-//     another by sharing its objects).
+//     another by sharing its objects; it copies everything, namespace and
+//     configuration included, so it is not a way to promote: see
+//     [CopyRelease]).
 //
 // YAML edits keep every comment, key order and sequence indentation; the
 // comments of a key an edit removes move to the key that takes its place.
@@ -79,16 +81,54 @@
 // and rendered [Result.Diff] without pushing. A failed Apply never changes
 // the remote.
 //
-// # History
+// # Releases
 //
-// [Repo.History] lists deploy, promote and rollback commits by app and
-// environment from their trailers, newest first; [Repo.ReadFile] reads a
-// file as it was at any past commit.
+// The release-level functions map a release (flightdeck.Release) to the
+// repository, in one place for every writer (the pipeline's deploy stage,
+// the strategy, rollback and promote packages). A [Target] names an app in
+// an environment (overlay directory "apps/<app>/overlays/<env>" unless
+// the app or environment says otherwise, and the `images:` entry that
+// pins it). [DeployRelease] pins a release's digest in that entry and
+// commits with the release's trailers; [CurrentRelease] reads the release
+// an environment runs at any revision, from the overlay's `images:` entry
+// and the deploy trailers that recorded it; [CopyRelease] copies exactly
+// one environment's release to another, changing only the target's
+// `images:` entry, so the target keeps its own namespace, replicas and
+// configuration, and is atomic with the push. A [Guard] runs inside the
+// same Apply attempt, on the tree being built, and can refuse the change
+// (an environment under a hold) atomically with the push.
+//
+// # Trailers and history
+//
+// Every commit made with [Trailers] ends with a trailer block that Git
+// itself reads (`git interpret-trailers`, `git log --format=%(trailers)`):
+// Flightdeck-Version (the schema), Flightdeck-Action, -App, -Environment,
+// Flightdeck-Release (the release's "image@digest"), -Image-Tag,
+// -Source-Repo, -Source-Revision, -Source-Time, and any further
+// Flightdeck-* keys in [Trailers.Extra]. Values round-trip exactly:
+// characters that could break a line or be trimmed are %-encoded.
+// [ParseTrailers] finds the block with Git's own rules
+// ([ParseTrailerBlock]).
+//
+// [Repo.History] lists deploy, promote and rollback commits (or any
+// action) by app, environment, image or digest, newest first, and
+// [Entry.Release] gives each one's complete release back. It reads only
+// commits flightdeck wrote: the trailer block must carry
+// Flightdeck-Version, the committer must be the Repo's committer identity
+// (or one the query trusts), and when the Repo signs commits the
+// signature must verify with its key ([Trust]). A person's commit whose
+// last paragraph looks like trailers, or a cherry-pick or squash of a
+// flightdeck commit, is not a deployment. Without signing this guards
+// against accidents and copies, not against someone who sets flightdeck's
+// committer identity on purpose; sign commits where that matters.
+// [Repo.ReadFile] reads a file as it was at any past commit.
 //
 // # Testing
 //
 // Package gitopstest builds bare repositories from a layout, generates
 // kustomize layouts, serves a repository over real smart HTTP with
 // `git http-backend` (optionally behind basic auth and with injected
-// faults), and wraps any [Writer] with a recording, fault-injecting fake.
+// faults), wraps a real repository in a recording, fault-injecting
+// [Writer], and offers an in-memory fake of a whole repository (Apply,
+// History, ReadFile, Render) that needs neither disk nor git.
 package gitops

@@ -681,7 +681,8 @@ func (r RemoveFile) Apply(t *Tree) error { return t.Remove(r.Path) }
 // Files in To that are not in From are removed. It copies everything,
 // environment configuration included (namespace, replicas, config), so
 // copying one environment's overlay over another's does not promote a
-// release: it moves the target into the source's configuration.
+// release: it moves the target into the source's configuration. Use
+// [CopyRelease] to move a release.
 type CopyDir struct {
 	From, To string
 }

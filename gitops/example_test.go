@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
+	flightdeck "github.com/flightdeck-dev/flightdeck"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 )
@@ -37,7 +39,8 @@ func ExampleRepo_Apply() {
 	res, err := r.Apply(context.Background(), gitops.Change{
 		Trailers: gitops.Trailers{
 			App: "checkout", Environment: "dev", Action: gitops.ActionDeploy,
-			ImageDigest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+			Image:  "registry.example.com/team/checkout",
+			Digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 		},
 		Edits: []gitops.Edit{gitops.SetImage{
 			Dir:    "apps/checkout/overlays/dev",
@@ -68,7 +71,10 @@ func ExampleRepo_Apply() {
 	//          - containerPort: 8080
 }
 
-// Promote staging's overlay to prod as a dry run: nothing is pushed.
+// Start a new environment from an existing one, as a dry run: copy the
+// staging overlay to a new qa overlay and give it its own namespace in
+// the same commit. (To move a release from one environment to another,
+// use CopyRelease, which leaves the target's configuration alone.)
 func ExampleCopyDir() {
 	r, _, cleanup := exampleRepo()
 	defer cleanup()
@@ -77,9 +83,8 @@ func ExampleCopyDir() {
 	res, err := r.Apply(ctx, gitops.Change{
 		DryRun: true,
 		Edits: []gitops.Edit{
-			gitops.SetImage{Dir: "apps/checkout/overlays/staging", Name: "registry.example.com/team/checkout", NewTag: "1.1.0"},
-			gitops.WriteFile{Path: "apps/checkout/overlays/staging/replicas.yaml", Data: []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: checkout\nspec:\n  replicas: 3\n")},
-			gitops.CopyDir{From: "apps/checkout/overlays/staging", To: "apps/checkout/overlays/prod"},
+			gitops.CopyDir{From: "apps/checkout/overlays/staging", To: "apps/checkout/overlays/qa"},
+			gitops.SetField{File: "apps/checkout/overlays/qa/kustomization.yaml", Field: "namespace", Value: "checkout-qa"},
 		},
 	})
 	if err != nil {
@@ -88,10 +93,10 @@ func ExampleCopyDir() {
 	}
 	fmt.Println(res.Overlays)
 	// The dry-run commit and its tree exist only in the local cache.
-	out, _ := r.RenderTree(ctx, res.Tree, "apps/checkout/overlays/prod")
-	fmt.Println(len(out) > 0)
+	out, _ := r.RenderTree(ctx, res.Tree, "apps/checkout/overlays/qa")
+	fmt.Println(strings.Contains(string(out), "namespace: checkout-qa"))
 	// Output:
-	// [apps/checkout/overlays/prod apps/checkout/overlays/staging]
+	// [apps/checkout/overlays/qa]
 	// true
 }
 
@@ -108,16 +113,20 @@ func ExampleRenderError() {
 	// true apps/checkout/base
 }
 
-// List what was deployed to an environment, newest first.
+// List what was deployed to an environment, newest first, each entry
+// with its whole release.
 func ExampleRepo_History() {
 	r, _, cleanup := exampleRepo()
 	defer cleanup()
 	ctx := context.Background()
-	for _, tag := range []string{"1.1.0", "1.2.0"} {
-		_, err := r.Apply(ctx, gitops.Change{
-			Trailers: gitops.Trailers{App: "checkout", Environment: "prod", Release: tag, Action: gitops.ActionDeploy},
-			Edits:    []gitops.Edit{gitops.SetImage{Dir: "apps/checkout/overlays/prod", Name: "registry.example.com/team/checkout", NewTag: tag}},
-		})
+	prod := gitops.Target{App: "checkout", Environment: flightdeck.Environment{Name: "prod"}}
+	for i, tag := range []string{"1.1.0", "1.2.0"} {
+		_, err := gitops.DeployRelease(ctx, r, gitops.DeployRequest{Target: prod, Release: flightdeck.Release{
+			Image:    "registry.example.com/team/checkout",
+			Digest:   fmt.Sprintf("sha256:%064x", i+1),
+			Tag:      tag,
+			Revision: fmt.Sprintf("%040x", i+10),
+		}})
 		if err != nil {
 			fmt.Println(err)
 			return
@@ -125,11 +134,12 @@ func ExampleRepo_History() {
 	}
 	entries, _ := r.History(ctx, gitops.HistoryQuery{App: "checkout", Environment: "prod"})
 	for _, e := range entries {
-		fmt.Println(e.Subject, e.Trailers.Release)
+		rel, _ := e.Release()
+		fmt.Println(e.Subject, rel.Tag, rel.Digest[:15], rel.Revision[35:])
 	}
 	// Output:
-	// deploy checkout to prod 1.2.0
-	// deploy checkout to prod 1.1.0
+	// deploy checkout to prod 1.2.0 sha256:00000000 0000b
+	// deploy checkout to prod 1.1.0 sha256:00000000 0000a
 }
 
 // Set a Helm value in place: the comment stays and "1.10" stays a string.

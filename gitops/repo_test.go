@@ -26,7 +26,7 @@ func newRepo(t *testing.T, url string, opts ...gitops.Option) *gitops.Repo {
 
 func deploy(app, env, digest string) gitops.Change {
 	return gitops.Change{
-		Trailers: gitops.Trailers{App: app, Environment: env, ImageDigest: digest, Action: gitops.ActionDeploy},
+		Trailers: gitops.Trailers{App: app, Environment: env, Image: gitopstest.Image(app), Digest: digest, Action: gitops.ActionDeploy},
 		Edits: []gitops.Edit{gitops.SetImage{
 			Dir: "apps/" + app + "/overlays/" + env, Name: gitopstest.Image(app), Digest: digest,
 		}},
@@ -62,7 +62,7 @@ func TestApplySetImageFile(t *testing.T) {
 	log := gitopstest.Log(t, dir)
 	require.Len(t, log, 2)
 	assert.True(t, strings.HasPrefix(log[0].Message, "deploy checkout to dev\n\n"))
-	assert.Contains(t, log[0].Message, "Flightdeck-Image-Digest: "+digestA)
+	assert.Contains(t, log[0].Message, "Flightdeck-Release: "+gitopstest.Image("checkout")+"@"+digestA)
 
 	// Same change again: nothing to commit.
 	res2, err := r.Apply(ctx, deploy("checkout", "dev", digestA))

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
+	"time"
 
 	flightdeck "github.com/flightdeck-dev/flightdeck"
 	"github.com/flightdeck-dev/flightdeck/gitops"
@@ -56,12 +56,20 @@ type Spec struct {
 	// [image.Ref].
 	Ref pipeline.Key[string]
 	// Revision, when set, is the key holding the source revision the
-	// image was built from; it becomes the release's revision and the
-	// commit's Flightdeck-Release trailer.
+	// image was built from; it becomes the release's Revision and the
+	// commit's Flightdeck-Source-Revision trailer.
 	Revision pipeline.Key[string]
+	// SourceTime, when set, is the key holding the source revision's
+	// commit time; it becomes the release's Time and the commit's
+	// Flightdeck-Source-Time trailer (where DORA's lead time starts).
+	SourceTime pipeline.Key[time.Time]
 	// SourceRepo is the source repository URL recorded in the release.
 	// It must not contain credentials.
 	SourceRepo string
+	// Guards run inside the commit's build, against the tree it is built
+	// on, and can refuse the deploy (see [gitops.Guard]), for example
+	// while the environment is under a hold.
+	Guards []gitops.Guard
 	// Message is the commit message; empty means gitops' default
 	// ("deploy <app> to <env>").
 	Message string
@@ -79,12 +87,8 @@ func (s Spec) validate() error {
 	return nil
 }
 
-func (s Spec) overlay() string {
-	dir := s.AppDir
-	if dir == "" {
-		dir = "apps/" + s.App
-	}
-	return path.Join(dir, s.Environment.OverlayPath())
+func (s Spec) target() gitops.Target {
+	return gitops.Target{App: s.App, Environment: s.Environment, AppDir: s.AppDir, ImageName: s.ImageName}
 }
 
 func (s Spec) refKey() pipeline.Key[string] {
@@ -111,11 +115,14 @@ func New(w gitops.Writer, spec Spec) *Stage { return &Stage{w: w, spec: spec} }
 func (s *Stage) Name() string { return "deploy-" + s.spec.Environment.Name }
 
 // Needs returns the keys the stage reads: the reference key and, when
-// set, the revision key.
+// set, the revision and source time keys.
 func (s *Stage) Needs() []pipeline.AnyKey {
 	keys := []pipeline.AnyKey{s.spec.refKey()}
 	if s.spec.Revision.Name() != "" {
 		keys = append(keys, s.spec.Revision)
+	}
+	if s.spec.SourceTime.Name() != "" {
+		keys = append(keys, s.spec.SourceTime)
 	}
 	return keys
 }
@@ -144,40 +151,29 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	}
 	rel.SourceRepo = sp.SourceRepo
 	if sp.Revision.Name() != "" {
-		rev, err := sp.Revision.Get(st)
-		if err != nil {
+		if rel.Revision, err = sp.Revision.Get(st); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
-		rel.Revision = rev
 	}
-	edit := gitops.SetImage{Dir: sp.overlay(), Name: sp.ImageName, Digest: rel.Digest}
-	if edit.Name == "" {
-		edit.Name = rel.Image
-	} else if edit.Name != rel.Image {
-		edit.NewName = rel.Image
+	if sp.SourceTime.Name() != "" {
+		if rel.Time, err = sp.SourceTime.Get(st); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
 	}
-	res, err := s.w.Apply(ctx, gitops.Change{
-		Message: sp.Message,
-		Trailers: gitops.Trailers{
-			App:         sp.App,
-			Environment: sp.Environment.Name,
-			Release:     rel.Revision,
-			ImageDigest: rel.Digest,
-			Action:      gitops.ActionDeploy,
-		},
-		Edits:  []gitops.Edit{edit},
-		DryRun: sp.DryRun,
+	target := sp.target()
+	res, err := gitops.DeployRelease(ctx, s.w, gitops.DeployRequest{
+		Target: target, Release: rel, Message: sp.Message, Guards: sp.Guards, DryRun: sp.DryRun,
 	})
 	if err != nil {
-		err = fmt.Errorf("%s: overlay %s: %w", where, sp.overlay(), err)
 		if errors.Is(err, gitops.ErrInvalidImage) || errors.Is(err, gitops.ErrNotExist) ||
 			errors.Is(err, gitops.ErrInvalidYAML) || errors.Is(err, gitops.ErrInvalidChange) ||
-			errors.Is(err, gitops.ErrRender) || errors.Is(err, gitops.ErrAuth) {
+			errors.Is(err, gitops.ErrRender) || errors.Is(err, gitops.ErrAuth) ||
+			errors.Is(err, flightdeck.ErrInvalidRelease) || errors.Is(err, gitops.ErrRefused) {
 			return pipeline.Permanent(err)
 		}
 		return err
 	}
-	d := Deployment{Release: rel, Environment: sp.Environment.Name, Overlay: sp.overlay(),
+	d := Deployment{Release: rel, Environment: sp.Environment.Name, Overlay: target.Overlay(),
 		Changed: res.Changed, Diff: res.Diff}
 	if res.Changed && !sp.DryRun && !res.Commit.IsZero() {
 		d.Commit = res.Commit.String()

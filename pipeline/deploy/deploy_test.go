@@ -2,8 +2,10 @@ package deploy_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,7 +21,11 @@ import (
 
 const digest = "sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-var revision = pipeline.NewKey[string]("test.revision")
+var (
+	revision   = pipeline.NewKey[string]("test.revision")
+	sourceTime = pipeline.NewKey[time.Time]("test.source-time")
+	when       = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+)
 
 // run deploys ref through w with a graph "push" (puts ref) -> deploy.
 func run(t *testing.T, w gitops.Writer, spec deploy.Spec, ref string, retry pipeline.Retry) (*pipeline.Report, *pipeline.State, error) {
@@ -27,13 +33,14 @@ func run(t *testing.T, w gitops.Writer, spec deploy.Spec, ref string, retry pipe
 	push := pipeline.Func("push", func(_ context.Context, s *pipeline.State) error {
 		image.Ref.Put(s, ref)
 		revision.Put(s, "4f2a9c1")
+		sourceTime.Put(s, when)
 		return nil
 	})
 	d := deploy.New(w, spec)
 	step := d.Step()
 	step.Retry = retry
 	var b pipeline.Builder
-	b.Add(pipeline.Step{Stage: push, Provides: []pipeline.AnyKey{image.Ref, revision}}, step)
+	b.Add(pipeline.Step{Stage: push, Provides: []pipeline.AnyKey{image.Ref, revision, sourceTime}}, step)
 	g, err := b.Build()
 	require.NoError(t, err)
 	e, err := pipeline.New()
@@ -46,7 +53,7 @@ func run(t *testing.T, w gitops.Writer, spec deploy.Spec, ref string, retry pipe
 func TestDeployPinsDigestAndCommitsWithTrailers(t *testing.T) {
 	w := gitopstest.NewWriter(t, gitopstest.KustomizeLayout("checkout"))
 	spec := deploy.Spec{App: "checkout", Environment: flightdeck.Environment{Name: "dev"}, Revision: revision,
-		SourceRepo: "https://git.example.com/team/checkout"}
+		SourceTime: sourceTime, SourceRepo: "https://git.example.com/team/checkout"}
 	ref := gitopstest.Image("checkout") + "@" + digest
 	_, st, err := run(t, w, spec, ref, pipeline.Retry{})
 	require.NoError(t, err)
@@ -59,9 +66,19 @@ func TestDeployPinsDigestAndCommitsWithTrailers(t *testing.T) {
 	assert.NotContains(t, staging, digest, "other environments untouched")
 
 	head := gitopstest.Log(t, w.Dir)[0]
-	tr := gitops.ParseTrailers(head.Message)
-	assert.Equal(t, gitops.Trailers{App: "checkout", Environment: "dev", Release: "4f2a9c1", ImageDigest: digest, Action: gitops.ActionDeploy}, tr)
+	tr, err := gitops.ParseTrailers(head.Message)
+	require.NoError(t, err)
+	want := flightdeck.Release{App: "checkout", Image: gitopstest.Image("checkout"), Digest: digest,
+		SourceRepo: "https://git.example.com/team/checkout", Revision: "4f2a9c1", Time: when}
+	assert.Equal(t, gitops.ReleaseTrailers(gitops.ActionDeploy, "dev", want), tr)
 	assert.True(t, strings.HasPrefix(head.Message, "deploy checkout to dev"))
+
+	// History and the current release give the whole release back.
+	cur, err := gitops.CurrentRelease(context.Background(), w.Repo, gitops.Target{App: "checkout", Environment: flightdeck.Environment{Name: "dev"}}, "")
+	require.NoError(t, err)
+	assert.Equal(t, want, cur.Release)
+	require.NotNil(t, cur.Deploy)
+	assert.Equal(t, head.Hash, cur.Deploy.Commit)
 
 	d, err := deploy.Deployed.Get(st)
 	require.NoError(t, err)
@@ -69,8 +86,7 @@ func TestDeployPinsDigestAndCommitsWithTrailers(t *testing.T) {
 	assert.Equal(t, head.Hash.String(), d.Commit)
 	assert.Equal(t, gitopstest.Head(t, w.Dir).String(), d.Commit)
 	assert.Equal(t, "apps/checkout/overlays/dev", d.Overlay)
-	assert.Equal(t, flightdeck.Release{App: "checkout", Image: gitopstest.Image("checkout"), Digest: digest,
-		SourceRepo: "https://git.example.com/team/checkout", Revision: "4f2a9c1"}, d.Release)
+	assert.Equal(t, want, d.Release)
 	assert.Contains(t, d.Diff, digest, "the rendered diff shows the new image")
 
 	// The same digest again changes nothing and makes no commit.
@@ -196,4 +212,39 @@ func TestStageConformance(t *testing.T) {
 	// However many of the runs got through before cancellation, one
 	// digest makes at most one commit.
 	assert.LessOrEqual(t, len(gitopstest.Log(t, w.Dir)), 2)
+}
+
+func TestDeployRefusedByAGuardIsPermanentAndCommitsNothing(t *testing.T) {
+	w := gitopstest.NewWriter(t, gitopstest.KustomizeLayout("checkout"))
+	before := gitopstest.Head(t, w.Dir)
+	var seen []gitops.Intent
+	hold := gitops.GuardFunc(func(tr *gitops.Tree, in gitops.Intent) error {
+		seen = append(seen, in)
+		if tr.Exists(".flightdeck/holds/checkout/dev") {
+			return fmt.Errorf("%w: checkout in dev is held", gitops.ErrRefused)
+		}
+		return nil
+	})
+	spec := deploy.Spec{App: "checkout", Environment: flightdeck.Environment{Name: "dev"}, Guards: []gitops.Guard{hold}}
+	gitopstest.Commit(t, w.Dir, gitopstest.Files{".flightdeck/holds/checkout/dev": "held by jo\n"}, nil, "hold")
+	held := gitopstest.Head(t, w.Dir)
+	require.NotEqual(t, before, held)
+
+	rep, _, err := run(t, w, spec, gitopstest.Image("checkout")+"@"+digest, pipeline.Retry{Attempts: 3, Backoff: 1})
+	require.ErrorIs(t, err, gitops.ErrRefused)
+	assert.Contains(t, err.Error(), "deploy checkout to dev: overlay apps/checkout/overlays/dev: ")
+	assert.Contains(t, err.Error(), "checkout in dev is held")
+	assert.True(t, pipeline.IsPermanent(err))
+	s, _ := rep.Step("deploy-dev")
+	assert.Equal(t, 1, s.Attempts, "a refusal is not retried")
+	assert.Equal(t, held, gitopstest.Head(t, w.Dir), "nothing committed")
+	require.Len(t, seen, 1)
+	assert.Equal(t, "apps/checkout/overlays/dev", seen[0].Target.Overlay())
+	assert.Equal(t, digest, seen[0].Trailers.Digest)
+
+	gitopstest.Commit(t, w.Dir, nil, []string{".flightdeck/holds/checkout/dev"}, "lift the hold")
+	_, st, err := run(t, w, spec, gitopstest.Image("checkout")+"@"+digest, pipeline.Retry{})
+	require.NoError(t, err)
+	d, _ := deploy.Deployed.Get(st)
+	assert.True(t, d.Changed, "lifting the hold lets the deploy through")
 }

@@ -17,7 +17,7 @@ import (
 // repository in tests.
 func ExampleNew() {
 	w := gitops.WriterFunc(func(_ context.Context, ch gitops.Change) (gitops.Result, error) {
-		set := ch.Edits[0].(gitops.SetImage)
+		set := ch.Edits[len(ch.Edits)-1].(gitops.SetImage)
 		fmt.Println("overlay:", set.Dir)
 		fmt.Println("image:", set.Name, set.Digest[:15]+"…")
 		fmt.Print(ch.Trailers)
@@ -40,8 +40,9 @@ func ExampleNew() {
 	// Output:
 	// overlay: apps/checkout/overlays/dev
 	// image: registry.example.com/team/checkout sha256:9f86d081…
+	// Flightdeck-Version: 1
+	// Flightdeck-Action: deploy
 	// Flightdeck-App: checkout
 	// Flightdeck-Environment: dev
-	// Flightdeck-Image-Digest: sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-	// Flightdeck-Action: deploy
+	// Flightdeck-Release: registry.example.com/team/checkout@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 }

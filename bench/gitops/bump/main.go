@@ -45,7 +45,7 @@ func main() {
 	bump := func(i, app int) gitops.Change {
 		name := fmt.Sprintf("app%04d", app%*apps)
 		return gitops.Change{
-			Trailers: gitops.Trailers{App: name, Environment: "prod", Action: gitops.ActionDeploy, ImageDigest: digest(i)},
+			Trailers: gitops.Trailers{App: name, Environment: "prod", Action: gitops.ActionDeploy, Image: gitopstest.Image(name), Digest: digest(i)},
 			Edits: []gitops.Edit{gitops.SetImage{
 				Dir: "apps/" + name + "/overlays/prod", Name: gitopstest.Image(name), Digest: digest(i),
 			}},
