@@ -278,6 +278,9 @@ func (t Trailers) Validate() error {
 		return fmt.Errorf("%w: trailer %s needs both an image and a digest (image %q, digest %q)",
 			ErrInvalidChange, TrailerRelease, t.Image, t.Digest)
 	default:
+		if err := flightdeck.ValidateDigest(t.Digest); err != nil {
+			return fmt.Errorf("%w: trailer %s: %w", ErrInvalidChange, TrailerRelease, err)
+		}
 		if _, err := name.NewDigest(t.Ref(), name.StrictValidation); err != nil || strings.Contains(t.Image, "@") {
 			return fmt.Errorf("%w: trailer %s: %q is not an image pinned by digest", ErrInvalidChange, TrailerRelease, t.Ref())
 		}

@@ -134,7 +134,7 @@ func TestTrailersValidate(t *testing.T) {
 	}{
 		"image without digest": {gitops.Trailers{Image: img}, "needs both"},
 		"digest without image": {gitops.Trailers{Digest: digestN(1)}, "needs both"},
-		"bad digest":           {gitops.Trailers{Image: img, Digest: "sha256:abc"}, "not an image pinned by digest"},
+		"bad digest":           {gitops.Trailers{Image: img, Digest: "sha256:abc"}, "64 lower-case hex digits"},
 		"image with digest":    {gitops.Trailers{Image: img + "@" + digestN(1), Digest: digestN(1)}, "not an image pinned by digest"},
 		"extra not flightdeck": {gitops.Trailers{Extra: gitops.Extra{{Key: "Signed-off-by", Value: "x"}}}, `"Signed-off-by"`},
 		"extra bad key":        {gitops.Trailers{Extra: gitops.Extra{{Key: "Flightdeck-A B", Value: "x"}}}, `"Flightdeck-A B"`},
