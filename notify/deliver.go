@@ -85,7 +85,7 @@ func (s *sender) send(ctx context.Context, e Event, body []byte, prep prepare) e
 			return fail(attempt, status, err)
 		}
 		if attempt >= max {
-			return fail(attempt, status, fmt.Errorf("%w: %v", ErrExhausted, err))
+			return fail(attempt, status, fmt.Errorf("%w: %w", ErrExhausted, err))
 		}
 		wait := s.retry.delay(attempt)
 		if retryAfter > 0 {
