@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,14 +18,9 @@ import (
 // sender posts one body to one endpoint with retries. It is shared by the
 // webhook and Slack notifiers and read-only after construction.
 type sender struct {
+	options
 	endpoint *url.URL
 	display  string
-	client   *http.Client
-	clock    clock.Clock
-	logger   *slog.Logger
-	retry    Retry
-	timeout  time.Duration
-	headers  http.Header
 	redact   redactor
 }
 
@@ -40,10 +34,8 @@ func newSender(what, raw string, pathIsSecret bool, o options) (*sender, error) 
 	}
 	c := *o.client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	s := &sender{
-		endpoint: u, display: displayURL(u, pathIsSecret), client: &c, clock: o.clock,
-		logger: o.logger, retry: o.retry, timeout: o.timeout, headers: o.headers.Clone(),
-	}
+	o.client = &c
+	s := &sender{options: o, endpoint: u, display: displayURL(u, pathIsSecret)}
 	s.redact.addURL(u, pathIsSecret)
 	for _, vs := range o.headers {
 		for _, v := range vs {

@@ -74,7 +74,7 @@ type Receiver struct {
 	deliveries []Delivery
 	accepted   map[string]bool
 	script     []Response
-	hang       chan struct{}
+	hang       gate
 	arrived    int
 	changes    changes
 }
@@ -100,7 +100,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.mu.Lock()
-	hang := r.hang
+	hang := r.hang.holder()
 	r.arrived++
 	r.changes.broadcast()
 	r.mu.Unlock()
@@ -176,19 +176,14 @@ func (r *Receiver) FailNext(n, status int) {
 func (r *Receiver) Hang() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.hang == nil {
-		r.hang = make(chan struct{})
-	}
+	r.hang.close()
 }
 
 // Release lets hung requests go on and stops hanging new ones.
 func (r *Receiver) Release() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.hang != nil {
-		close(r.hang)
-		r.hang = nil
-	}
+	r.hang.open()
 }
 
 // Deliveries returns every request recorded so far, in order.

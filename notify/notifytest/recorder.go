@@ -22,7 +22,7 @@ type Recorder struct {
 	calls    int
 	failN    int
 	failErr  error
-	blocked  chan struct{} // non-nil while blocking; closed by Release
+	blocked  gate
 	changes  changes
 	inFlight int
 }
@@ -35,7 +35,7 @@ var _ notify.Notifier = (*Recorder)(nil)
 func (r *Recorder) Notify(ctx context.Context, e notify.Event) error {
 	r.mu.Lock()
 	r.calls++
-	block := r.blocked
+	block := r.blocked.holder()
 	r.inFlight++
 	r.changes.broadcast()
 	r.mu.Unlock()
@@ -81,19 +81,14 @@ func (r *Recorder) FailNext(n int, err error) {
 func (r *Recorder) Block() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.blocked == nil {
-		r.blocked = make(chan struct{})
-	}
+	r.blocked.close()
 }
 
 // Release lets every waiting call go on and stops blocking new ones.
 func (r *Recorder) Release() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.blocked != nil {
-		close(r.blocked)
-		r.blocked = nil
-	}
+	r.blocked.open()
 }
 
 // Events returns the recorded events, in the order recorded.

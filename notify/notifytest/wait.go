@@ -38,3 +38,26 @@ func (c *changes) wait(ctx context.Context, mu *sync.Mutex, done func() bool) er
 		}
 	}
 }
+
+// gate holds callers back while closed. The zero value is open; the
+// owner guards it with its mutex.
+type gate struct{ ch chan struct{} }
+
+// close makes later callers of wait block until open.
+func (g *gate) close() {
+	if g.ch == nil {
+		g.ch = make(chan struct{})
+	}
+}
+
+// open lets every held caller go on.
+func (g *gate) open() {
+	if g.ch != nil {
+		close(g.ch)
+		g.ch = nil
+	}
+}
+
+// holder returns the channel to wait on, nil when open. The caller reads
+// it under the owner's mutex and waits on it after unlocking.
+func (g *gate) holder() <-chan struct{} { return g.ch }
