@@ -59,7 +59,7 @@ func (s *sender) send(ctx context.Context, e Event, body []byte, prep prepare) e
 		return &DeliveryError{Endpoint: s.display, Kind: e.Kind, App: e.App, Key: key,
 			Attempts: attempts, StatusCode: status, Err: s.redact.err(err)}
 	}
-	max := s.retry.attempts()
+	attempts := s.retry.attempts()
 	lastStatus := 0
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -76,7 +76,7 @@ func (s *sender) send(ctx context.Context, e Event, body []byte, prep prepare) e
 		if errors.Is(err, ErrRejected) {
 			return fail(attempt, status, err)
 		}
-		if attempt >= max {
+		if attempt >= attempts {
 			return fail(attempt, status, fmt.Errorf("%w: %w", ErrExhausted, err))
 		}
 		wait := s.retry.delay(attempt)
@@ -96,7 +96,8 @@ func (s *sender) send(ctx context.Context, e Event, body []byte, prep prepare) e
 	}
 }
 
-// maxErrorBody is how much of a refusal's body an error quotes.
+// maxErrorBody is how many characters of a refusal's body an error
+// quotes.
 const maxErrorBody = 200
 
 // attempt sends one request. A nil error means a 2xx answer. A non-nil
@@ -138,11 +139,9 @@ func (s *sender) attempt(ctx context.Context, key string, body []byte, prep prep
 		return status, 0, nil
 	}
 	msg := resp.Status
-	if text := strings.TrimSpace(string(snippet)); text != "" {
-		if len(text) > maxErrorBody {
-			text = text[:maxErrorBody] + "…"
-		}
-		msg += ": " + strconv.Quote(s.redact.string(text))
+	// Redact before cutting, so no part of a secret survives the cut.
+	if text := strings.TrimSpace(s.redact.string(string(snippet))); text != "" {
+		msg += ": " + strconv.Quote(cut(strings.ToValidUTF8(text, "?"), maxErrorBody))
 	}
 	switch {
 	case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:

@@ -129,3 +129,20 @@ func TestFanoutLogsOnlyRedactedErrors(t *testing.T) {
 	assert.False(t, strings.Contains(logs.String(), token))
 	assert.Equal(t, uint64(1), f.Stats()[0].Failed)
 }
+
+func TestRefusalQuoteIsRedactedBeforeItIsCut(t *testing.T) {
+	const token = "btok-3a9d6c2e1f0b8a7d"
+	rcv := notifytest.NewReceiver(nil)
+	defer rcv.Close()
+	// The token straddles the 200th character of the quoted answer.
+	rcv.Script(notifytest.Response{Status: 400, Body: strings.Repeat("x", 190) + token + strings.Repeat("y", 100)})
+	wh, err := notify.NewWebhook(rcv.URL, testSecret, notify.WithHeader("Authorization", "Bearer "+token))
+	require.NoError(t, err)
+
+	err = wh.Notify(t.Context(), promoted())
+
+	require.ErrorIs(t, err, notify.ErrRejected)
+	assert.Contains(t, err.Error(), strings.Repeat("x", 190)+"REDACTED")
+	assert.Contains(t, err.Error(), "…")
+	assert.NotContains(t, err.Error(), token[:8])
+}
