@@ -315,12 +315,8 @@ func (c *Cluster) Delete(ctx context.Context, ref Ref) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if ref.Namespace == "" {
-		ref.Namespace = "default"
-	}
-	c.mu.Lock()
+	c.lockAt(&ref)
 	defer c.mu.Unlock()
-	c.advance()
 	k := ref.key()
 	if _, ok := c.objects[k]; !ok {
 		return fmt.Errorf("sim: delete %s: %w", ref, ErrNotFound)
@@ -346,12 +342,8 @@ func (c *Cluster) Delete(ctx context.Context, ref Ref) error {
 // ReplicaSets and Pods owned by Deployments can be read too. It returns
 // an error wrapping [ErrNotFound] if there is no such object.
 func (c *Cluster) Get(ref Ref) (map[string]any, error) {
-	if ref.Namespace == "" {
-		ref.Namespace = "default"
-	}
-	c.mu.Lock()
+	c.lockAt(&ref)
 	defer c.mu.Unlock()
-	c.advance()
 	if o, ok := c.objects[ref.key()]; ok {
 		return c.render(o), nil
 	}
@@ -388,12 +380,8 @@ func (c *Cluster) Objects() []Ref {
 // Owned returns the objects ref controls: a Deployment's ReplicaSets
 // (oldest first) and a ReplicaSet's pods. Other objects own nothing.
 func (c *Cluster) Owned(ref Ref) []Ref {
-	if ref.Namespace == "" {
-		ref.Namespace = "default"
-	}
-	c.mu.Lock()
+	c.lockAt(&ref)
 	defer c.mu.Unlock()
-	c.advance()
 	var out []Ref
 	for _, d := range c.deployments {
 		if d.obj.ref.Namespace != ref.Namespace {
@@ -422,6 +410,16 @@ func (c *Cluster) Health(ref Ref) (health.Status, string, error) {
 		return health.Missing, "", err
 	}
 	return health.ObjectHealth(obj)
+}
+
+// lockAt defaults ref's namespace to "default", locks c and plays out
+// every event up to now. The caller unlocks c.mu.
+func (c *Cluster) lockAt(ref *Ref) {
+	if ref.Namespace == "" {
+		ref.Namespace = "default"
+	}
+	c.mu.Lock()
+	c.advance()
 }
 
 // advance plays out every event up to the clock's now; c.mu is held.

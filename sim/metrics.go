@@ -218,12 +218,8 @@ type logEntry struct {
 // their logs with them, as in Kubernetes. It returns an error wrapping
 // [ErrNotFound] if ref names no such object.
 func (c *Cluster) Logs(ref Ref) ([]LogLine, error) {
-	if ref.Namespace == "" {
-		ref.Namespace = "default"
-	}
-	c.mu.Lock()
+	c.lockAt(&ref)
 	defer c.mu.Unlock()
-	c.advance()
 	var lines []LogLine
 	found := false
 	for _, k := range c.sortedDeployments() {

@@ -93,12 +93,8 @@ func (c *Cluster) Send(ctx context.Context, target Ref, n int) (TrafficResult, e
 	if err := ctx.Err(); err != nil {
 		return TrafficResult{}, err
 	}
-	if target.Namespace == "" {
-		target.Namespace = "default"
-	}
-	c.mu.Lock()
+	c.lockAt(&target)
 	defer c.mu.Unlock()
-	c.advance()
 	rt, err := c.router(target)
 	if err != nil {
 		return TrafficResult{}, fmt.Errorf("sim: send to %s: %w", target, err)
@@ -115,12 +111,8 @@ func (c *Cluster) Send(ctx context.Context, target Ref, n int) (TrafficResult, e
 // them; rps 0 stops it. Each target has one load; setting it again
 // replaces it. It returns the errors of Send.
 func (c *Cluster) SetLoad(target Ref, rps float64) error {
-	if target.Namespace == "" {
-		target.Namespace = "default"
-	}
-	c.mu.Lock()
+	c.lockAt(&target)
 	defer c.mu.Unlock()
-	c.advance()
 	if _, err := c.router(target); err != nil {
 		return fmt.Errorf("sim: load on %s: %w", target, err)
 	}
@@ -147,12 +139,8 @@ type load struct {
 // served and how many of them failed, as of now. It returns an error
 // wrapping [ErrNotFound] if ref is not a Deployment of the cluster.
 func (c *Cluster) Requests(ref Ref) (served, failed float64, err error) {
-	if ref.Namespace == "" {
-		ref.Namespace = "default"
-	}
-	c.mu.Lock()
+	c.lockAt(&ref)
 	defer c.mu.Unlock()
-	c.advance()
 	k := ref.key()
 	if _, ok := c.deployments[k]; !ok {
 		return 0, 0, fmt.Errorf("sim: requests of %s: %w", ref, ErrNotFound)
