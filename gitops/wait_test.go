@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,7 +119,16 @@ func TestWaitForTraps(t *testing.T) {
 		{"wrong revision", good(revB), "want \"" + revA + "\""},
 		{"synced to other revision than operation", func() gitops.AppStatus { s := good(revA); s.Revision = revB; return s }(), "synced revision"},
 		{"out of sync", status(revA, gitops.OpSucceeded, 11*time.Second, gitops.SyncOutOfSync, health.Healthy), "sync OutOfSync, want Synced"},
-		{"degraded", status(revA, gitops.OpSucceeded, 11*time.Second, gitops.SyncSynced, health.Degraded), "health Degraded, want Healthy"},
+		{"progressing", status(revA, gitops.OpSucceeded, 11*time.Second, gitops.SyncSynced, health.Progressing), "health Progressing, want Healthy"},
+		{"missing", status(revA, gitops.OpSucceeded, 11*time.Second, gitops.SyncSynced, health.Missing), "health Missing, want Healthy"},
+		{"unknown health", status(revA, gitops.OpSucceeded, 11*time.Second, gitops.SyncSynced, health.Unknown), "health Unknown, want Healthy"},
+		{"unknown phase", status(revA, "Paused", 11*time.Second, gitops.SyncSynced, health.Healthy), `operation in unknown phase "Paused"`},
+		{"empty phase", status(revA, "", 11*time.Second, gitops.SyncSynced, health.Healthy), "operation has no phase"},
+		{"degraded after another revision", func() gitops.AppStatus {
+			s := status(revA, gitops.OpSucceeded, 11*time.Second, gitops.SyncSynced, health.Degraded)
+			s.Revision = revB
+			return s
+		}(), "synced revision"},
 		{"operation without finish time", func() gitops.AppStatus { s := good(revA); s.Operation.FinishedAt = time.Time{}; return s }(), "no finish time"},
 	}
 	for _, tt := range tests {
@@ -228,8 +238,9 @@ func TestWaitForBadInput(t *testing.T) {
 	_, err = drive(t, clk, 2, func() (gitops.AppStatus, error) {
 		return gitops.WaitFor(context.Background(), s, gitops.WaitOptions{App: "nope", Clock: clk, Timeout: time.Minute})
 	})
-	assert.ErrorIs(t, err, gitops.ErrStatusUnavailable)
+	assert.ErrorIs(t, err, gitops.ErrAppNotFound, "an unknown app ends the wait at once")
 	assert.ErrorIs(t, err, syncertest.ErrNotFound)
+	assert.Equal(t, t0, clk.Now())
 }
 
 func TestWaitForWantedStates(t *testing.T) {
@@ -289,4 +300,325 @@ func TestWaitForDefaultsToSystemClock(t *testing.T) {
 	require.NoError(t, err, "a good first status needs no clock wait")
 	assert.Equal(t, revA, st.Revision)
 	assert.Equal(t, 1, s.Count("AppStatus"))
+}
+
+// TestWaitForOutcomeTable walks every operation phase × sync status ×
+// health × reconcile × revision combination and checks the one outcome
+// the rules of WaitFor give it: only a Succeeded operation of the wanted
+// revision, reconciled after it finished, that is Synced and Healthy
+// passes; a Failed or Error operation of the wanted revision fails at
+// once; a Degraded application after such a sync fails at once; every
+// other status waits until the timeout, never reading as success.
+func TestWaitForOutcomeTable(t *testing.T) {
+	type outcome int
+	const (
+		passes outcome = iota
+		timesOut
+		opFails
+		degrades
+	)
+	phases := []string{"none", gitops.OpRunning, gitops.OpTerminating, "", "Paused", gitops.OpSucceeded, gitops.OpFailed, gitops.OpError}
+	syncs := []string{gitops.SyncSynced, gitops.SyncOutOfSync, gitops.SyncUnknown}
+	healths := []health.Status{health.Healthy, health.Progressing, health.Degraded, health.Suspended, health.Missing, health.Unknown}
+	revisions := []string{"wanted", "operation of another revision", "synced another revision"}
+	want := func(phase, sync string, h health.Status, stale bool, rev string) outcome {
+		switch {
+		case phase != gitops.OpSucceeded && phase != gitops.OpFailed && phase != gitops.OpError:
+			return timesOut
+		case rev == "operation of another revision":
+			return timesOut
+		case phase != gitops.OpSucceeded:
+			return opFails
+		case stale, rev != "wanted":
+			return timesOut
+		case h == health.Degraded:
+			return degrades
+		case sync == gitops.SyncSynced && h == health.Healthy:
+			return passes
+		}
+		return timesOut
+	}
+	for _, phase := range phases {
+		for _, sync := range syncs {
+			for _, h := range healths {
+				for _, stale := range []bool{false, true} {
+					for _, rev := range revisions {
+						name := fmt.Sprintf("%s/%s/%s/stale=%v/%s", phase, sync, h, stale, rev)
+						t.Run(name, func(t *testing.T) {
+							reconciled := 11 * time.Second
+							if stale {
+								reconciled = 9 * time.Second
+							}
+							st := status(revA, phase, reconciled, sync, h)
+							st.HealthMessage = "the health message"
+							switch {
+							case phase == "none":
+								st.Operation = nil
+							case rev == "operation of another revision":
+								st.Operation.Revision, st.Revision = revB, revB
+							case rev == "synced another revision":
+								st.Revision = revB
+							}
+							clk := sim.NewClock(t0)
+							s := syncertest.New(clk)
+							s.Script("shop", st)
+							o := opts(clk)
+							o.Timeout = 10 * time.Second
+							_, err := drive(t, clk, 2, func() (gitops.AppStatus, error) { return gitops.WaitFor(context.Background(), s, o) })
+							switch want(phase, sync, h, stale, rev) {
+							case passes:
+								require.NoError(t, err)
+								assert.Equal(t, t0.Add(o.StableFor), clk.Now())
+							case timesOut:
+								require.ErrorIs(t, err, gitops.ErrWaitTimeout)
+								assert.Equal(t, t0.Add(o.Timeout), clk.Now())
+							case opFails:
+								require.ErrorIs(t, err, gitops.ErrOperationFailed)
+								assert.Equal(t, t0, clk.Now(), "at once")
+							case degrades:
+								require.ErrorIs(t, err, gitops.ErrDegraded)
+								assert.ErrorContains(t, err, "health Degraded: the health message")
+								assert.Equal(t, t0, clk.Now(), "at once")
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+func degraded(rev string) gitops.AppStatus {
+	st := status(rev, gitops.OpSucceeded, 11*time.Second, gitops.SyncSynced, health.Degraded)
+	st.HealthMessage = `Deployment "shop" exceeded its progress deadline`
+	return st
+}
+
+func TestWaitForDegraded(t *testing.T) {
+	run := func(t *testing.T, grace time.Duration, statuses ...gitops.AppStatus) (*sim.Clock, error) {
+		t.Helper()
+		clk := sim.NewClock(t0)
+		s := syncertest.New(clk)
+		s.Script("shop", statuses...)
+		o := opts(clk)
+		o.DegradedGrace = grace
+		_, err := drive(t, clk, 2, func() (gitops.AppStatus, error) { return gitops.WaitFor(context.Background(), s, o) })
+		return clk, err
+	}
+	t.Run("at once with Argo CD's message", func(t *testing.T) {
+		clk, err := run(t, 0, degraded(revA))
+		require.ErrorIs(t, err, gitops.ErrDegraded)
+		assert.NotErrorIs(t, err, gitops.ErrWaitTimeout)
+		assert.EqualError(t, err, `gitops: app "shop": application degraded: health Degraded: Deployment "shop" exceeded its progress deadline`+
+			` (last: sync Synced at "`+revA+`", health Degraded, operation Succeeded)`)
+		assert.Equal(t, t0, clk.Now())
+	})
+	t.Run("not while the operation runs", func(t *testing.T) {
+		running := status(revA, gitops.OpRunning, 11*time.Second, gitops.SyncOutOfSync, health.Degraded)
+		clk, err := run(t, 0, running, running, good(revA))
+		require.NoError(t, err, "Degraded during the sync is not the outcome")
+		assert.Equal(t, t0.Add(7*time.Second), clk.Now())
+	})
+	t.Run("not before the reconcile after the operation", func(t *testing.T) {
+		stale := degraded(revA)
+		stale.ReconciledAt = t0
+		clk, err := run(t, 0, stale, good(revA))
+		require.NoError(t, err)
+		assert.Equal(t, t0.Add(6*time.Second), clk.Now())
+	})
+	t.Run("grace outlasted", func(t *testing.T) {
+		clk, err := run(t, 30*time.Second, degraded(revA))
+		require.ErrorIs(t, err, gitops.ErrDegraded)
+		assert.Equal(t, t0.Add(30*time.Second), clk.Now(), "Degraded for the whole grace")
+	})
+	t.Run("recovers within the grace", func(t *testing.T) {
+		statuses := []gitops.AppStatus{degraded(revA), degraded(revA), degraded(revA), good(revA)}
+		clk, err := run(t, 30*time.Second, statuses...)
+		require.NoError(t, err)
+		assert.Equal(t, t0.Add(8*time.Second), clk.Now())
+	})
+	t.Run("grace restarts after a recovery", func(t *testing.T) {
+		var statuses []gitops.AppStatus
+		for range 20 {
+			statuses = append(statuses, degraded(revA))
+		}
+		statuses = append(statuses, status(revA, gitops.OpSucceeded, 11*time.Second, gitops.SyncSynced, health.Progressing)) // t=20s
+		for range 40 {
+			statuses = append(statuses, degraded(revA)) // from t=21s
+		}
+		clk, err := run(t, 30*time.Second, statuses...)
+		require.ErrorIs(t, err, gitops.ErrDegraded)
+		assert.Equal(t, t0.Add(51*time.Second), clk.Now())
+	})
+	t.Run("negative grace waits out the timeout", func(t *testing.T) {
+		clk, err := run(t, -1, degraded(revA))
+		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
+		assert.NotErrorIs(t, err, gitops.ErrDegraded)
+		assert.ErrorContains(t, err, "exceeded its progress deadline", "the timeout still says why")
+		assert.Equal(t, t0.Add(time.Minute), clk.Now())
+	})
+	t.Run("wanted", func(t *testing.T) {
+		clk := sim.NewClock(t0)
+		s := syncertest.New(clk)
+		s.Script("shop", degraded(revA))
+		o := opts(clk)
+		o.Health = health.Degraded
+		st, err := drive(t, clk, 2, func() (gitops.AppStatus, error) { return gitops.WaitFor(context.Background(), s, o) })
+		require.NoError(t, err, "a test that wants Degraded gets it")
+		assert.Equal(t, health.Degraded, st.Health)
+	})
+}
+
+func TestWaitForPermanentErrors(t *testing.T) {
+	transient := errors.New("connection refused")
+	tests := []struct {
+		name     string
+		err      error
+		sentinel error
+	}{
+		{"app gone", gitops.ErrAppNotFound, gitops.ErrAppNotFound},
+		{"credentials revoked", fmt.Errorf("token revoked: %w", gitops.ErrAccessDenied), gitops.ErrAccessDenied},
+		{"syncertest's not found", syncertest.ErrNotFound, gitops.ErrAppNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := sim.NewClock(t0)
+			s := syncertest.New(clk)
+			s.Script("shop", status(revA, gitops.OpRunning, 0, gitops.SyncOutOfSync, health.Progressing))
+			s.FailStatus(nil, transient, tt.err) // read, transient error, permanent error
+			st, err := drive(t, clk, 2, func() (gitops.AppStatus, error) { return gitops.WaitFor(context.Background(), s, opts(clk)) })
+			require.ErrorIs(t, err, tt.sentinel)
+			assert.ErrorIs(t, err, tt.err, "the Syncer's error is the cause")
+			assert.NotErrorIs(t, err, gitops.ErrStatusUnavailable)
+			assert.NotErrorIs(t, err, gitops.ErrWaitTimeout)
+			assert.Equal(t, gitops.OpRunning, st.Operation.Phase, "the last status read comes back")
+			assert.Equal(t, 3, s.Count("AppStatus"), "no read after the refusal")
+			assert.Equal(t, t0.Add(2*time.Second), clk.Now())
+		})
+	}
+	t.Run("app deleted mid-wait", func(t *testing.T) {
+		clk := sim.NewClock(t0)
+		s := syncertest.New(clk)
+		s.Set(status(revA, gitops.OpRunning, 0, gitops.SyncOutOfSync, health.Progressing))
+		done := make(chan error, 1)
+		go func() { _, err := gitops.WaitFor(context.Background(), s, opts(clk)); done <- err }()
+		require.NoError(t, clk.WaitForTimers(context.Background(), 2))
+		s.Delete("shop")
+		clk.AdvanceToNext()
+		err := <-done
+		require.ErrorIs(t, err, gitops.ErrAppNotFound)
+		assert.ErrorContains(t, err, `gitops: app "shop": application not found: status read refused`)
+	})
+	t.Run("refresh refused", func(t *testing.T) {
+		clk := sim.NewClock(t0)
+		s := &refusingRefresher{Syncer: syncertest.New(clk)}
+		s.Script("shop", status(revA, gitops.OpSucceeded, 9*time.Second, gitops.SyncSynced, health.Healthy))
+		_, err := drive(t, clk, 2, func() (gitops.AppStatus, error) { return gitops.WaitFor(context.Background(), s, opts(clk)) })
+		require.ErrorIs(t, err, gitops.ErrAccessDenied)
+		assert.ErrorContains(t, err, "refresh refused")
+		assert.Equal(t, t0, clk.Now())
+	})
+	t.Run("transient errors between reads do not add up", func(t *testing.T) {
+		clk := sim.NewClock(t0)
+		s := syncertest.New(clk)
+		s.Script("shop", good(revA))
+		s.FailStatus(transient, transient, nil, transient, transient)
+		_, err := drive(t, clk, 2, func() (gitops.AppStatus, error) { return gitops.WaitFor(context.Background(), s, opts(clk)) })
+		require.NoError(t, err, "never three in a row")
+	})
+}
+
+type refusingRefresher struct{ *syncertest.Syncer }
+
+func (r *refusingRefresher) Refresh(context.Context, string) error {
+	return fmt.Errorf("refresh: %w", gitops.ErrAccessDenied)
+}
+
+// hanging is a Syncer whose status reads never answer: they block until
+// their context ends, as with a server that accepts the connection and
+// never replies. Each read announces itself on entered.
+type hanging struct {
+	*syncertest.Syncer
+	entered chan struct{}
+}
+
+func (h *hanging) AppStatus(ctx context.Context, _ string) (gitops.AppStatus, error) {
+	h.entered <- struct{}{}
+	<-ctx.Done()
+	return gitops.AppStatus{}, fmt.Errorf("read status: %w", ctx.Err())
+}
+
+func TestWaitForTimeoutBoundsHangingReads(t *testing.T) {
+	t.Run("fake clock", func(t *testing.T) {
+		clk := sim.NewClock(t0)
+		h := &hanging{Syncer: syncertest.New(clk), entered: make(chan struct{}, 1)}
+		done := make(chan error, 1)
+		go func() { _, err := gitops.WaitFor(context.Background(), h, opts(clk)); done <- err }()
+		<-h.entered
+		clk.Advance(time.Minute)
+		err := <-done
+		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
+		assert.ErrorContains(t, err, "the status read did not finish before the wait ended")
+	})
+	t.Run("real time", func(t *testing.T) {
+		// The fake clock never moves: the time left of Timeout also bounds
+		// each read in real time.
+		clk := sim.NewClock(t0)
+		h := &hanging{Syncer: syncertest.New(clk), entered: make(chan struct{}, 1)}
+		o := opts(clk)
+		o.Timeout = 20 * time.Millisecond
+		_, err := gitops.WaitFor(context.Background(), h, o)
+		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
+		assert.NotErrorIs(t, err, context.Canceled)
+	})
+	t.Run("system clock", func(t *testing.T) {
+		h := &hanging{Syncer: syncertest.New(nil), entered: make(chan struct{}, 1)}
+		_, err := gitops.WaitFor(context.Background(), h, gitops.WaitOptions{App: "shop", Timeout: 20 * time.Millisecond})
+		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
+	})
+	t.Run("hanging refresh", func(t *testing.T) {
+		clk := sim.NewClock(t0)
+		s := &hangingRefresh{Syncer: syncertest.New(clk), entered: make(chan struct{}, 1)}
+		s.Script("shop", status(revA, gitops.OpSucceeded, 9*time.Second, gitops.SyncSynced, health.Healthy))
+		done := make(chan error, 1)
+		go func() { _, err := gitops.WaitFor(context.Background(), s, opts(clk)); done <- err }()
+		<-s.entered
+		clk.Advance(time.Minute)
+		err := <-done
+		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
+		assert.ErrorContains(t, err, "the refresh did not finish")
+	})
+	t.Run("caller's context", func(t *testing.T) {
+		clk := sim.NewClock(t0)
+		h := &hanging{Syncer: syncertest.New(clk), entered: make(chan struct{}, 1)}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { _, err := gitops.WaitFor(ctx, h, opts(clk)); done <- err }()
+		<-h.entered
+		cancel()
+		err := <-done
+		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
+		assert.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+type hangingRefresh struct {
+	*syncertest.Syncer
+	entered chan struct{}
+}
+
+func (h *hangingRefresh) Refresh(ctx context.Context, _ string) error {
+	h.entered <- struct{}{}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestWaitErrorText(t *testing.T) {
+	err := &gitops.WaitError{App: "shop", Err: gitops.ErrStatusUnavailable, Reason: "status read failed", Cause: errors.New("argocd: get app \"shop\": server unavailable")}
+	assert.Equal(t, `gitops: app "shop": application status unavailable: status read failed: argocd: get app "shop": server unavailable`, err.Error())
+	for _, sentinel := range []error{gitops.ErrWaitTimeout, gitops.ErrOperationFailed, gitops.ErrDegraded, gitops.ErrStatusUnavailable, gitops.ErrAppNotFound, gitops.ErrAccessDenied} {
+		msg := (&gitops.WaitError{App: "shop", Err: sentinel}).Error()
+		assert.Equal(t, 1, strings.Count(msg, "gitops: "), "no stuttering prefix in %q", msg)
+		assert.NotContains(t, msg, "\n")
+	}
 }

@@ -35,9 +35,11 @@ func checkName(op, name string) error {
 // Get returns the application name (GET /api/v1/applications/{name}),
 // asking for a refresh first when refresh is [RefreshNormal] or
 // [RefreshHard]. It returns an [*APIError] wrapping [ErrNotFound],
-// [ErrUnauthenticated] or [ErrPermissionDenied] when refused, one wrapping
-// [ErrUnavailable] after retries, and [ErrBadResponse] for an answer that
-// is not an Application.
+// [ErrUnauthenticated] or [ErrPermissionDenied] when refused, an error
+// wrapping [ErrUnavailable] when the server could not be reached or
+// answered 502/503/504 on every attempt, [ErrBadResponse] for a redirect
+// or an answer that is not this Application, and [ErrResponseTooLarge]
+// for one past the size limit.
 func (c *Client) Get(ctx context.Context, name, refresh string) (*Application, error) {
 	op := fmt.Sprintf("get app %q", name)
 	if err := checkName(op, name); err != nil {
@@ -50,14 +52,22 @@ func (c *Client) Get(ctx context.Context, name, refresh string) (*Application, e
 	if refresh != "" {
 		q = url.Values{"refresh": {refresh}}
 	}
+	return c.application(ctx, name, request{op: op, method: "GET", path: appPath(name, ""), query: q})
+}
+
+// application runs r, whose answer must be the Application name.
+func (c *Client) application(ctx context.Context, name string, r request) (*Application, error) {
 	var app Application
-	if err := c.do(ctx, request{op: op, method: "GET", path: appPath(name, ""), query: q}, &app); err != nil {
+	if err := c.do(ctx, r, &app); err != nil {
 		return nil, err
 	}
-	if app.Metadata.Name == "" {
-		return nil, fmt.Errorf("argocd: %s: %w: no metadata.name in answer", op, ErrBadResponse)
+	switch app.Metadata.Name {
+	case name:
+		return &app, nil
+	case "":
+		return nil, opError(r.op, ErrBadResponse, "no metadata.name in answer")
 	}
-	return &app, nil
+	return nil, opError(r.op, ErrBadResponse, fmt.Sprintf("answer is application %q", c.scrub(app.Metadata.Name)))
 }
 
 // AppStatus implements [gitops.Syncer]: it gets the application without
@@ -80,9 +90,11 @@ func (c *Client) Refresh(ctx context.Context, app string) error {
 
 // Sync implements [gitops.Syncer] (POST
 // /api/v1/applications/{name}/sync). It returns once the server has
-// accepted the operation. Besides the errors of [Client.Get] it returns
-// an [*APIError] wrapping [ErrSyncWindow], [ErrOperationInProgress] or
-// [ErrAutoSyncRevision], with the server's message.
+// accepted the operation, which it answers with the Application; any
+// other answer, such as a redirect to a login page, is an error. Besides
+// the errors of [Client.Get] it returns an [*APIError] wrapping
+// [ErrSyncWindow], [ErrOperationInProgress] or [ErrAutoSyncRevision],
+// with the server's message.
 func (c *Client) Sync(ctx context.Context, req gitops.SyncRequest) error {
 	op := fmt.Sprintf("sync app %q", req.App)
 	if err := checkName(op, req.App); err != nil {
@@ -109,7 +121,8 @@ func (c *Client) Sync(ctx context.Context, req gitops.SyncRequest) error {
 		}
 		body.RetryStrategy = rs
 	}
-	return c.do(ctx, request{op: op, method: "POST", path: appPath(req.App, "/sync"), body: body}, nil)
+	_, err := c.application(ctx, req.App, request{op: op, method: "POST", path: appPath(req.App, "/sync"), body: body})
+	return err
 }
 
 // RollbackOptions is the input of [Client.Rollback]; the zero value is a
@@ -128,7 +141,8 @@ func (c *Client) Rollback(ctx context.Context, name string, id int64, opts Rollb
 		return err
 	}
 	body := RollbackRequest{Name: name, ID: id, DryRun: opts.DryRun, Prune: opts.Prune, AppNamespace: c.o.appNamespace}
-	return c.do(ctx, request{op: op, method: "POST", path: appPath(name, "/rollback"), body: body}, nil)
+	_, err := c.application(ctx, name, request{op: op, method: "POST", path: appPath(name, "/rollback"), body: body})
+	return err
 }
 
 // ResourceTree returns the application's resource tree (GET
@@ -155,7 +169,8 @@ func (c *Client) TerminateOperation(ctx context.Context, name string) error {
 	if err := checkName(op, name); err != nil {
 		return err
 	}
-	return c.do(ctx, request{op: op, method: "DELETE", path: appPath(name, "/operation")}, nil)
+	var resp struct{}
+	return c.do(ctx, request{op: op, method: "DELETE", path: appPath(name, "/operation")}, &resp)
 }
 
 // ToAppStatus converts an Argo CD application into a [gitops.AppStatus].

@@ -17,96 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flightdeck-dev/flightdeck/clock"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 )
-
-// Sentinel errors. Refusals by the server come as an [*APIError] that
-// wraps one of them (when one applies) and keeps the server's message.
-var (
-	// ErrNotFound: the application (or API path) does not exist (gRPC
-	// code 5, HTTP 404).
-	ErrNotFound = errors.New("argocd: not found")
-	// ErrUnauthenticated: the token is missing, invalid or expired (code
-	// 16, HTTP 401).
-	ErrUnauthenticated = errors.New("argocd: unauthenticated")
-	// ErrPermissionDenied: the token's account may not do this (code 7,
-	// HTTP 403). Argo CD also answers so for an application the account
-	// may not see, whether or not it exists.
-	ErrPermissionDenied = errors.New("argocd: permission denied")
-	// ErrSyncWindow: a sync window of the project blocks syncs now (code
-	// 7 with "blocked by sync window").
-	ErrSyncWindow = errors.New("argocd: blocked by sync window")
-	// ErrOperationInProgress: another operation is already running on the
-	// application (code 9, "another operation is already in progress").
-	ErrOperationInProgress = errors.New("argocd: another operation is already in progress")
-	// ErrAutoSyncRevision: a sync to a revision other than the target
-	// revision was asked while auto-sync is on (code 9, "auto-sync
-	// currently set to").
-	ErrAutoSyncRevision = errors.New("argocd: revision differs from the target revision while auto-sync is on")
-	// ErrUnavailable: the server answered 502, 503 or 504 on every
-	// attempt.
-	ErrUnavailable = errors.New("argocd: server unavailable")
-	// ErrBadResponse: the server's answer could not be decoded.
-	ErrBadResponse = errors.New("argocd: malformed response")
-)
-
-// APIError is a refusal by the Argo CD API server, decoded from the
-// gRPC-gateway error body {"error", "code", "message"} (Argo CD v2) or
-// {"code", "message"} (v3).
-type APIError struct {
-	// Op says what was attempted, naming the application, such as
-	// `sync app "shop"`.
-	Op string
-	// StatusCode is the HTTP status; Code the gRPC code (0 if absent).
-	StatusCode int
-	Code       int
-	// Message is the server's message, verbatim.
-	Message string
-	// Err is the matching sentinel, or nil if none applies.
-	Err error
-}
-
-// Error returns "argocd: <op>: <message> (HTTP <status>, code <code>)".
-func (e *APIError) Error() string {
-	msg := e.Message
-	if msg == "" {
-		msg = http.StatusText(e.StatusCode)
-	}
-	return fmt.Sprintf("argocd: %s: %s (HTTP %d, code %d)", e.Op, msg, e.StatusCode, e.Code)
-}
-
-// Unwrap returns the sentinel, if any.
-func (e *APIError) Unwrap() error { return e.Err }
-
-// gRPC codes used by the mapping.
-const (
-	codeNotFound           = 5
-	codePermissionDenied   = 7
-	codeFailedPrecondition = 9
-	codeUnauthenticated    = 16
-)
-
-// classify picks the sentinel for a refusal.
-func classify(status, code int, msg string) error {
-	lower := strings.ToLower(msg)
-	switch {
-	case code == codeNotFound || code == 0 && status == http.StatusNotFound:
-		return ErrNotFound
-	case code == codeUnauthenticated || code == 0 && status == http.StatusUnauthorized:
-		return ErrUnauthenticated
-	case (code == codePermissionDenied || code == 0 && status == http.StatusForbidden) && strings.Contains(lower, "sync window"):
-		return ErrSyncWindow
-	case code == codePermissionDenied || code == 0 && status == http.StatusForbidden:
-		return ErrPermissionDenied
-	case strings.Contains(lower, "another operation is already in progress"):
-		return ErrOperationInProgress
-	case strings.Contains(lower, "auto-sync currently set to"):
-		return ErrAutoSyncRevision
-	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
-		return ErrUnavailable
-	}
-	return nil
-}
 
 // Defaults of [New].
 const (
@@ -120,6 +33,10 @@ const (
 	// DefaultPollInterval is how often [Client.Watch] polls when the
 	// stream is unavailable.
 	DefaultPollInterval = 5 * time.Second
+	// DefaultMaxResponseBytes is the largest JSON body, and the longest
+	// stream line, the client reads: 32 MiB, room for an application
+	// with thousands of resources.
+	DefaultMaxResponseBytes = 32 << 20
 )
 
 // Option configures a [Client].
@@ -135,12 +52,16 @@ type options struct {
 	maxBackoff   time.Duration
 	pollInterval time.Duration
 	appNamespace string
+	maxBytes     int64
+	clock        clock.Clock
 }
 
-// WithHTTPClient sends requests through hc. It cannot be combined with
-// WithCACert or WithInsecureSkipVerify; configure hc's transport instead.
-// The default is a client with its own transport and no overall timeout:
-// contexts bound every call.
+// WithHTTPClient sends requests through hc's transport, cookie jar and
+// timeout. Its CheckRedirect is not used: API calls never follow
+// redirects. It cannot be combined with WithCACert or
+// WithInsecureSkipVerify; configure hc's transport instead. The default
+// is a client with its own transport and no overall timeout: contexts
+// bound every call.
 func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.httpClient = hc } }
 
 // WithCACert trusts the PEM-encoded CA certificates in pem, instead of the
@@ -167,6 +88,16 @@ func WithRetry(retries int, backoff, maxBackoff time.Duration) Option {
 // cannot be used; the default is [DefaultPollInterval].
 func WithPollInterval(d time.Duration) Option { return func(o *options) { o.pollInterval = d } }
 
+// WithMaxResponseBytes caps each JSON body and each line of the
+// application stream at n bytes; past it the client stops reading and
+// returns [ErrResponseTooLarge]. The default is [DefaultMaxResponseBytes];
+// n <= 0 means the default.
+func WithMaxResponseBytes(n int64) Option { return func(o *options) { o.maxBytes = n } }
+
+// WithClock times the back-off between retries and the waits of
+// [Client.Watch] on clk; the default (nil) is the system clock.
+func WithClock(clk clock.Clock) Option { return func(o *options) { o.clock = clk } }
+
 // WithAppNamespace addresses applications in namespace ns ("apps in any
 // namespace"); the default is the Argo CD control-plane namespace.
 func WithAppNamespace(ns string) Option { return func(o *options) { o.appNamespace = ns } }
@@ -189,11 +120,12 @@ var (
 )
 
 // New returns a client of the API server at server (such as
-// "https://argocd.example.com") authenticating with the bearer token. The
+// "https://argocd.example.com") authenticating with the bearer token,
+// which is sent to that server only: redirects are never followed. The
 // URL must be http or https and carry no credentials. Invalid PEM in
 // WithCACert, or WithHTTPClient combined with TLS options, is an error.
 func New(server, token string, opts ...Option) (*Client, error) {
-	o := options{retries: DefaultRetries, backoff: DefaultRetryBackoff, maxBackoff: DefaultMaxRetryBackoff, pollInterval: DefaultPollInterval}
+	o := options{retries: DefaultRetries, backoff: DefaultRetryBackoff, maxBackoff: DefaultMaxRetryBackoff, pollInterval: DefaultPollInterval, maxBytes: DefaultMaxResponseBytes}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -220,6 +152,10 @@ func New(server, token string, opts ...Option) (*Client, error) {
 	if o.pollInterval <= 0 {
 		o.pollInterval = DefaultPollInterval
 	}
+	if o.maxBytes <= 0 {
+		o.maxBytes = DefaultMaxResponseBytes
+	}
+	o.clock = clock.Or(o.clock)
 	hc := o.httpClient
 	if hc != nil && (o.caPEM != nil || o.insecure) {
 		return nil, errors.New("argocd: WithHTTPClient cannot be combined with WithCACert or WithInsecureSkipVerify")
@@ -236,6 +172,7 @@ func New(server, token string, opts ...Option) (*Client, error) {
 		}
 		hc = &http.Client{Transport: tr}
 	}
+	hc = &http.Client{Transport: hc.Transport, Jar: hc.Jar, Timeout: hc.Timeout, CheckRedirect: noRedirects}
 	log := o.logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -288,58 +225,94 @@ func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, erro
 	return req, nil
 }
 
-// do runs r with retries and decodes a 200 answer into out (if non-nil).
+// noRedirects makes the HTTP client hand a redirect back instead of
+// following it: an API call answered by a redirect is an error (a
+// followed POST turns into a GET of whatever page it points to), and the
+// token must never reach another origin.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// do runs r with retries and decodes the 2xx answer, which must be JSON,
+// into out (into a throwaway value if out is nil).
 func (c *Client) do(ctx context.Context, r request, out any) error {
 	resp, err := c.send(ctx, r)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	data, err := c.readBody(ctx, r.op, resp)
 	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("argocd: %s: %w", r.op, ctx.Err())
-		}
-		return fmt.Errorf("argocd: %s: read response: %w", r.op, err)
+		return err
 	}
 	if out == nil {
-		return nil
+		out = &json.RawMessage{}
+	}
+	if !looksLikeJSON(data) {
+		return opError(r.op, ErrBadResponse, fmt.Sprintf("HTTP %d answer is not JSON: %s", resp.StatusCode, c.scrub(summarize(resp.Header.Get("Content-Type"), data))))
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("argocd: %s: %w: %v", r.op, ErrBadResponse, err)
+		return opError(r.op, ErrBadResponse, err.Error(), err)
 	}
 	return nil
 }
 
-// send runs r until it gets a 2xx answer, retrying 502/503/504 and
-// failed connections with back-off. Any other answer is an [*APIError].
+// looksLikeJSON reports whether data starts as a JSON object or array.
+func looksLikeJSON(data []byte) bool {
+	data = bytes.TrimSpace(data)
+	return len(data) > 0 && (data[0] == '{' || data[0] == '[')
+}
+
+// readBody reads a 2xx body up to the size limit.
+func (c *Client) readBody(ctx context.Context, op string, resp *http.Response) ([]byte, error) {
+	limit := c.o.maxBytes
+	if resp.ContentLength > limit {
+		return nil, c.tooLarge(op)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, opError(op, nil, ctx.Err().Error(), ctx.Err())
+	case err != nil:
+		return nil, opError(op, nil, "read response: "+transportError(err).Error(), err)
+	case int64(len(data)) > limit:
+		return nil, c.tooLarge(op)
+	}
+	return data, nil
+}
+
+func (c *Client) tooLarge(op string) error {
+	return opError(op, ErrResponseTooLarge, fmt.Sprintf("more than %d bytes; raise the limit with WithMaxResponseBytes", c.o.maxBytes))
+}
+
+// send runs r until it gets a 2xx answer, retrying 502/503/504, failed
+// connections and timeouts with back-off. Any other answer is an
+// [*APIError]; a server that could not be reached is [ErrUnavailable].
 func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	wait := c.o.backoff
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("argocd: %s: %w", r.op, err)
+			return nil, opError(r.op, nil, err.Error(), err)
 		}
 		req, err := c.newRequest(ctx, r)
 		if err != nil {
 			return nil, err
 		}
-		start := time.Now()
+		start := c.o.clock.Now()
 		resp, err := c.hc.Do(req)
 		var retryable error
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return nil, fmt.Errorf("argocd: %s: %w", r.op, ctx.Err())
+			return nil, opError(r.op, nil, ctx.Err().Error(), ctx.Err())
 		case err != nil:
 			err = transportError(err)
-			if !isDialError(err) {
-				return nil, fmt.Errorf("argocd: %s: %w", r.op, err)
+			if !unreachable(err) {
+				return nil, opError(r.op, nil, c.scrub(err.Error()), err)
 			}
-			retryable = fmt.Errorf("argocd: %s: %w", r.op, err)
+			retryable = opError(r.op, ErrUnavailable, c.scrub(err.Error()), err)
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
-			c.log.DebugContext(ctx, "argocd request", "op", r.op, "method", r.method, "path", r.path, "status", resp.StatusCode, "duration", time.Since(start))
+			c.log.DebugContext(ctx, "argocd request", "op", r.op, "method", r.method, "path", r.path, "status", resp.StatusCode, "duration", c.o.clock.Now().Sub(start))
 			return resp, nil
 		default:
-			apiErr := decodeError(r.op, resp)
+			apiErr := c.decodeError(r.op, resp)
 			if !errors.Is(apiErr, ErrUnavailable) {
 				return nil, apiErr
 			}
@@ -350,12 +323,8 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		}
 		d := wait + time.Duration(rand.Int64N(int64(wait)/5+1))
 		c.log.WarnContext(ctx, "argocd request failed, retrying", "op", r.op, "attempt", attempt+1, "wait", d, "error", retryable)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, errors.Join(fmt.Errorf("argocd: %s: %w", r.op, ctx.Err()), retryable)
-		case <-t.C:
+		if err := clock.Sleep(ctx, c.o.clock, d); err != nil {
+			return nil, opError(r.op, nil, fmt.Sprintf("%v while retrying; last attempt: %s", err, detailOf(r.op, retryable)), err, retryable)
 		}
 		wait = min(wait*2, c.o.maxBackoff)
 	}
@@ -371,9 +340,16 @@ func transportError(err error) error {
 	return err
 }
 
-func isDialError(err error) bool {
+// unreachable reports whether a transport error means the server could
+// not be reached or did not answer in time: worth retrying, and
+// [ErrUnavailable] once the retries are spent.
+func unreachable(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // errorBody is the gRPC-gateway error JSON of v1 ({"error", "code",
@@ -384,20 +360,27 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-func decodeError(op string, resp *http.Response) *APIError {
+// maxErrorBody is how much of an error answer is read.
+const maxErrorBody = 64 << 10
+
+func (c *Client) decodeError(op string, resp *http.Response) *APIError {
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var b errorBody
-	e := &APIError{Op: op, StatusCode: resp.StatusCode}
-	if json.Unmarshal(data, &b) == nil {
-		e.Code = b.Code
-		e.Message = b.Message
-		if e.Message == "" {
-			e.Message = b.Error
-		}
-	} else if s := strings.TrimSpace(string(data)); s != "" && len(s) < 512 {
-		e.Message = s // a proxy's plain-text page
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		msg := fmt.Sprintf("redirected to %s; redirects are not followed, check the server URL", redirectTarget(resp.Request, resp.Header.Get("Location")))
+		return c.apiError(op, resp.StatusCode, 0, msg)
 	}
-	e.Err = classify(e.StatusCode, e.Code, e.Message)
-	return e
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	var b errorBody
+	if looksLikeJSON(data) && json.Unmarshal(data, &b) == nil {
+		msg := b.Message
+		if msg == "" {
+			msg = b.Error
+		}
+		return c.apiError(op, resp.StatusCode, b.Code, msg)
+	}
+	msg := ""
+	if len(bytes.TrimSpace(data)) > 0 {
+		msg = summarize(resp.Header.Get("Content-Type"), data) // a proxy's page
+	}
+	return c.apiError(op, resp.StatusCode, 0, msg)
 }

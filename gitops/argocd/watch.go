@@ -10,7 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"time"
+
+	"github.com/flightdeck-dev/flightdeck/clock"
 )
 
 // pollsPerStreamRetry is how many polls Watch makes in polling mode before
@@ -47,8 +48,9 @@ func (e *callbackError) Error() string { return e.err.Error() }
 // row without delivering anything) Watch falls back to polling
 // [Client.Get] every poll interval, calling fn with a MODIFIED event
 // whenever the resourceVersion changes, and tries the stream again every
-// 12 polls. Refusals that retrying cannot fix (unauthenticated,
-// permission denied) end the watch with their [*APIError].
+// 12 polls. Answers that retrying cannot fix end the watch with their
+// error: unauthenticated, permission denied, the application not found,
+// a redirect, and an event past the size limit ([ErrResponseTooLarge]).
 func (c *Client) Watch(ctx context.Context, name string, fn func(WatchEvent) error) error {
 	op := fmt.Sprintf("watch app %q", name)
 	if err := checkName(op, name); err != nil {
@@ -88,12 +90,8 @@ func (c *Client) Watch(ctx context.Context, name string, fn func(WatchEvent) err
 			continue
 		}
 		c.log.WarnContext(ctx, "argocd stream dropped, reconnecting", "op", op, "attempt", failures, "wait", wait, "error", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("argocd: %s: %w", op, ctx.Err())
-		case <-t.C:
+		if err := clock.Sleep(ctx, c.o.clock, wait); err != nil {
+			return opError(op, nil, err.Error(), err)
 		}
 		wait = min(wait*2, c.o.maxBackoff)
 	}
@@ -109,17 +107,47 @@ func (c *Client) watchEnd(ctx context.Context, op string, err error) (bool, erro
 		}
 		return true, cb.err
 	case ctx.Err() != nil:
-		return true, fmt.Errorf("argocd: %s: %w", op, ctx.Err())
-	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrPermissionDenied):
+		return true, opError(op, nil, ctx.Err().Error(), ctx.Err())
+	case permanentWatchError(err):
 		return true, err
 	}
 	return false, nil
+}
+
+// permanentWatchError reports whether err is an answer that reconnecting
+// or polling cannot change.
+func permanentWatchError(err error) bool {
+	if errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrPermissionDenied) || errors.Is(err, ErrResponseTooLarge) {
+		return true
+	}
+	var ae *APIError
+	return errors.As(err, &ae) && (ae.Code == codeNotFound || ae.StatusCode >= 300 && ae.StatusCode < 400)
 }
 
 func streamUnsupported(err error) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.Code == 0 &&
 		(ae.StatusCode == http.StatusNotFound || ae.StatusCode == http.StatusMethodNotAllowed || ae.StatusCode == http.StatusNotImplemented)
+}
+
+// errLineTooLong ends readLine past the limit.
+var errLineTooLong = errors.New("line too long")
+
+// readLine reads up to and including the next newline, or to the end of
+// the stream, failing with errLineTooLong past limit bytes without
+// reading further.
+func readLine(r *bufio.Reader, limit int64) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := r.ReadSlice('\n')
+		if int64(len(line))+int64(len(frag)) > limit {
+			return nil, errLineTooLong
+		}
+		line = append(line, frag...)
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return line, err
+		}
+	}
 }
 
 // stream reads one connection of the stream and returns how many events
@@ -134,11 +162,17 @@ func (c *Client) stream(ctx context.Context, op, name string, deliver func(Watch
 	r := bufio.NewReaderSize(resp.Body, 64<<10)
 	n := 0
 	for {
-		line, err := r.ReadBytes('\n')
+		line, err := readLine(r, c.o.maxBytes)
+		if errors.Is(err, errLineTooLong) {
+			return n, opError(op, ErrResponseTooLarge, fmt.Sprintf("stream event of more than %d bytes; raise the limit with WithMaxResponseBytes", c.o.maxBytes))
+		}
 		if len(bytes.TrimSpace(line)) > 0 {
 			var chunk streamChunk
 			if jerr := json.Unmarshal(line, &chunk); jerr != nil {
-				return n, fmt.Errorf("argocd: %s: %w: %v", op, ErrBadResponse, jerr)
+				if !looksLikeJSON(line) {
+					return n, opError(op, ErrBadResponse, "stream line is not JSON: "+c.scrub(summarize(resp.Header.Get("Content-Type"), line)))
+				}
+				return n, opError(op, ErrBadResponse, jerr.Error(), jerr)
 			}
 			switch {
 			case chunk.Error != nil:
@@ -147,9 +181,7 @@ func (c *Client) stream(ctx context.Context, op, name string, deliver func(Watch
 				if code == 0 {
 					code = e.Code
 				}
-				ae := &APIError{Op: op, StatusCode: e.HTTPCode, Code: code, Message: e.Message}
-				ae.Err = classify(ae.StatusCode, ae.Code, ae.Message)
-				return n, ae
+				return n, c.apiError(op, e.HTTPCode, code, e.Message)
 			case chunk.Result != nil:
 				if chunk.Result.Application.Metadata.Name != name {
 					continue // a server that ignores the name filter
@@ -159,7 +191,7 @@ func (c *Client) stream(ctx context.Context, op, name string, deliver func(Watch
 				}
 				n++
 			default:
-				return n, fmt.Errorf("argocd: %s: %w: chunk has neither result nor error", op, ErrBadResponse)
+				return n, opError(op, ErrBadResponse, "chunk has neither result nor error")
 			}
 		}
 		if err != nil {
@@ -167,9 +199,9 @@ func (c *Client) stream(ctx context.Context, op, name string, deliver func(Watch
 				return n, ctx.Err()
 			}
 			if errors.Is(err, io.EOF) {
-				return n, fmt.Errorf("argocd: %s: stream closed by server", op)
+				return n, opError(op, nil, "stream closed by server")
 			}
-			return n, fmt.Errorf("argocd: %s: stream: %w", op, transportError(err))
+			return n, opError(op, nil, "stream: "+transportError(err).Error(), err)
 		}
 	}
 }
@@ -183,7 +215,7 @@ func (c *Client) poll(ctx context.Context, op, name string, lastRV *string, deli
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrPermissionDenied):
+		case permanentWatchError(err):
 			return err
 		case err != nil:
 			c.log.WarnContext(ctx, "argocd poll failed", "op", op, "error", err)
@@ -192,12 +224,8 @@ func (c *Client) poll(ctx context.Context, op, name string, lastRV *string, deli
 				return derr
 			}
 		}
-		t := time.NewTimer(c.o.pollInterval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := clock.Sleep(ctx, c.o.clock, c.o.pollInterval); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -2,17 +2,27 @@ package syncertest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/flightdeck-dev/flightdeck/clock"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/health"
 )
 
 // ErrNotFound is returned by [Syncer] for an application it does not know.
-var ErrNotFound = errors.New("syncertest: application not found")
+// It matches [gitops.ErrAppNotFound], so [gitops.WaitFor] stops at once.
+var ErrNotFound error = &matching{msg: "syncertest: application not found", is: gitops.ErrAppNotFound}
+
+// matching is a sentinel that also matches a gitops sentinel.
+type matching struct {
+	msg string
+	is  error
+}
+
+func (e *matching) Error() string { return e.msg }
+func (e *matching) Unwrap() error { return e.is }
 
 // Call is one recorded call on a [Syncer].
 type Call struct {
@@ -31,7 +41,7 @@ type Call struct {
 // statuses successive AppStatus calls return, and inject faults. Syncer
 // records every call and is safe for concurrent use.
 type Syncer struct {
-	clock gitops.Clock
+	clock clock.Clock
 
 	mu        sync.Mutex
 	apps      map[string]*gitops.AppStatus
@@ -46,18 +56,13 @@ var (
 	_ gitops.Refresher = (*Syncer)(nil)
 )
 
-// New returns an empty fake. clock stamps operations and reconciles; nil
+// New returns an empty fake. clk stamps operations and reconciles; nil
 // means the system clock.
-func New(clock gitops.Clock) *Syncer {
-	return &Syncer{clock: clock, apps: map[string]*gitops.AppStatus{}, scripts: map[string][]gitops.AppStatus{}}
+func New(clk clock.Clock) *Syncer {
+	return &Syncer{clock: clock.Or(clk), apps: map[string]*gitops.AppStatus{}, scripts: map[string][]gitops.AppStatus{}}
 }
 
-func (s *Syncer) now() time.Time {
-	if s.clock == nil {
-		return time.Now()
-	}
-	return s.clock.Now()
-}
+func (s *Syncer) now() time.Time { return s.clock.Now() }
 
 // Set stores st as the current status of st.App, creating the app.
 func (s *Syncer) Set(st gitops.AppStatus) {
@@ -93,6 +98,15 @@ func (s *Syncer) FailStatus(errs ...error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.statusErr = append(s.statusErr, errs...)
+}
+
+// Delete removes app and its scripted statuses, as when an application is
+// deleted from the controller: later calls return [ErrNotFound].
+func (s *Syncer) Delete(app string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.apps, app)
+	delete(s.scripts, app)
 }
 
 // Calls returns a copy of the calls recorded so far.

@@ -12,7 +12,7 @@
 // repository URL, a kustomization path and a target revision. A sync
 // resolves the revision, renders it with kustomize through gitops.Repo,
 // and applies the result to a [sim.Cluster], pruning if asked; the
-// operation then runs for the sync duration on the server's [sim.Clock].
+// operation then runs for the sync duration on the server's clock.
 // The application's health is the worst health of its resources as the
 // cluster plays out the rollout, its sync status compares the applied
 // revision with the target revision, it is reconciled one second after
@@ -20,14 +20,25 @@
 // every sync. Auto-sync, when on, syncs each new target revision the
 // controller sees.
 //
-// Faults can be injected: [Server.FailNext] (5xx and others),
-// [Server.MalformNext], [Server.SetLatency], [Server.DenySyncs] (sync
-// window), [Server.HoldOperations] (operation in progress),
+// Errors are Argo CD's: the gRPC-gateway body {"error", "code",
+// "message"} with the HTTP status grpc-gateway maps the gRPC code to
+// ([HTTPStatus]: NotFound 404, PermissionDenied 403, Unauthenticated 401,
+// InvalidArgument and FailedPrecondition 400, AlreadyExists 409,
+// Unavailable 503, ...), and Argo CD's messages.
+//
+// Faults can be injected: [Server.FailNext] (5xx as a proxy's HTML page,
+// others as gateway errors), [Server.RefuseNext] (any gRPC code),
+// [Server.MalformNext], [Server.SetLatency] (up to a server that never
+// answers), [Server.RevokeToken], [Server.DenyAccess] (RBAC),
+// [Server.DeleteApp], [Server.DenySyncs] (sync window),
+// [Server.HoldOperations] (operation in progress),
 // [Server.MomentaryHealthy] (Healthy before the rollout really is),
 // [Server.StaleReconcile] (a reconcile older than the operation) and
 // [Server.DropStreamsAfter] (a stream that drops mid-line).
 //
-// Time is the server's [sim.Clock]: tests move it explicitly so a
-// ten-minute rollout takes milliseconds, and demos can let it run faster
-// than real time with [WithAcceleratedClock].
+// Time is the server's clock, a clocktest.Clock (sim.Clock is the same
+// type): tests move it explicitly so a ten-minute rollout takes
+// milliseconds, and demos can let it run faster than real time with
+// [WithAcceleratedClock]. [WithClock] shares one clock with the cluster,
+// the client and gitops.WaitFor.
 package argocdtest

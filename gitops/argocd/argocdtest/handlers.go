@@ -15,42 +15,94 @@ import (
 	"github.com/flightdeck-dev/flightdeck/gitops/argocd"
 )
 
-// gRPC codes and their HTTP statuses as grpc-gateway maps them.
+// Code is a gRPC status code, as Argo CD's API server returns it in the
+// "code" field of an error body.
+type Code int
+
+// The gRPC codes, with the values of google.golang.org/grpc/codes.
 const (
-	codeInvalidArgument    = 3
-	codeNotFound           = 5
-	codePermissionDenied   = 7
-	codeFailedPrecondition = 9
-	codeUnauthenticated    = 16
+	CodeOK Code = iota
+	CodeCanceled
+	CodeUnknown
+	CodeInvalidArgument
+	CodeDeadlineExceeded
+	CodeNotFound
+	CodeAlreadyExists
+	CodePermissionDenied
+	CodeResourceExhausted
+	CodeFailedPrecondition
+	CodeAborted
+	CodeOutOfRange
+	CodeUnimplemented
+	CodeInternal
+	CodeUnavailable
+	CodeDataLoss
+	CodeUnauthenticated
 )
 
-var httpOf = map[int]int{
-	codeInvalidArgument: http.StatusBadRequest, codeNotFound: http.StatusNotFound,
-	codePermissionDenied: http.StatusForbidden, codeFailedPrecondition: http.StatusBadRequest,
-	codeUnauthenticated: http.StatusUnauthorized,
+// HTTPStatus returns the HTTP status Argo CD's REST gateway answers for
+// code: grpc-gateway v1's mapping, which Argo CD v2 uses unchanged
+// (FailedPrecondition is 400, not 412). An unknown code is 500.
+func HTTPStatus(code Code) int {
+	switch code {
+	case CodeOK:
+		return http.StatusOK
+	case CodeCanceled:
+		return http.StatusRequestTimeout
+	case CodeInvalidArgument, CodeFailedPrecondition, CodeOutOfRange:
+		return http.StatusBadRequest
+	case CodeDeadlineExceeded:
+		return http.StatusGatewayTimeout
+	case CodeNotFound:
+		return http.StatusNotFound
+	case CodeAlreadyExists, CodeAborted:
+		return http.StatusConflict
+	case CodePermissionDenied:
+		return http.StatusForbidden
+	case CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case CodeResourceExhausted:
+		return http.StatusTooManyRequests
+	case CodeUnimplemented:
+		return http.StatusNotImplemented
+	case CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// codeOf is the gRPC code an injected HTTP status stands for: the first
+// code HTTPStatus maps to it, or Unknown.
+func codeOf(status int) Code {
+	for c := CodeCanceled; c <= CodeUnauthenticated; c++ {
+		if HTTPStatus(c) == status {
+			return c
+		}
+	}
+	return CodeUnknown
 }
 
 type grpcError struct {
-	code int
+	code Code
 	msg  string
 }
 
 func (e *grpcError) Error() string { return e.msg }
 
-func errorf(code int, format string, args ...any) *grpcError {
+func errorf(code Code, format string, args ...any) *grpcError {
 	return &grpcError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
 // writeError writes the gRPC-gateway v1 error body Argo CD v2 sends, with
 // the HTTP status of e's code.
-func writeError(w http.ResponseWriter, e *grpcError) { writeErrorStatus(w, httpOf[e.code], e) }
+func writeError(w http.ResponseWriter, e *grpcError) { writeErrorStatus(w, HTTPStatus(e.code), e) }
 
 // writeErrorStatus writes e's gRPC-gateway v1 error body with the HTTP
 // status given.
 func writeErrorStatus(w http.ResponseWriter, status int, e *grpcError) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e.msg, "code": e.code, "message": e.msg})
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e.msg, "code": int(e.code), "message": e.msg})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -69,16 +121,22 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/stream/applications", s.stream)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, App: appFromPath(r.URL.Path, r.URL.Query().Get("name"))})
+		app := appFromPath(r.URL.Path, r.URL.Query().Get("name"))
+		s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, App: app})
 		latency := s.faults.latency
 		var fail int
 		if len(s.faults.failStatus) > 0 {
 			fail, s.faults.failStatus = s.faults.failStatus[0], s.faults.failStatus[1:]
 		}
+		var refusal *grpcError
+		if len(s.faults.refusals) > 0 {
+			refusal, s.faults.refusals = s.faults.refusals[0], s.faults.refusals[1:]
+		}
 		malformed := s.faults.malformed > 0
 		if malformed {
 			s.faults.malformed--
 		}
+		revoked, denied := s.faults.tokenRevoked, s.faults.denyAccess
 		s.mu.Unlock()
 		if latency > 0 {
 			t := time.NewTimer(latency)
@@ -92,29 +150,31 @@ func (s *Server) handler() http.Handler {
 			case <-t.C:
 			}
 		}
-		if r.Header.Get("Authorization") != "Bearer "+s.Token {
-			msg := "no session information"
-			if r.Header.Get("Authorization") != "" {
-				msg = "invalid session: token signature is invalid"
-			}
-			writeError(w, errorf(codeUnauthenticated, "%s", msg))
+		switch auth := r.Header.Get("Authorization"); {
+		case auth == "":
+			writeError(w, errorf(CodeUnauthenticated, "no session information"))
+			return
+		case auth != "Bearer "+s.Token:
+			writeError(w, errorf(CodeUnauthenticated, "invalid session: token signature is invalid"))
+			return
+		case revoked:
+			writeError(w, errorf(CodeUnauthenticated, "invalid session: token is revoked, please re-login"))
 			return
 		}
 		switch {
 		case fail == http.StatusBadGateway || fail == http.StatusServiceUnavailable || fail == http.StatusGatewayTimeout:
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(fail)
-			fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", fail, http.StatusText(fail))
+			fmt.Fprintf(w, "<html><head><title>%d %s</title></head><body><center><h1>%[1]d %[2]s</h1></center><hr><center>nginx</center></body></html>\n", fail, http.StatusText(fail))
 			return
 		case fail != 0:
-			code := codeInvalidArgument
-			for c, h := range httpOf {
-				if h == fail {
-					code = c
-					break
-				}
-			}
-			writeErrorStatus(w, fail, &grpcError{code: code, msg: "injected failure"})
+			writeErrorStatus(w, fail, &grpcError{code: codeOf(fail), msg: "injected failure"})
+			return
+		case refusal != nil:
+			writeError(w, refusal)
+			return
+		case denied && app != "":
+			writeError(w, errorf(CodePermissionDenied, "permission denied: applications, %s, %s, sub: admin", action(r), s.projectOf(app)))
 			return
 		case malformed:
 			w.Header().Set("Content-Type", "application/json")
@@ -132,6 +192,25 @@ func (s *Server) handler() http.Handler {
 	})
 }
 
+// action is the RBAC action Argo CD checks for r.
+func action(r *http.Request) string {
+	if r.Method == http.MethodGet {
+		return "get"
+	}
+	return "sync"
+}
+
+// projectOf names app as RBAC does, "<project>/<app>".
+func (s *Server) projectOf(app string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	project := "default"
+	if a, ok := s.apps[app]; ok {
+		project = a.spec.Project
+	}
+	return project + "/" + app
+}
+
 func appFromPath(path, query string) string {
 	rest, ok := strings.CutPrefix(path, "/api/v1/applications/")
 	if !ok {
@@ -146,7 +225,7 @@ func appFromPath(path, query string) string {
 func (s *Server) lookup(name string) (*appState, *grpcError) {
 	a, ok := s.apps[name]
 	if !ok {
-		return nil, errorf(codeNotFound, "applications.argoproj.io %q not found", name)
+		return nil, errorf(CodeNotFound, "applications.argoproj.io %q not found", name)
 	}
 	return a, nil
 }
@@ -170,7 +249,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 			a.refreshedAt = s.clock.Now()
 			a.stale = nil
 		default:
-			return nil, errorf(codeInvalidArgument, "unknown refresh type %q", refresh)
+			return nil, errorf(CodeInvalidArgument, "unknown refresh type %q", refresh)
 		}
 		return s.view(r.Context(), a), nil
 	})
@@ -195,7 +274,7 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request, fn func(a *app
 
 func decode(r *http.Request, v any) *grpcError {
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return errorf(codeInvalidArgument, "%v", err)
+		return errorf(CodeInvalidArgument, "%v", err)
 	}
 	return nil
 }
@@ -205,10 +284,10 @@ func decode(r *http.Request, v any) *grpcError {
 func (s *Server) checkSync(ctx context.Context, a *appState) *grpcError {
 	s.reconcile(ctx, a)
 	if s.faults.denySync {
-		return errorf(codePermissionDenied, "Cannot sync: Blocked by sync window")
+		return errorf(CodePermissionDenied, "Cannot sync: Blocked by sync window")
 	}
 	if a.running(s.clock.Now()) {
-		return errorf(codeFailedPrecondition, "another operation is already in progress")
+		return errorf(CodeFailedPrecondition, "another operation is already in progress")
 	}
 	return nil
 }
@@ -221,14 +300,14 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	}
 	s.serveApp(w, r, func(a *appState) (any, *grpcError) {
 		if s.faults.denySync {
-			return nil, errorf(codePermissionDenied, "Cannot sync: Blocked by sync window")
+			return nil, errorf(CodePermissionDenied, "Cannot sync: Blocked by sync window")
 		}
 		target := a.spec.TargetRevision
 		if target == "" {
 			target = "HEAD"
 		}
 		if a.spec.AutoSync && req.Revision != "" && req.Revision != target {
-			return nil, errorf(codeFailedPrecondition, "Cannot sync to %s: auto-sync currently set to %s", req.Revision, a.spec.TargetRevision)
+			return nil, errorf(CodeFailedPrecondition, "Cannot sync to %s: auto-sync currently set to %s", req.Revision, a.spec.TargetRevision)
 		}
 		if gerr := s.checkSync(r.Context(), a); gerr != nil {
 			return nil, gerr
@@ -246,7 +325,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.serveApp(w, r, func(a *appState) (any, *grpcError) {
 		if a.spec.AutoSync {
-			return nil, errorf(codeFailedPrecondition, "rollback cannot be initiated when auto-sync is enabled")
+			return nil, errorf(CodeFailedPrecondition, "rollback cannot be initiated when auto-sync is enabled")
 		}
 		if gerr := s.checkSync(r.Context(), a); gerr != nil {
 			return nil, gerr
@@ -258,7 +337,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if rev == "" {
-			return nil, errorf(codeInvalidArgument, "application %s does not have deployment with id %v", a.spec.Name, req.ID)
+			return nil, errorf(CodeInvalidArgument, "application %s does not have deployment with id %v", a.spec.Name, req.ID)
 		}
 		s.startSync(r.Context(), a, argocd.SyncOperation{Revision: rev, Prune: req.Prune, DryRun: req.DryRun})
 		return s.view(r.Context(), a), nil
@@ -273,7 +352,7 @@ func (s *Server) terminate(w http.ResponseWriter, r *http.Request) {
 	s.serveApp(w, r, func(a *appState) (any, *grpcError) {
 		now := s.clock.Now()
 		if !a.running(now) {
-			return nil, errorf(codeFailedPrecondition, "Unable to terminate operation. No operation is in progress")
+			return nil, errorf(CodeFailedPrecondition, "Unable to terminate operation. No operation is in progress")
 		}
 		a.op.failed, a.op.message, a.op.held, a.op.finished = gitops.OpFailed, "Operation terminated", false, now
 		return map[string]any{}, nil
@@ -323,6 +402,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			sent[n] = app.Metadata.ResourceVersion
 			b, _ := json.Marshal(map[string]any{"result": argocd.WatchEvent{Type: typ, Application: app}})
 			lines = append(lines, append(b, '\n'))
+		}
+		for n := range sent {
+			if _, ok := s.apps[n]; !ok { // deleted since it was sent
+				delete(sent, n)
+				gone := argocd.Application{Metadata: argocd.ObjectMeta{Name: n, Namespace: "argocd"}}
+				b, _ := json.Marshal(map[string]any{"result": argocd.WatchEvent{Type: "DELETED", Application: gone}})
+				lines = append(lines, append(b, '\n'))
+			}
 		}
 		s.mu.Unlock()
 		for _, line := range lines {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/argocd"
 	"github.com/flightdeck-dev/flightdeck/sim"
@@ -68,7 +69,7 @@ type Call struct {
 type Option func(*config)
 
 type config struct {
-	clock             *sim.Clock
+	clock             *clocktest.Clock
 	cluster           *sim.Cluster
 	token             string
 	tls               bool
@@ -78,9 +79,12 @@ type config struct {
 	accelerate        float64
 }
 
-// WithClock runs the server (and the default cluster) on clk; the default
-// is a new [sim.Clock] that only moves when the caller moves it.
-func WithClock(clk *sim.Clock) Option { return func(c *config) { c.clock = clk } }
+// WithClock runs the server (and the default cluster) on clk, the
+// project's one drivable clock (sim.Clock is the same type), so one clock
+// can drive the cluster, this server, the client's retries and
+// gitops.WaitFor together. The default is a new clock that only moves
+// when the caller moves it.
+func WithClock(clk *clocktest.Clock) Option { return func(c *config) { c.clock = clk } }
 
 // WithCluster applies syncs to cluster, which must run on the same clock;
 // the default is a new [sim.Cluster] with [sim.DefaultBehavior].
@@ -108,7 +112,7 @@ func WithReconcileInterval(d time.Duration) Option {
 }
 
 // WithAcceleratedClock moves the server's clock factor times faster than
-// real time until [Server.Close] (see [sim.Clock.Accelerate]): with
+// real time until [Server.Close] (see [clocktest.Clock.Accelerate]): with
 // 100000, a ten-minute rollout takes about six milliseconds. Without it
 // the clock moves only when the caller moves it.
 func WithAcceleratedClock(factor float64) Option { return func(c *config) { c.accelerate = factor } }
@@ -128,7 +132,7 @@ type Server struct {
 
 	cfg     config
 	srv     *httptest.Server
-	clock   *sim.Clock
+	clock   *clocktest.Clock
 	cluster *sim.Cluster
 	log     *slog.Logger
 	tmp     string
@@ -153,6 +157,9 @@ type faults struct {
 	staleReconcile  bool
 	dropStreamAfter int
 	holdOperations  bool
+	refusals        []*grpcError
+	tokenRevoked    bool
+	denyAccess      bool
 }
 
 // New starts a fake Argo CD server. Call Close when done.
@@ -168,7 +175,7 @@ func New(opts ...Option) (*Server, error) {
 		cfg.reconcileInterval = DefaultReconcileInterval
 	}
 	if cfg.clock == nil {
-		cfg.clock = sim.NewClock(time.Time{})
+		cfg.clock = clocktest.New(time.Time{})
 	}
 	log := cfg.logger
 	if log == nil {
@@ -219,7 +226,7 @@ func (s *Server) Close() {
 }
 
 // Clock returns the server's clock.
-func (s *Server) Clock() *sim.Clock { return s.clock }
+func (s *Server) Clock() *clocktest.Clock { return s.clock }
 
 // Cluster returns the cluster syncs are applied to.
 func (s *Server) Cluster() *sim.Cluster { return s.cluster }
@@ -295,6 +302,47 @@ func (s *Server) Calls() []Call {
 // with the gRPC-gateway error body of the matching gRPC code.
 func (s *Server) FailNext(statuses ...int) {
 	s.setFaults(func(f *faults) { f.failStatus = append(f.failStatus, statuses...) })
+}
+
+// RefuseNext makes the next API request fail as Argo CD refuses one: the
+// gRPC-gateway error body {"error", "code", "message"} with code, message
+// and the HTTP status [HTTPStatus] gives code.
+func (s *Server) RefuseNext(code Code, message string) {
+	s.setFaults(func(f *faults) { f.refusals = append(f.refusals, &grpcError{code: code, msg: message}) })
+}
+
+// RevokeToken makes the server refuse its token from now on, as Argo CD
+// refuses a revoked or expired one (Unauthenticated, "invalid session:
+// token is revoked, please re-login").
+func (s *Server) RevokeToken() {
+	s.setFaults(func(f *faults) { f.tokenRevoked = true })
+}
+
+// DenyAccess, while deny is true, answers every request about an
+// application as Argo CD's RBAC refuses an account without the
+// permission (PermissionDenied, "permission denied: applications, get,
+// default/shop, sub: admin").
+func (s *Server) DenyAccess(deny bool) {
+	s.setFaults(func(f *faults) { f.denyAccess = deny })
+}
+
+// DeleteApp removes the application, as a non-cascading delete in Argo CD
+// does: its resources stay in the cluster, and requests about it are
+// answered NotFound. An unknown name is an error.
+func (s *Server) DeleteApp(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.apps[name]; !ok {
+		return fmt.Errorf("argocdtest: DeleteApp %q: no such application", name)
+	}
+	delete(s.apps, name)
+	for i, n := range s.order {
+		if n == name {
+			s.order = append(s.order[:i], s.order[i+1:]...)
+			break
+		}
+	}
+	return nil
 }
 
 // MalformNext makes the next n API requests answer 200 with truncated
