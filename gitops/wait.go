@@ -90,9 +90,12 @@ type WaitOptions struct {
 	// [DefaultPollInterval].
 	PollInterval time.Duration
 	// Timeout bounds the whole wait on Clock, so a fake clock can expire
-	// it, status reads included: each read gets at most the time left,
-	// and a read still unanswered when Timeout passes ends the wait.
-	// Zero means only ctx bounds it.
+	// it, status reads included: each read gets at most the time left
+	// (also in real time), and a read still unanswered when Timeout
+	// passes ends the wait. Zero means only ctx bounds it. The deadline
+	// is one timer on Clock; a clock.Clock timer cannot be stopped, so
+	// after an early return it stays pending on a fake clock until the
+	// clock reaches it.
 	Timeout time.Duration
 	// DegradedGrace is how long the application may stay Degraded, once
 	// the wanted revision's sync has finished and been reconciled, before

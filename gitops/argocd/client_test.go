@@ -91,7 +91,11 @@ func (e *env) wait(t *testing.T, opts gitops.WaitOptions) (gitops.AppStatus, err
 		done <- result{st, err}
 		cancel()
 	}()
-	for clk.WaitForTimers(ctx, 1) == nil {
+	timers := 1 // the next poll
+	if opts.Timeout > 0 {
+		timers = 2 // and the deadline
+	}
+	for clk.WaitForTimers(ctx, timers) == nil {
 		clk.AdvanceToNext()
 	}
 	r := <-done
