@@ -123,7 +123,22 @@
 // committer identity on purpose; sign commits where that matters.
 // [Repo.ReadFile] reads a file as it was at any past commit.
 //
+// # Waiting for a sync
+//
+// [WaitFor] polls a [Syncer] until the wanted revision's sync has
+// finished, been reconciled, and is Synced and Healthy for a stability
+// window. It never reads a failure or missing data as success, and it
+// does not hold a CI job until its timeout when the outcome is known: a
+// failed operation ([ErrOperationFailed]), a Degraded application after
+// the sync ([ErrDegraded], with the controller's health message, after
+// an optional grace), an application that is gone ([ErrAppNotFound]) or
+// credentials that stopped working ([ErrAccessDenied]) end it at once.
+// Its Timeout, on a clock.Clock, bounds every status read too.
+//
 // # Testing
+//
+// Package syncertest is a scriptable fake [Syncer] for tests of code
+// that waits.
 //
 // Package gitopstest builds bare repositories from a layout, generates
 // kustomize layouts, serves a repository over real smart HTTP with

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/flightdeck-dev/flightdeck/clock"
+	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2"
 	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2/argocdv2test"
 	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2/internal/fixture"
 	"github.com/flightdeck-dev/flightdeck/gitops"
@@ -245,7 +247,7 @@ func TestConformanceRESTWatchEndsOnAuthError(t *testing.T) {
 }
 
 func TestConformanceWaitForWithBothClients(t *testing.T) {
-	s, e := fixture.Start(t, argocdv2test.WithAutoComplete(argocdv2test.Result{}), argocdv2test.WithClock(time.Now))
+	s, e := fixture.Start(t, argocdv2test.WithAutoComplete(argocdv2test.Result{}), argocdv2test.WithClock(clock.System()))
 	grpcSyncer := dial(t, e, fixture.Token, false)
 	for name, syncer := range map[string]gitops.Syncer{"rest": restClient(t, e, fixture.Token), "apiclient": grpcSyncer} {
 		t.Run(name, func(t *testing.T) {
@@ -274,4 +276,71 @@ func TestConformanceRESTServerDown(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "connection refused")
 	assert.NoError(t, ctx.Err(), "the client gave up before the deadline")
+}
+
+// TestConformanceWaitForFailsFast runs gitops.WaitFor with both clients
+// against Argo CD's own API: a Degraded application after the sync, an
+// application deleted mid-wait (which Argo CD reports as permission
+// denied unless a project is named) and one deleted while a project is
+// named (NotFound) each end the wait at once with their sentinel.
+func TestConformanceWaitForFailsFast(t *testing.T) {
+	const msg = `Deployment "shop" exceeded its progress deadline`
+	clients := map[string]func(t *testing.T, e *argocdv2test.Endpoint) gitops.Syncer{
+		"rest":      func(t *testing.T, e *argocdv2test.Endpoint) gitops.Syncer { return restClient(t, e, fixture.Token) },
+		"apiclient": func(t *testing.T, e *argocdv2test.Endpoint) gitops.Syncer { return dial(t, e, fixture.Token, false) },
+	}
+	wait := func(t *testing.T, s gitops.Syncer) error {
+		_, err := gitops.WaitFor(t.Context(), s, gitops.WaitOptions{
+			App: "shop", Revision: "2222222", StableFor: -1, PollInterval: time.Millisecond, Timeout: 20 * time.Second,
+		})
+		return err
+	}
+	for name, newClient := range clients {
+		t.Run(name+"/degraded", func(t *testing.T) {
+			_, e := fixture.Start(t, argocdv2test.WithClock(clock.System()),
+				argocdv2test.WithAutoComplete(argocdv2test.Result{Health: "Degraded", HealthMessage: msg}))
+			c := newClient(t, e)
+			require.NoError(t, c.Sync(t.Context(), gitops.SyncRequest{App: "shop", Revision: "2222222"}))
+			err := wait(t, c)
+			require.ErrorIs(t, err, gitops.ErrDegraded)
+			assert.ErrorContains(t, err, "health Degraded: "+msg)
+		})
+		t.Run(name+"/deleted", func(t *testing.T) {
+			s, e := fixture.Start(t)
+			c := newClient(t, e)
+			require.NoError(t, c.Sync(t.Context(), gitops.SyncRequest{App: "shop", Revision: "2222222"}))
+			require.NoError(t, s.Remove("shop"))
+			err := wait(t, c)
+			require.ErrorIs(t, err, gitops.ErrAccessDenied, "Argo CD hides whether the app exists")
+			assert.ErrorIs(t, err, argocd.ErrPermissionDenied)
+			gets := 0
+			for _, call := range s.Calls() {
+				if call.Method == "Get" {
+					gets++
+				}
+			}
+			assert.Equal(t, 1, gets, "no retry of a permanent refusal")
+		})
+	}
+	t.Run("apiclient/deleted in a named project", func(t *testing.T) {
+		s, e := fixture.Start(t)
+		c := dial(t, e, fixture.Token, false, argocdv2.WithProject("default"))
+		require.NoError(t, s.Remove("shop"))
+		err := wait(t, c)
+		require.ErrorIs(t, err, gitops.ErrAppNotFound)
+		assert.ErrorIs(t, err, argocd.ErrNotFound)
+	})
+}
+
+// TestConformanceRESTRejectsOversizedAnswers reads the gateway's real
+// answers with a limit smaller than them.
+func TestConformanceRESTRejectsOversizedAnswers(t *testing.T) {
+	_, e := fixture.Start(t)
+	c := restClient(t, e, fixture.Token, argocd.WithMaxResponseBytes(64))
+	_, err := c.Get(t.Context(), "shop", argocd.RefreshNone)
+	require.ErrorIs(t, err, argocd.ErrResponseTooLarge)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	err = c.Watch(ctx, "shop", func(argocd.WatchEvent) error { return nil })
+	require.ErrorIs(t, err, argocd.ErrResponseTooLarge, "a stream event past the limit ends the watch")
 }

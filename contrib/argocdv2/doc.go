@@ -24,7 +24,12 @@
 // REST client returns ([argocd.ErrNotFound], [argocd.ErrSyncWindow],
 // [argocd.ErrOperationInProgress], ...), mapped from gRPC status codes by
 // [Classify], so callers can switch clients without changing their error
-// handling.
+// handling; NotFound, Unauthenticated and PermissionDenied match
+// gitops.ErrAppNotFound and gitops.ErrAccessDenied, so gitops.WaitFor
+// ends at once on them. Each call receives at most
+// [WithMaxResponseBytes] (32 MiB by default, where apiclient alone allows
+// 200 MiB), the token is scrubbed from whatever the server sends back,
+// and retries wait on [WithClock].
 //
 // Choosing between the two clients: gitops/argocd needs only net/http and
 // works with Argo CD v2 and v3; this package follows whatever the

@@ -15,10 +15,12 @@ import (
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	"github.com/grpc-ecosystem/grpc-gateway/runtime"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/flightdeck-dev/flightdeck/clock"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/argocd"
 )
@@ -38,6 +40,8 @@ type options struct {
 	retries      int
 	backoff      time.Duration
 	maxBackoff   time.Duration
+	maxBytes     int
+	clock        clock.Clock
 }
 
 // Defaults of [New].
@@ -51,6 +55,10 @@ const (
 	// up to DefaultMaxRetryBackoff, with up to 20% jitter.
 	DefaultRetryBackoff    = 250 * time.Millisecond
 	DefaultMaxRetryBackoff = 4 * time.Second
+	// DefaultMaxResponseBytes is the largest message a call receives, as
+	// for the REST client ([argocd.DefaultMaxResponseBytes]); apiclient
+	// alone allows 200 MiB.
+	DefaultMaxResponseBytes = argocd.DefaultMaxResponseBytes
 )
 
 // WithRetry sets how many times a call answered Unavailable is retried
@@ -61,6 +69,17 @@ const (
 func WithRetry(retries int, backoff, maxBackoff time.Duration) Option {
 	return func(o *options) { o.retries, o.backoff, o.maxBackoff = retries, backoff, maxBackoff }
 }
+
+// WithMaxResponseBytes caps each message a call receives at n bytes
+// (grpc.MaxCallRecvMsgSize); a larger one fails with
+// [argocd.ErrResponseTooLarge] before it is read. The default is
+// [DefaultMaxResponseBytes]; n <= 0 means the default. Over gRPC-web,
+// apiclient's local proxy reads each frame whole before this check.
+func WithMaxResponseBytes(n int) Option { return func(o *options) { o.maxBytes = n } }
+
+// WithClock times the back-off between retries on clk; the default (nil)
+// is the system clock.
+func WithClock(clk clock.Clock) Option { return func(o *options) { o.clock = clk } }
 
 // WithLogger logs requests and refusals to l; the default discards. The
 // token is never logged.
@@ -83,6 +102,7 @@ type Syncer struct {
 	apps   application.ApplicationServiceClient
 	closer io.Closer
 	log    *slog.Logger
+	token  string // only to scrub it from what the server sends back
 	o      options
 	once   sync.Once
 }
@@ -115,7 +135,7 @@ type dialed struct {
 // server lingers until the server answers or the connection drops. It returns [ErrInvalidOptions] for unusable options and the
 // client's error, with the token removed, if it cannot connect.
 func New(ctx context.Context, co apiclient.ClientOptions, opts ...Option) (*Syncer, error) {
-	o := options{retries: DefaultRetries, backoff: DefaultRetryBackoff, maxBackoff: DefaultMaxRetryBackoff}
+	o := options{retries: DefaultRetries, backoff: DefaultRetryBackoff, maxBackoff: DefaultMaxRetryBackoff, maxBytes: DefaultMaxResponseBytes}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -127,6 +147,10 @@ func New(ctx context.Context, co apiclient.ClientOptions, opts ...Option) (*Sync
 		o.backoff = DefaultRetryBackoff
 	}
 	o.maxBackoff = max(o.maxBackoff, o.backoff)
+	if o.maxBytes <= 0 {
+		o.maxBytes = DefaultMaxResponseBytes
+	}
+	o.clock = clock.Or(o.clock)
 	switch addr := co.ServerAddr; {
 	case addr == "":
 		return nil, fmt.Errorf("%w: ServerAddr is required", ErrInvalidOptions)
@@ -155,7 +179,7 @@ func New(ctx context.Context, co apiclient.ClientOptions, opts ...Option) (*Sync
 			return nil, fmt.Errorf("argocdv2: connect to %s: %s", co.ServerAddr, redact(d.err.Error(), token))
 		}
 		o.logger.DebugContext(ctx, "argocdv2 connected", "server", co.ServerAddr, "grpcWeb", co.GRPCWeb)
-		return &Syncer{apps: d.apps, closer: d.closer, log: o.logger, o: o}, nil
+		return &Syncer{apps: d.apps, closer: d.closer, log: o.logger, token: token, o: o}, nil
 	case <-ctx.Done():
 		go func() {
 			if d := <-done; d.closer != nil {
@@ -170,7 +194,7 @@ func redact(msg, token string) string {
 	if token == "" {
 		return msg
 	}
-	return strings.ReplaceAll(msg, token, "***")
+	return strings.ReplaceAll(msg, token, "xxxxx")
 }
 
 // Close closes the connection (and the local gRPC-web proxy, if any). It
@@ -222,7 +246,7 @@ func (s *Syncer) Get(ctx context.Context, name, refresh string) (*v1alpha1.Appli
 	}
 	var a *v1alpha1.Application
 	err := s.call(ctx, op, func(ctx context.Context) (err error) {
-		a, err = s.apps.Get(ctx, q)
+		a, err = s.apps.Get(ctx, q, s.callOpts()...)
 		return err
 	})
 	return a, err
@@ -283,7 +307,7 @@ func (s *Syncer) Sync(ctx context.Context, req gitops.SyncRequest) error {
 			r.RetryStrategy.Backoff = b
 		}
 	}
-	if err := s.call(ctx, op, func(ctx context.Context) error { _, err := s.apps.Sync(ctx, r); return err }); err != nil {
+	if err := s.call(ctx, op, func(ctx context.Context) error { _, err := s.apps.Sync(ctx, r, s.callOpts()...); return err }); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "argocdv2 sync requested", "app", req.App, "revision", req.Revision)
@@ -305,7 +329,7 @@ func (s *Syncer) Rollback(ctx context.Context, name string, id int64, opts argoc
 	if opts.Prune {
 		r.Prune = &opts.Prune
 	}
-	return s.call(ctx, op, func(ctx context.Context) error { _, err := s.apps.Rollback(ctx, r); return err })
+	return s.call(ctx, op, func(ctx context.Context) error { _, err := s.apps.Rollback(ctx, r, s.callOpts()...); return err })
 }
 
 // TerminateOperation stops the running operation of name. Argo CD answers
@@ -316,7 +340,15 @@ func (s *Syncer) TerminateOperation(ctx context.Context, name string) error {
 		return fmt.Errorf("argocdv2: %s: application name is required", op)
 	}
 	r := &application.OperationTerminateRequest{Name: &name, AppNamespace: s.ns(), Project: s.proj()}
-	return s.call(ctx, op, func(ctx context.Context) error { _, err := s.apps.TerminateOperation(ctx, r); return err })
+	return s.call(ctx, op, func(ctx context.Context) error {
+		_, err := s.apps.TerminateOperation(ctx, r, s.callOpts()...)
+		return err
+	})
+}
+
+// callOpts bound what a call receives.
+func (s *Syncer) callOpts() []grpc.CallOption {
+	return []grpc.CallOption{grpc.MaxCallRecvMsgSize(s.o.maxBytes)}
 }
 
 // call runs fn, retrying an Unavailable answer with back-off while ctx
@@ -335,13 +367,9 @@ func (s *Syncer) call(ctx context.Context, op string, fn func(context.Context) e
 			return s.fail(ctx, op, err)
 		}
 		d := wait + rand.N(wait/5+1)
-		s.log.WarnContext(ctx, "argocdv2 call unavailable, retrying", "op", op, "attempt", attempt+1, "wait", d, "error", status.Convert(err).Message())
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(fmt.Errorf("argocdv2: %s: %w", op, ctx.Err()), s.fail(context.WithoutCancel(ctx), op, err))
-		case <-t.C:
+		s.log.WarnContext(ctx, "argocdv2 call unavailable, retrying", "op", op, "attempt", attempt+1, "wait", d, "error", redact(status.Convert(err).Message(), s.token))
+		if serr := clock.Sleep(ctx, s.o.clock, d); serr != nil {
+			return fmt.Errorf("argocdv2: %s: %w while retrying; last attempt: %w", op, serr, lastAttempt{s.refusal(ctx, op, err)})
 		}
 		wait = min(wait*2, s.o.maxBackoff)
 	}
@@ -355,17 +383,33 @@ func (s *Syncer) fail(ctx context.Context, op string, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("argocdv2: %s: %w", op, cerr)
 	}
+	return s.refusal(ctx, op, err)
+}
+
+// refusal is the [*argocd.APIError] of a gRPC error.
+func (s *Syncer) refusal(ctx context.Context, op string, err error) *argocd.APIError {
 	st := status.Convert(err)
+	msg := redact(st.Message(), s.token)
 	ae := &argocd.APIError{
 		Op:         op,
 		StatusCode: runtime.HTTPStatusFromCode(st.Code()),
 		Code:       int(st.Code()),
-		Message:    st.Message(),
-		Err:        Classify(st.Code(), st.Message()),
+		Message:    msg,
+		Err:        Classify(st.Code(), msg),
 	}
-	s.log.WarnContext(ctx, "argocdv2 request refused", "op", op, "code", st.Code().String(), "message", st.Message())
+	s.log.WarnContext(ctx, "argocdv2 request refused", "op", op, "code", st.Code().String(), "message", msg)
 	return ae
 }
+
+// lastAttempt quotes an [*argocd.APIError] without its "argocd: <op>: "
+// prefix, which the error quoting it already carries.
+type lastAttempt struct{ err *argocd.APIError }
+
+func (l lastAttempt) Error() string {
+	return fmt.Sprintf("%s (HTTP %d, code %d)", l.err.Message, l.err.StatusCode, l.err.Code)
+}
+
+func (l lastAttempt) Unwrap() error { return l.err }
 
 // Classify returns the [argocd] sentinel for a gRPC refusal, or nil when
 // none applies:
@@ -377,6 +421,7 @@ func (s *Syncer) fail(ctx context.Context, op string, err error) error {
 //	"another operation is already in progress"                 argocd.ErrOperationInProgress
 //	"auto-sync currently set to"                               argocd.ErrAutoSyncRevision
 //	Unavailable                                                argocd.ErrUnavailable
+//	ResourceExhausted, "received message ... larger than max"  argocd.ErrResponseTooLarge
 //
 // The messages are Argo CD's; a FailedPrecondition whose message is none
 // of these (such as "application is deleting") has no sentinel.
@@ -397,6 +442,8 @@ func Classify(code codes.Code, msg string) error {
 		return argocd.ErrAutoSyncRevision
 	case code == codes.Unavailable:
 		return argocd.ErrUnavailable
+	case code == codes.ResourceExhausted && strings.Contains(lower, "larger than max"):
+		return argocd.ErrResponseTooLarge
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,8 @@ import (
 	"google.golang.org/grpc/status"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/flightdeck-dev/flightdeck/clock"
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2"
 	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2/argocdv2test"
 	"github.com/flightdeck-dev/flightdeck/contrib/argocdv2/internal/fixture"
@@ -93,7 +96,7 @@ func TestSyncerSyncAndStatus(t *testing.T) {
 func TestSyncerRollbackRefreshTerminate(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			s, e := fixture.Start(t, argocdv2test.WithClock(time.Now))
+			s, e := fixture.Start(t, argocdv2test.WithClock(clock.System()))
 			c := dial(t, e, fixture.Token, tr.grpcWeb)
 
 			before := time.Now()
@@ -311,6 +314,10 @@ func TestSyncerRetryWaitEndsWithTheContext(t *testing.T) {
 func TestClassify(t *testing.T) {
 	assert.Nil(t, argocdv2.Classify(codes.FailedPrecondition, "application is deleting"))
 	assert.Nil(t, argocdv2.Classify(codes.Internal, "boom"))
+	assert.Nil(t, argocdv2.Classify(codes.ResourceExhausted, "rate limited"))
+	assert.ErrorIs(t, argocdv2.Classify(codes.ResourceExhausted, "grpc: received message larger than max (900 vs. 64)"), argocd.ErrResponseTooLarge)
+	assert.ErrorIs(t, argocdv2.Classify(codes.NotFound, "x"), gitops.ErrAppNotFound)
+	assert.ErrorIs(t, argocdv2.Classify(codes.Unauthenticated, "x"), gitops.ErrAccessDenied)
 	assert.ErrorIs(t, argocdv2.Classify(codes.PermissionDenied, "cannot sync: invalid sync window: bad cron"), argocd.ErrSyncWindow)
 	assert.ErrorIs(t, argocdv2.Classify(codes.Unavailable, "x"), argocd.ErrUnavailable)
 }
@@ -368,4 +375,82 @@ func TestSyncerNewGivesUpWithTheContext(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), ln.Addr().String())
 	assert.NotContains(t, err.Error(), fixture.Token)
+}
+
+func TestSyncerBoundsWhatItReceives(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			_, e := fixture.Start(t)
+			c := dial(t, e, fixture.Token, tr.grpcWeb, argocdv2.WithMaxResponseBytes(64))
+			_, err := c.AppStatus(t.Context(), "shop")
+			require.ErrorIs(t, err, argocd.ErrResponseTooLarge)
+			var ae *argocd.APIError
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, int(codes.ResourceExhausted), ae.Code)
+			assert.Contains(t, ae.Message, "larger than max")
+
+			big := dial(t, e, fixture.Token, tr.grpcWeb)
+			_, err = big.AppStatus(t.Context(), "shop")
+			require.NoError(t, err, "the default limit holds an application")
+		})
+	}
+}
+
+func TestSyncerScrubsTheToken(t *testing.T) {
+	s, e := fixture.Start(t)
+	logs := &strings.Builder{}
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := dial(t, e, fixture.Token, false, argocdv2.WithLogger(log), argocdv2.WithRetry(1, time.Millisecond, time.Millisecond))
+	s.FailNext("Get", status.Error(codes.Unavailable, "no route for token "+fixture.Token))
+	s.FailNext("Get", status.Error(codes.Unauthenticated, "invalid session: "+fixture.Token))
+	_, err := c.AppStatus(t.Context(), "shop")
+	require.ErrorIs(t, err, argocd.ErrUnauthenticated)
+	require.ErrorIs(t, err, gitops.ErrAccessDenied)
+	assert.ErrorContains(t, err, "invalid session: xxxxx")
+	assert.NotContains(t, err.Error(), fixture.Token)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, logs.String(), "no route for token xxxxx")
+	assert.NotContains(t, logs.String(), fixture.Token)
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestSyncerRetryBackoffOnItsClock(t *testing.T) {
+	s, e := fixture.Start(t)
+	clk := clocktest.NewAuto(time.Time{})
+	c := dial(t, e, fixture.Token, false, argocdv2.WithClock(clk), argocdv2.WithRetry(2, time.Minute, time.Minute))
+	s.FailNext("Get", status.Error(codes.Unavailable, "etcd is down"))
+	s.FailNext("Get", status.Error(codes.Unavailable, "etcd is down"))
+	_, err := c.AppStatus(t.Context(), "shop")
+	require.NoError(t, err, "two minutes of back-off passed on the fake clock at once")
+	waits := clk.Waits()
+	require.Len(t, waits, 2)
+	for _, w := range waits {
+		assert.GreaterOrEqual(t, w, time.Minute)
+		assert.LessOrEqual(t, w, time.Minute+time.Minute/5)
+	}
+}
+
+func TestSyncerRetryWaitErrorIsOneLine(t *testing.T) {
+	s, e := fixture.Start(t)
+	clk := clocktest.New(time.Time{})
+	c := dial(t, e, fixture.Token, false, argocdv2.WithClock(clk), argocdv2.WithRetry(2, time.Minute, time.Minute))
+	s.FailNext("Get", status.Error(codes.Unavailable, "etcd is down"))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { _, err := c.AppStatus(ctx, "shop"); done <- err }()
+	require.NoError(t, clk.WaitForTimers(t.Context(), 1))
+	cancel()
+	err := <-done
+	require.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, err, argocd.ErrUnavailable)
+	assert.EqualError(t, err, `argocdv2: get app "shop": context canceled while retrying; last attempt: etcd is down (HTTP 503, code 14)`)
 }

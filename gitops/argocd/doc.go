@@ -13,10 +13,16 @@
 //
 // Paths, query parameters and JSON field names are Argo CD's own (see the
 // types in types.go, which mirror v1alpha1 and the application service
-// messages). Requests carry the token as "Authorization: Bearer"; the
-// token never appears in errors or logs. TLS verifies the server against
-// the system roots, or against [WithCACert]; [WithInsecureSkipVerify]
-// turns verification off only when asked.
+// messages). Requests carry the token as "Authorization: Bearer" and go
+// to the configured server only: redirects are never followed (a
+// redirected POST would turn into a GET of whatever page it points at,
+// and the token would follow it to another port or scheme). TLS verifies
+// the server against the system roots, or against [WithCACert];
+// [WithInsecureSkipVerify] turns verification off only when asked.
+//
+// Every answer is read with a size limit ([WithMaxResponseBytes], 32 MiB
+// by default, also per line of the stream); past it the client stops
+// reading and returns [ErrResponseTooLarge].
 //
 // # Errors
 //
@@ -31,11 +37,23 @@
 //	9 FailedPrecondition / 400  "another operation is already in progress" ErrOperationInProgress
 //	9 FailedPrecondition / 400  "auto-sync currently set to"               ErrAutoSyncRevision
 //	502, 503, 504 (after retries)                                          ErrUnavailable
+//	3xx redirect                                                           ErrBadResponse
 //
-// 502, 503 and 504 answers and connections that could not be made are
-// retried with exponential back-off and jitter ([WithRetry]); the waits
-// end with the context, and a cancelled or expired context is never
-// retried. An answer that does not decode is [ErrBadResponse].
+// ErrNotFound matches [gitops.ErrAppNotFound], and ErrUnauthenticated and
+// ErrPermissionDenied match [gitops.ErrAccessDenied], so
+// [gitops.WaitFor] ends at once on them instead of retrying.
+//
+// 502, 503 and 504 answers, connections that could not be made and
+// timeouts are retried with exponential back-off and jitter
+// ([WithRetry], timed on [WithClock]); the waits end with the context,
+// and a cancelled or expired context is never retried. A server that
+// stays unreachable is [ErrUnavailable]. A 2xx answer that is not the
+// expected JSON (a login page, another application) is [ErrBadResponse].
+//
+// Error texts are one line and start with "argocd: <what was attempted>".
+// The token is replaced by "xxxxx" wherever a server echoes it back, in
+// errors and log lines, and an HTML page (a proxy's 502, a login form) is
+// summarised by its title instead of quoted.
 //
 // The sibling package argocdtest is a fake Argo CD server backed by a
 // simulated cluster, for testing code that uses this client.

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
@@ -19,6 +18,8 @@ import (
 	"google.golang.org/grpc/status"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/flightdeck-dev/flightdeck/clock"
 )
 
 // Messages Argo CD v2.14 uses for its refusals, copied from
@@ -77,8 +78,9 @@ func WithReadOnlyToken(token string) Option {
 	return func(s *Server) { s.tokens[token] = false }
 }
 
-// WithClock makes the server read time from now instead of time.Now.
-func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+// WithClock makes the server read time from clk (a fake such as
+// clocktest.Clock in tests); nil means the system clock.
+func WithClock(clk clock.Clock) Option { return func(s *Server) { s.clock = clock.Or(clk) } }
 
 // WithLogger logs calls and refusals to l; the default discards.
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
@@ -104,7 +106,7 @@ type Server struct {
 	application.UnimplementedApplicationServiceServer
 
 	tokens map[string]bool // token -> may sync
-	now    func() time.Time
+	clock  clock.Clock
 	log    *slog.Logger
 	auto   *Result
 
@@ -119,12 +121,12 @@ type Server struct {
 
 var _ application.ApplicationServiceServer = (*Server)(nil)
 
-// New returns an empty server. Defaults: no token checks, time.Now, a
+// New returns an empty server. Defaults: no token checks, the system clock, a
 // logger that discards, operations driven by the test.
 func New(opts ...Option) *Server {
 	s := &Server{
 		tokens: map[string]bool{},
-		now:    time.Now,
+		clock:  clock.System(),
 		log:    slog.New(slog.DiscardHandler),
 		apps:   map[string]*app{},
 		subs:   map[chan *v1alpha1.ApplicationWatchEvent]struct{}{},
@@ -178,6 +180,18 @@ func (s *Server) Modify(name string, fn func(*v1alpha1.Application)) error {
 	return s.control("modify", name, func(e *app) error {
 		fn(e.obj)
 		s.changed(e, watch.Modified)
+		return nil
+	})
+}
+
+// Remove removes application name, as a non-cascading delete does, and
+// tells watchers (DELETED). Later calls about it are refused as Argo CD
+// refuses an unknown application. It returns [ErrUnknownApp] if there is
+// no such application.
+func (s *Server) Remove(name string) error {
+	return s.control("remove", name, func(e *app) error {
+		s.changed(e, watch.Deleted)
+		delete(s.apps, name)
 		return nil
 	})
 }
@@ -245,7 +259,7 @@ func (s *Server) start(e *app) error {
 		Operation: *a.Operation.DeepCopy(),
 		Phase:     synccommon.OperationRunning,
 		Message:   "one or more tasks are running",
-		StartedAt: metav1.NewTime(s.now()),
+		StartedAt: metav1.NewTime(s.clock.Now()),
 	}
 	s.changed(e, watch.Modified)
 	return nil
@@ -280,7 +294,7 @@ func (s *Server) finish(e *app, r Result) error {
 	}
 	a := e.obj
 	st := a.Status.OperationState
-	now := metav1.NewTime(s.now())
+	now := metav1.NewTime(s.clock.Now())
 	if r.Phase == "" {
 		r.Phase = synccommon.OperationSucceeded
 	}
@@ -416,7 +430,7 @@ func (s *Server) Get(ctx context.Context, q *application.ApplicationQuery) (*v1a
 	}
 	return onApp(s, q.GetName(), project, func(e *app) (*v1alpha1.Application, error) {
 		if q.Refresh != nil {
-			now := metav1.NewTime(s.now())
+			now := metav1.NewTime(s.clock.Now())
 			e.obj.Status.ReconciledAt = &now
 			s.changed(e, watch.Modified)
 		}
