@@ -168,3 +168,70 @@ func ExampleSetField() {
 	//   repository: ghcr.io/acme/web
 	//   tag: "1.10" # set by CI
 }
+
+// Deploy a release to staging, then promote exactly that release to
+// prod: prod gets staging's image and digest, and keeps its own
+// namespace and replicas. The in-memory gitopstest.Fake stands in for a
+// repository.
+func ExampleCopyRelease() {
+	f, _ := gitopstest.NewFake(gitopstest.KustomizeLayout("checkout"))
+	ctx := context.Background()
+	staging := gitops.Target{App: "checkout", Environment: flightdeck.Environment{Name: "staging"}}
+	prod := gitops.Target{App: "checkout", Environment: flightdeck.Environment{Name: "prod"}}
+	_, err := gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: staging, Release: flightdeck.Release{
+		Image:    "registry.example.com/team/checkout",
+		Digest:   "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		Tag:      "1.4.0",
+		Revision: "4f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39",
+	}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c, err := gitops.CopyRelease(ctx, f, gitops.CopyRequest{From: staging, To: prod})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("copied", c.Release.Tag, "from", c.From.Release.Revision[:7])
+	out, _ := f.Render(ctx, "", prod.Overlay())
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "namespace:") || strings.Contains(l, "replicas:") || strings.Contains(l, "image:") {
+			fmt.Println(strings.TrimLeft(l, " -"))
+		}
+	}
+	cur, _ := gitops.CurrentRelease(ctx, f, prod, "")
+	fmt.Println("prod runs", cur.Release.Tag, cur.Deploy.Subject)
+	// Output:
+	// copied 1.4.0 from 4f2a9c1
+	// namespace: checkout-prod
+	// replicas: 3
+	// image: registry.example.com/team/checkout@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+	// namespace: checkout-prod
+	// prod runs 1.4.0 promote checkout to prod
+}
+
+// A guard refuses to deploy to an environment under a hold. It runs on
+// the tree each push attempt is built on, so a hold pushed by someone
+// else a moment earlier is seen.
+func ExampleGuard() {
+	f, _ := gitopstest.NewFake(gitopstest.KustomizeLayout("checkout"))
+	_, _ = f.Commit("hold prod", gitopstest.Files{".flightdeck/holds/checkout/prod": "jo: failed verification\n"})
+	held := gitops.GuardFunc(func(t *gitops.Tree, in gitops.Intent) error {
+		p := ".flightdeck/holds/" + in.Target.App + "/" + in.Target.Environment.Name
+		if data, err := t.ReadFile(p); err == nil {
+			return fmt.Errorf("%w: %s is held by %s", gitops.ErrRefused, in.Target, strings.TrimSpace(string(data)))
+		}
+		return nil
+	})
+	_, err := gitops.DeployRelease(context.Background(), f, gitops.DeployRequest{
+		Target:  gitops.Target{App: "checkout", Environment: flightdeck.Environment{Name: "prod"}},
+		Release: flightdeck.Release{Image: "registry.example.com/team/checkout", Digest: "sha256:" + strings.Repeat("ab", 32)},
+		Guards:  []gitops.Guard{held},
+	})
+	fmt.Println(errors.Is(err, gitops.ErrRefused))
+	fmt.Println(err)
+	// Output:
+	// true
+	// deploy checkout to prod: overlay apps/checkout/overlays/prod: gitops: refused: checkout in prod is held by jo: failed verification
+}

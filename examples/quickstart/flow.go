@@ -22,6 +22,7 @@ import (
 // Keys the quickstart's own stages hand on.
 var (
 	revisionKey   = pipeline.NewKey[string]("source.revision")
+	committedKey  = pipeline.NewKey[time.Time]("source.commit-time")
 	testReport    = pipeline.NewKey[*gotest.Report]("quickstart.tests")
 	imageFindings = pipeline.NewKey[[]scan.Finding]("quickstart.image-findings")
 )
@@ -44,9 +45,10 @@ func (e *env) release(ctx context.Context, out io.Writer, version string) (deplo
 		pipeline.Step{
 			Stage: pipeline.Func("checkout", func(_ context.Context, st *pipeline.State) error {
 				revisionKey.Put(st, e.revision)
+				committedKey.Put(st, e.committed)
 				return nil
 			}),
-			Provides: []pipeline.AnyKey{revisionKey},
+			Provides: []pipeline.AnyKey{revisionKey, committedKey},
 		},
 		pipeline.Step{
 			Stage:    gotest.New("unit-test", gotest.Spec{Dir: e.srcDir, Cover: true}).WithReport(testReport),
@@ -91,6 +93,7 @@ func (e *env) release(ctx context.Context, out io.Writer, version string) (deplo
 			Environment: flightdeck.Environment{Name: flightdeck.Dev},
 			ImageName:   app,
 			Revision:    revisionKey,
+			SourceTime:  committedKey,
 			SourceRepo:  e.sourceURL,
 		}).Step(),
 	)
@@ -121,6 +124,21 @@ func (e *env) release(ctx context.Context, out io.Writer, version string) (deplo
 		return deployed{}, err
 	}
 	return deployed{d}, nil
+}
+
+// printCurrent reads back from Git what dev runs, the whole release as
+// the deploy commit's trailers recorded it.
+func (e *env) printCurrent(ctx context.Context, out io.Writer) error {
+	cur, err := gitops.CurrentRelease(ctx, e.repo, gitops.Target{
+		App: app, Environment: flightdeck.Environment{Name: flightdeck.Dev}, ImageName: app,
+	}, "")
+	if err != nil {
+		return err
+	}
+	r := cur.Release
+	fmt.Fprintf(out, "read back from Git: dev runs %s, built from %s of %s at %s\n",
+		r.Ref(), short(r.Revision), r.SourceRepo, r.Time.Format(time.RFC3339))
+	return nil
 }
 
 func withAfter(s pipeline.Step, after ...string) pipeline.Step {

@@ -85,6 +85,9 @@ func run(ctx context.Context, out io.Writer, keep bool, vulndb string) error {
 	}
 	fmt.Fprintf(out, "\ncommit %s on main deploys %s\n", short(good.Commit), good.Release.Ref())
 	fmt.Fprintf(out, "rendered diff of %s:\n%s", good.Overlay, good.Diff)
+	if err := env.printCurrent(ctx, out); err != nil {
+		return err
+	}
 
 	section(out, "3. Argo CD syncs the commit into the cluster")
 	if err := env.syncAndWatch(ctx, out, good.Commit, healthy); err != nil {

@@ -31,6 +31,8 @@ func TestQuickstart(t *testing.T) {
 	assert.Contains(t, s, "tests: 2 passed, 0 failed")
 	// The dev overlay now pins the pushed image by digest.
 	assert.Regexp(t, `\+ +- image: 127\.0\.0\.1:\d+/hello@sha256:[0-9a-f]{64}`, s)
+	// Git gives the whole release back: image, digest, source and its time.
+	assert.Regexp(t, `read back from Git: dev runs 127\.0\.0\.1:\d+/hello@sha256:[0-9a-f]{64}, built from [0-9a-f]{12} of file://\S+ at \d{4}-`, s)
 	assert.Regexp(t, `before +OutOfSync/`, s)
 	assert.Regexp(t, `hello-dev is Synced/Healthy at [0-9a-f]{12}`, s)
 	assert.Regexp(t, `hello-dev is Synced/Degraded at [0-9a-f]{12}`, s)

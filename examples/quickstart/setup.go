@@ -37,7 +37,8 @@ type env struct {
 	work      string
 	srcDir    string // the app's source checkout
 	sourceURL string
-	revision  string // the source commit
+	revision  string    // the source commit
+	committed time.Time // its commit time
 
 	gitopsURL string
 	repo      *gitops.Repo
@@ -67,7 +68,7 @@ func setUp(ctx context.Context, work, vulndb string) (_ *env, err error) {
 	if err := os.WriteFile(filepath.Join(e.srcDir, "go.mod"), []byte("module example.com/hello\n\ngo 1.26\n"), 0o644); err != nil {
 		return nil, err
 	}
-	if e.revision, err = commitAll(e.srcDir, "hello: first version"); err != nil {
+	if e.revision, e.committed, err = commitAll(e.srcDir, "hello: first version"); err != nil {
 		return nil, fmt.Errorf("source repository: %w", err)
 	}
 	e.sourceURL = "file://" + filepath.ToSlash(e.srcDir)
@@ -166,25 +167,26 @@ func copyFS(fsys fs.FS, root, dir string) error {
 	})
 }
 
-// commitAll makes dir a Git repository and commits every file in it.
-func commitAll(dir, message string) (string, error) {
+// commitAll makes dir a Git repository, commits every file in it, and
+// returns the commit's hash and time.
+func commitAll(dir, message string) (string, time.Time, error) {
 	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{
 		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")},
 	})
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	wt, err := r.Worktree()
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	if err := wt.AddGlob("."); err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	sig := &object.Signature{Name: "Quick Starter", Email: "dev@example.com", When: time.Now()}
+	sig := &object.Signature{Name: "Quick Starter", Email: "dev@example.com", When: time.Now().Truncate(time.Second)}
 	h, err := wt.Commit(message, &git.CommitOptions{Author: sig})
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	return h.String(), nil
+	return h.String(), sig.When, nil
 }

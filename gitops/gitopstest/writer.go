@@ -25,7 +25,10 @@ type Writer struct {
 	errs  []error
 }
 
-var _ gitops.Writer = (*Writer)(nil)
+var (
+	_ gitops.ReadWriter = (*Writer)(nil)
+	_ gitops.Renderer   = (*Writer)(nil)
+)
 
 // NewWriter returns a Writer over a new bare repository holding files.
 // Options are passed to gitops.New; the cache lives in t.TempDir().
@@ -69,4 +72,22 @@ func (w *Writer) Calls() []gitops.Change {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]gitops.Change(nil), w.calls...)
+}
+
+// History reads the repository's history through Repo (not recorded, not
+// failed), so that a Writer is a gitops.ReadWriter for
+// gitops.CurrentRelease and gitops.CopyRelease. For a fake whose reads
+// are recorded and can fail, use [Fake].
+func (w *Writer) History(ctx context.Context, q gitops.HistoryQuery) ([]gitops.Entry, error) {
+	return w.Repo.History(ctx, q)
+}
+
+// ReadFile reads a file through Repo, like [Writer.History].
+func (w *Writer) ReadFile(ctx context.Context, revision, path string) ([]byte, error) {
+	return w.Repo.ReadFile(ctx, revision, path)
+}
+
+// Render renders through Repo, like [Writer.History].
+func (w *Writer) Render(ctx context.Context, revision, dir string) ([]byte, error) {
+	return w.Repo.Render(ctx, revision, dir)
 }
