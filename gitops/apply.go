@@ -189,13 +189,8 @@ func (r *Repo) build(ctx context.Context, head plumbing.Hash, ch Change) (Result
 		oldTree = c.TreeHash
 	}
 	t := NewTree(r.repo.Storer, oldTree)
-	for _, e := range ch.Edits {
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		if err := e.Apply(t); err != nil {
-			return res, err
-		}
+	if err := ch.ApplyEdits(ctx, t); err != nil {
+		return res, err
 	}
 	newTree, err := t.Write()
 	if err != nil {

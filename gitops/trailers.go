@@ -709,12 +709,6 @@ func (c Change) CommitMessage() string {
 
 func (c Change) message() string { return c.CommitMessage() }
 
-// Validate checks c as [Repo.Apply] does before it touches anything: it
-// has edits and none is nil, its trailers are valid ([Trailers.Validate]),
-// and its message neither has a scissors line nor smuggles Flightdeck-*
-// trailers in when c.Trailers is empty. Errors wrap [ErrInvalidChange].
-func (c Change) Validate() error { return c.validate() }
-
 // validateMessage checks the trailers, refuses a message with a scissors
 // line (Git ignores everything after it, the trailers included), and
 // refuses a message whose own trailer block carries Flightdeck-*

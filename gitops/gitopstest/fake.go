@@ -242,13 +242,8 @@ func (f *Fake) apply(ctx context.Context, ch gitops.Change) (gitops.Result, erro
 		oldTree = c.TreeHash
 	}
 	t := gitops.NewTree(f.st, oldTree)
-	for _, e := range ch.Edits {
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		if err := e.Apply(t); err != nil {
-			return res, err
-		}
+	if err := ch.ApplyEdits(ctx, t); err != nil {
+		return res, err
 	}
 	newTree, err := t.Write()
 	if err != nil {
