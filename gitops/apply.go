@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -203,39 +201,20 @@ func (r *Repo) build(ctx context.Context, head plumbing.Hash, ch Change) (Result
 	res.Tree = newTree
 	res.Files = t.Changed()
 
-	before := NewTree(r.repo.Storer, oldTree)
-	after := NewTree(r.repo.Storer, newTree)
-	dirs := map[string]bool{}
-	for _, f := range res.Files {
-		if d := kustomizationDir(after, f); d != "" {
-			dirs[d] = true
-		}
-	}
+	extra := make([]string, 0, len(ch.Render))
 	for _, d := range ch.Render {
 		c, err := cleanPath(d)
 		if err != nil {
 			return res, &PathError{Op: "render", Path: d, Err: err}
 		}
-		dirs[c] = true
+		extra = append(extra, c)
 	}
-	for d := range dirs {
-		res.Overlays = append(res.Overlays, d)
+	rep, err := r.checkRenders(ctx, renderCheck{head: head, before: oldTree, after: newTree, files: res.Files, extra: extra,
+		restore: func() error { _, err := t.Write(); return err }})
+	res.Overlays, res.Diff = rep.overlays, rep.diff
+	if err != nil {
+		return res, err
 	}
-	sort.Strings(res.Overlays)
-	var diff strings.Builder
-	for _, d := range res.Overlays {
-		out, err := render(ctx, after, d, "change on "+head.String(), &r.renders)
-		if err != nil {
-			return res, err
-		}
-		var old []byte
-		if before.IsDir(d) && before.KustomizationFile(d) != "" {
-			// A base that did not render before is shown as empty.
-			old, _ = render(ctx, before, d, head.String(), &r.renders)
-		}
-		diff.WriteString(unifiedDiff(d, string(old), string(out)))
-	}
-	res.Diff = diff.String()
 
 	commit, err := r.commit(head, newTree, ch.message())
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -45,6 +46,11 @@ var (
 	ErrInvalidImage = errors.New("gitops: invalid image reference")
 	// ErrRender means kustomize could not render an overlay.
 	ErrRender = errors.New("gitops: render failed")
+	// ErrRemoteResource means a kustomization refers to a remote
+	// resource (a URL or a remote git base) and remote resources are not
+	// enabled (see [WithRemoteResources]), or the remote could not be
+	// fetched.
+	ErrRemoteResource = errors.New("gitops: remote resource")
 	// ErrInvalidChange means a [Change] is incomplete or malformed: no
 	// edits, or a trailer value that is not a single line.
 	ErrInvalidChange = errors.New("gitops: invalid change")
@@ -77,24 +83,67 @@ func (e *PathError) Error() string {
 // Unwrap returns the cause.
 func (e *PathError) Unwrap() error { return e.Err }
 
-// RenderError records an overlay that kustomize could not render.
+// RenderError records the overlays that kustomize could not render. A
+// change that breaks several overlays is refused with one RenderError
+// naming all of them.
 type RenderError struct {
-	// Dir is the overlay directory inside the tree.
+	// Dir is the overlay directory inside the tree; when several overlays
+	// failed, the first of Failures.
 	Dir string
 	// Revision is the commit or tree the overlay was rendered from; it may
 	// name a commit that was never pushed.
 	Revision string
-	// Err is kustomize's reason.
+	// Err is kustomize's reason for Dir, shortened to its cause: the
+	// innermost failure, with paths relative to the repository. It wraps
+	// kustomize's own error.
+	Err error
+	// Failures lists every overlay that failed, sorted by directory; it
+	// holds at least Dir and Err.
+	Failures []RenderFailure
+}
+
+// RenderFailure is one overlay that did not render, and why.
+type RenderFailure struct {
+	// Dir is the overlay directory inside the tree.
+	Dir string
+	// Err is kustomize's reason, shortened to its cause.
 	Err error
 }
 
-// Error returns "gitops: render <dir>: <kustomize's reason>".
-func (e *RenderError) Error() string {
-	return "gitops: render " + e.Dir + ": " + e.Err.Error()
+func newRenderError(revision string, failures []RenderFailure) *RenderError {
+	sort.Slice(failures, func(i, j int) bool { return failures[i].Dir < failures[j].Dir })
+	return &RenderError{Dir: failures[0].Dir, Revision: revision, Err: failures[0].Err, Failures: failures}
 }
 
-// Unwrap returns the cause and [ErrRender].
-func (e *RenderError) Unwrap() []error { return []error{ErrRender, e.Err} }
+// Error returns "gitops: render <dir>: <cause>" for one overlay, and
+// "gitops: <n> overlays do not render: <dir>: <cause>; <dir>: <cause>"
+// for several.
+func (e *RenderError) Error() string {
+	if len(e.Failures) <= 1 {
+		return "gitops: render " + e.Dir + ": " + e.Err.Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "gitops: %d overlays do not render: ", len(e.Failures))
+	for i, f := range e.Failures {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Dir + ": " + f.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns [ErrRender] and the cause of every failed overlay.
+func (e *RenderError) Unwrap() []error {
+	errs := []error{ErrRender}
+	if len(e.Failures) == 0 {
+		return append(errs, e.Err)
+	}
+	for _, f := range e.Failures {
+		errs = append(errs, f.Err)
+	}
+	return errs
+}
 
 // RemoteError records a failed exchange with the remote repository. Its
 // URL never carries credentials, and its message has every configured

@@ -1,8 +1,11 @@
 package gitops
 
 import (
+	"container/list"
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"path"
 	"sort"
 	"strings"
@@ -10,111 +13,120 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/storage/memory"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// render builds the kustomization in dir of t with krusty over an
-// in-memory file system holding only what the overlay needs: the subtree
-// of dir, and every directory or file its kustomization files refer to
-// (resources, components, patches, generator inputs), transitively. A
-// failure is a *RenderError wrapping [ErrRender].
-func render(ctx context.Context, t *Tree, dir, revision string, cache *renderCache) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+// Rendering. A render builds one kustomization with krusty over an
+// in-memory file system that holds only what the overlay reads: the
+// subtree of its directory and every directory or file its kustomization
+// files name, transitively. It happens in two steps:
+//
+//   - plan reads tree objects only (and kustomization files, through the
+//     content-addressed index of render_deps.go) to find those inputs and
+//     the key that identifies them: the tree hash of every directory and
+//     the blob hash of every file loaded;
+//   - run, only when the render cache does not know the key, copies the
+//     inputs into memory and runs kustomize, which needs no Repo lock.
+//
+// So rendering an overlay whose inputs did not change costs a few tree
+// lookups, wherever in history it is asked for.
+
+// mountRepo is where the repository's tree appears in the in-memory file
+// system; remote resources are mounted beside it, under mountRemote, so
+// that no path of the repository can collide with them.
+const (
+	mountRepo   = "/repo"
+	mountRemote = "/remote"
+)
+
+// renderEnv is what a render needs from the Repo besides trees.
+type renderEnv struct {
+	log    *slog.Logger
+	remote bool         // fetch remote resources instead of refusing them
+	http   *http.Client // for remote files; nil is http.DefaultClient
+	// fetched holds the remote resources fetched for this operation, by
+	// entry as written.
+	fetched map[string]*remoteTree
+}
+
+// source is one tree mounted in the in-memory file system.
+type source struct {
+	t        *Tree
+	mount    string
+	desc     string // how errors name it: "" for the repository
+	confined bool   // a remote: its kustomizations may not name paths outside it
+}
+
+func (s *source) fsPath(p string) string {
+	if p == "" {
+		return s.mount
+	}
+	return s.mount + "/" + p
+}
+
+// renderPlan is what one render reads, and the key of its result.
+type renderPlan struct {
+	dir     string
+	key     plumbing.Hash
+	loads   []planLoad
+	kusts   []planKust
+	need    []remoteRef // remote resources not fetched yet
+	refusal error       // why the render cannot run, before kustomize
+	mounts  []*source
+}
+
+type planLoad struct {
+	src *source
+	p   string
+	dir bool
+}
+
+type planKust struct {
+	src   *source
+	file  string            // path inside src
+	info  *kustInfo
+	remap map[string]string // remote entry -> path of its mount, relative to the file's directory
+}
+
+type planner struct {
+	c      *renderCache
+	env    *renderEnv
+	plan   *renderPlan
+	loaded map[*source]map[string]bool
+	parts  []string
+}
+
+// plan finds the inputs of the kustomization in dir of the repository
+// tree t. An error is a failure to read the object store; a render that
+// cannot run (no such directory, a refused remote resource) is reported
+// in the plan's refusal.
+func (c *renderCache) plan(t *Tree, dir string, env *renderEnv) (*renderPlan, error) {
+	p := &planner{c: c, env: env, plan: &renderPlan{dir: dir}, loaded: map[*source]map[string]bool{}}
+	repo := &source{t: t, mount: mountRepo}
+	if !t.IsDir(dir) {
+		p.plan.refusal = fmt.Errorf("%w: no such directory", ErrNotExist)
+		return p.plan, nil
+	}
+	if err := p.visit(repo, dir); err != nil {
 		return nil, err
 	}
-	c, err := cleanPath(dir)
-	if err != nil {
-		return nil, &PathError{Op: "render", Path: dir, Err: err}
-	}
-	if !t.IsDir(c) {
-		return nil, &RenderError{Dir: dir, Revision: revision, Err: fmt.Errorf("%w: no such directory", ErrNotExist)}
-	}
-	fs := filesys.MakeFsInMemory()
-	l := &fsLoader{t: t, fs: fs, loaded: map[string]bool{}, inputs: map[string]plumbing.Hash{}}
-	if err := l.dir(c); err != nil {
-		return nil, &RenderError{Dir: dir, Revision: revision, Err: err}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	key := l.key(c)
-	if out, ok := cache.get(key); ok {
-		return out, nil
-	}
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	rm, err := k.Run(fs, "/"+c)
-	if err != nil {
-		return nil, &RenderError{Dir: dir, Revision: revision, Err: err}
-	}
-	out, err := rm.AsYaml()
-	if err != nil {
-		return nil, &RenderError{Dir: dir, Revision: revision, Err: err}
-	}
-	cache.put(key, out)
-	return out, nil
-}
-
-// renderCache maps the exact inputs of a render (the overlay directory
-// and the path and blob hash of every file loaded for it) to its output.
-// Replaying a change after a lost race renders the same inputs again, so
-// replays hit the cache. It holds at most renderCacheSize entries and is
-// safe for concurrent use; a nil cache caches nothing.
-type renderCache struct {
-	mu sync.Mutex
-	m  map[plumbing.Hash][]byte
-}
-
-const renderCacheSize = 256
-
-func (c *renderCache) get(k plumbing.Hash) ([]byte, bool) {
-	if c == nil {
-		return nil, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out, ok := c.m[k]
-	return out, ok
-}
-
-func (c *renderCache) put(k plumbing.Hash, out []byte) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= renderCacheSize {
-		c.m = map[plumbing.Hash][]byte{}
-	}
-	c.m[k] = out
-}
-
-type fsLoader struct {
-	t      *Tree
-	fs     filesys.FileSystem
-	loaded map[string]bool          // directories whose subtree is in fs
-	inputs map[string]plumbing.Hash // every file loaded, by path
-}
-
-// key identifies the render of dir from exactly the loaded files.
-func (l *fsLoader) key(dir string) plumbing.Hash {
-	paths := make([]string, 0, len(l.inputs))
-	for p := range l.inputs {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
+	sort.Strings(p.parts)
 	var b strings.Builder
-	b.WriteString("render\x00" + dir + "\x00")
-	for _, p := range paths {
-		b.WriteString(p + "\x00" + l.inputs[p].String() + "\n")
+	b.WriteString("render v2\x00" + dir + "\n")
+	for _, s := range p.parts {
+		b.WriteString(s + "\n")
 	}
-	return plumbing.ComputeHash(plumbing.BlobObject, []byte(b.String()))
+	p.plan.key = plumbing.ComputeHash(plumbing.BlobObject, []byte(b.String()))
+	return p.plan, nil
 }
 
-func (l *fsLoader) covered(p string) bool {
-	for q := p; ; q = path.Dir(q) {
-		if l.loaded[q] {
+func (p *planner) covered(src *source, d string) bool {
+	m := p.loaded[src]
+	for q := d; ; q = path.Dir(q) {
+		if m[cleanRoot(q)] {
 			return true
 		}
 		if q == "." || q == "" || q == "/" {
@@ -123,84 +135,258 @@ func (l *fsLoader) covered(p string) bool {
 	}
 }
 
-func (l *fsLoader) dir(d string) error {
-	if l.covered(d) {
+func (p *planner) visit(src *source, d string) error {
+	if p.covered(src, d) {
 		return nil
 	}
-	l.loaded[d] = true
-	var kfiles []string
-	err := l.t.files(d, func(p string, h plumbing.Hash, data []byte) error {
-		l.inputs[p] = h
-		if err := l.fs.WriteFile("/"+p, data); err != nil {
-			return err
-		}
-		for _, n := range kustomizationFileNames {
-			if path.Base(p) == n {
-				kfiles = append(kfiles, p)
-			}
-		}
+	n, _, err := src.t.walk(d, false)
+	if err != nil || n == nil || !n.isDir() {
 		return nil
-	})
+	}
+	if p.loaded[src] == nil {
+		p.loaded[src] = map[string]bool{}
+	}
+	p.loaded[src][d] = true
+	p.plan.loads = append(p.plan.loads, planLoad{src: src, p: d, dir: true})
+	p.parts = append(p.parts, "d\x00"+src.fsPath(d)+"\x00"+n.hash.String())
+	sum, err := p.c.summary(src.t.s, n.hash)
 	if err != nil {
 		return err
 	}
-	for _, kf := range kfiles {
-		data, _ := l.fs.ReadFile("/" + kf)
-		if err := l.follow(path.Dir(kf), data); err != nil {
+	return p.kustomizations(src, d, sum)
+}
+
+// kustomizations follows the kustomization files of the summary sum of
+// directory d, in a fixed order.
+func (p *planner) kustomizations(src *source, d string, sum *dirSummary) error {
+	if sum == nil {
+		return nil
+	}
+	if sum.kust != nil {
+		if err := p.follow(src, d, sum.kust); err != nil {
+			return err
+		}
+	}
+	names := make([]string, 0, len(sum.children))
+	for name := range sum.children {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := p.kustomizations(src, path.Join(d, name), sum.children[name]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// follow loads every path outside the loaded subtrees that a scalar of the
-// kustomization at kdir names. It looks at all scalars rather than a list
-// of fields, so new kustomize fields need no change here; values that do
-// not name an existing path are ignored.
-func (l *fsLoader) follow(kdir string, data []byte) error {
-	rn, err := yaml.Parse(string(data))
-	if err != nil {
-		return nil // krusty reports the parse error with its own context
-	}
-	var refs []string
-	var visit func(n *yaml.Node)
-	visit = func(n *yaml.Node) {
-		if n.Kind == yaml.ScalarNode {
-			v := n.Value
-			if i := strings.Index(v, "="); i >= 0 {
-				v = v[i+1:]
+func (p *planner) follow(src *source, kdir string, k *kustEntry) error {
+	pk := planKust{src: src, file: path.Join(kdir, k.file), info: k.info}
+	for _, r := range k.info.refs {
+		q := path.Join(kdir, r)
+		if climbs(q) {
+			if src.confined && p.plan.refusal == nil {
+				p.plan.refusal = fmt.Errorf("%w: %s names %q, outside the remote", ErrRemoteResource, src.desc+"//"+pk.file, r)
 			}
-			if v != "" && !strings.Contains(v, "://") && !strings.ContainsAny(v, "\n\t ") {
-				refs = append(refs, v)
-			}
+			continue
 		}
-		for _, c := range n.Content {
-			visit(c)
+		q = cleanRoot(q)
+		if p.covered(src, q) {
+			continue
 		}
-	}
-	visit(rn.YNode())
-	for _, r := range refs {
-		p, err := cleanPath(path.Join(kdir, r))
-		if err != nil || p == "" || l.covered(p) {
+		n, _, err := src.t.walk(q, false)
+		if err != nil || n == nil {
 			continue
 		}
 		switch {
-		case l.t.IsDir(p):
-			if err := l.dir(p); err != nil {
+		case n.isDir():
+			if err := p.visit(src, q); err != nil {
 				return err
 			}
-		case l.t.Exists(p):
-			data, err := l.t.ReadFile(p)
+		case isRegular(n.mode):
+			p.plan.loads = append(p.plan.loads, planLoad{src: src, p: q})
+			p.parts = append(p.parts, "f\x00"+src.fsPath(q)+"\x00"+n.hash.String())
+		}
+	}
+	for _, rem := range k.info.remotes {
+		if err := p.remote(src, kdir, &pk, rem); err != nil {
+			return err
+		}
+	}
+	p.plan.kusts = append(p.plan.kusts, pk)
+	return nil
+}
+
+func (p *planner) remote(src *source, kdir string, pk *planKust, rem remoteRef) error {
+	where := pk.file
+	if src.desc != "" {
+		where = src.desc + "//" + pk.file
+	}
+	switch {
+	case !p.env.remote:
+		if p.plan.refusal == nil {
+			p.plan.refusal = fmt.Errorf("%w refused: kustomization %s: %s entry %q is remote (remote resources are off; see WithRemoteResources)",
+				ErrRemoteResource, where, rem.field, RedactURL(rem.value))
+		}
+		return nil
+	case rem.loadOnly:
+		if p.plan.refusal == nil {
+			p.plan.refusal = fmt.Errorf("%w refused: kustomization %s: %s entry %q is remote; only resources, bases and components may be",
+				ErrRemoteResource, where, rem.field, RedactURL(rem.value))
+		}
+		return nil
+	}
+	rt := p.env.fetched[rem.value]
+	if rt == nil {
+		p.plan.need = append(p.plan.need, rem)
+		return nil
+	}
+	rs := p.mount(rt)
+	if pk.remap == nil {
+		pk.remap = map[string]string{}
+	}
+	pk.remap[rem.value] = relPath(src.fsPath(kdir), rs.fsPath(rt.dir))
+	p.parts = append(p.parts, "r\x00"+rem.value+"\x00"+rt.id)
+	return p.visit(rs, rt.dir)
+}
+
+func (p *planner) mount(rt *remoteTree) *source {
+	for _, s := range p.plan.mounts {
+		if s.t == rt.t {
+			return s
+		}
+	}
+	s := &source{t: rt.t, mount: mountRemote + "/" + rt.id, desc: rt.desc, confined: true}
+	p.plan.mounts = append(p.plan.mounts, s)
+	return s
+}
+
+// relPath returns the slash path that leads from directory from to to.
+func relPath(from, to string) string {
+	f := strings.Split(strings.Trim(from, "/"), "/")
+	t := strings.Split(strings.Trim(to, "/"), "/")
+	i := 0
+	for i < len(f) && i < len(t) && f[i] == t[i] {
+		i++
+	}
+	parts := make([]string, 0, len(f)-i+len(t)-i)
+	for range f[i:] {
+		parts = append(parts, "..")
+	}
+	parts = append(parts, t[i:]...)
+	if len(parts) == 0 {
+		return "."
+	}
+	return strings.Join(parts, "/")
+}
+
+// materialize copies the inputs of p into a new in-memory file system,
+// with each kustomization file fixed for kustomize (see fixKustomization).
+// It reads the object store.
+func (p *renderPlan) materialize(log *slog.Logger) (filesys.FileSystem, error) {
+	fs := filesys.MakeFsInMemory()
+	for _, l := range p.loads {
+		if l.dir {
+			err := l.src.t.files(l.p, func(q string, _ plumbing.Hash, data []byte) error {
+				return fs.WriteFile(l.src.fsPath(q), data)
+			})
 			if err != nil {
-				continue
+				return nil, err
 			}
-			l.inputs[p] = plumbing.ComputeHash(plumbing.BlobObject, data)
-			if err := l.fs.WriteFile("/"+p, data); err != nil {
-				return err
+			continue
+		}
+		data, err := l.src.t.ReadFile(l.p)
+		if err != nil {
+			return nil, err
+		}
+		if err := fs.WriteFile(l.src.fsPath(l.p), data); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range p.kusts {
+		name := k.src.fsPath(k.file)
+		data, err := fs.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		kdir := path.Dir(name)
+		exists := func(rel string) ([]byte, bool) {
+			b, err := fs.ReadFile(path.Join(kdir, rel))
+			return b, err == nil
+		}
+		fixed, warnings := fixKustomization(data, k.remap, exists)
+		for _, w := range warnings {
+			log.Warn("kustomize: "+w, "kustomization", k.src.desc+k.file)
+		}
+		if fixed != nil {
+			if err := fs.WriteFile(name, fixed); err != nil {
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return fs, nil
+}
+
+// run renders the materialized plan. The error is kustomize's, shortened.
+func (p *renderPlan) run(fs filesys.FileSystem) ([]byte, error) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	rm, err := k.Run(fs, mountRepo+"/"+p.dir)
+	if err != nil {
+		return nil, kustomizeCause(err, mountRepo+"/"+p.dir, p.mounts)
+	}
+	out, err := rm.AsYaml()
+	if err != nil {
+		return nil, kustomizeCause(err, mountRepo+"/"+p.dir, p.mounts)
+	}
+	return out, nil
+}
+
+// renderTree renders the kustomization in dir of the repository tree t;
+// revision names it in errors. Remote resources the plan needs and
+// env.fetched lacks are reported in need, with nothing rendered: the
+// caller fetches them (without holding the Repo's lock) and calls again.
+// A failed render is a *RenderError wrapping [ErrRender].
+func (c *renderCache) renderTree(ctx context.Context, t *Tree, dir, revision string, env *renderEnv) (out []byte, need []remoteRef, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	cd, err := cleanPath(dir)
+	if err != nil {
+		return nil, nil, &PathError{Op: "render", Path: dir, Err: err}
+	}
+	p, err := c.plan(t, cd, env)
+	if err != nil {
+		return nil, nil, &RenderError{Dir: dir, Revision: revision, Err: err, Failures: []RenderFailure{{Dir: dir, Err: err}}}
+	}
+	if len(p.need) > 0 && p.refusal == nil {
+		return nil, p.need, nil
+	}
+	out, err = c.execute(ctx, p, env)
+	if err != nil {
+		return nil, nil, newRenderError(revision, []RenderFailure{{Dir: dir, Err: err}})
+	}
+	return out, nil, nil
+}
+
+// execute returns the output of plan p, from the cache or by running
+// kustomize. Its error is the cause of the failure, for a RenderFailure.
+func (c *renderCache) execute(ctx context.Context, p *renderPlan, env *renderEnv) ([]byte, error) {
+	if p.refusal != nil {
+		return nil, p.refusal
+	}
+	if r, ok := c.outputs.get(p.key); ok {
+		return r.out, r.err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	fs, err := p.materialize(env.log)
+	if err != nil {
+		return nil, err
+	}
+	out, err := p.run(fs)
+	c.outputs.put(p.key, renderResult{out: out, err: err})
+	return out, err
 }
 
 // files calls fn for every regular file under dir, loading directories
@@ -255,4 +441,150 @@ func kustomizationDir(t *Tree, p string) string {
 			return ""
 		}
 	}
+}
+
+// renderResult is a cached render: its output or kustomize's error.
+type renderResult struct {
+	out []byte
+	err error
+}
+
+// cost is what a result counts against renderCacheBytes: its output and
+// a fixed overhead, so that failures, which have none, are bounded too.
+func (r renderResult) cost() int { return len(r.out) + 256 }
+
+// renderCache is what rendering learns, all of it keyed by content so it
+// never goes stale: render results by the key of their inputs (bounded by
+// size, least recently used first out), and the summaries of trees and
+// parsed kustomization files of the dependency index. It is safe for
+// concurrent use; the zero value is ready.
+type renderCache struct {
+	outputs   lru
+	summaries boundedMap[*dirSummary]
+	kusts     boundedMap[*kustInfo]
+}
+
+// Bounds of the render cache.
+const (
+	renderCacheBytes = 64 << 20 // rendered output kept
+	indexEntries     = 1 << 18  // summaries and parsed kustomizations kept
+)
+
+// boundedMap is a map from object hash to a value derived from the
+// object, forgotten all at once when it reaches indexEntries.
+type boundedMap[V any] struct {
+	mu sync.Mutex
+	m  map[plumbing.Hash]V
+}
+
+func (b *boundedMap[V]) get(h plumbing.Hash) (V, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, ok := b.m[h]
+	return v, ok
+}
+
+func (b *boundedMap[V]) put(h plumbing.Hash, v V) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil || len(b.m) >= indexEntries {
+		b.m = map[plumbing.Hash]V{}
+	}
+	b.m[h] = v
+}
+
+// lru holds render results up to renderCacheBytes of output.
+type lru struct {
+	mu    sync.Mutex
+	m     map[plumbing.Hash]*list.Element
+	order list.List // front is most recent
+	size  int
+}
+
+type lruEntry struct {
+	key plumbing.Hash
+	r   renderResult
+}
+
+func (l *lru) get(k plumbing.Hash) (renderResult, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.m[k]
+	if !ok {
+		return renderResult{}, false
+	}
+	l.order.MoveToFront(e)
+	return e.Value.(*lruEntry).r, true
+}
+
+func (l *lru) put(k plumbing.Hash, r renderResult) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[plumbing.Hash]*list.Element{}
+	}
+	if e, ok := l.m[k]; ok {
+		l.size -= e.Value.(*lruEntry).r.cost()
+		l.order.Remove(e)
+	}
+	l.m[k] = l.order.PushFront(&lruEntry{key: k, r: r})
+	l.size += r.cost()
+	for l.size > renderCacheBytes && l.order.Len() > 1 {
+		e := l.order.Back()
+		l.order.Remove(e)
+		delete(l.m, e.Value.(*lruEntry).key)
+		l.size -= e.Value.(*lruEntry).r.cost()
+	}
+}
+
+// render renders the kustomization in dir of t, which may hold edits not
+// yet written: they are encoded into a memory layer over t's object
+// store, which stays untouched. A nil cache is a cache for this render
+// only. Remote resources are refused. It serves [Tree.Render].
+func render(ctx context.Context, t *Tree, dir, revision string, cache *renderCache) ([]byte, error) {
+	if cache == nil {
+		cache = &renderCache{}
+	}
+	layer := &layerStorer{EncodedObjectStorer: t.s, mem: memory.NewStorage()}
+	root, err := (&Tree{s: layer, root: t.root, changed: map[string]struct{}{}}).Write()
+	if err != nil {
+		return nil, &RenderError{Dir: dir, Revision: revision, Err: err, Failures: []RenderFailure{{Dir: dir, Err: err}}}
+	}
+	env := &renderEnv{log: slog.New(slog.DiscardHandler), fetched: map[string]*remoteTree{}}
+	out, _, err := cache.renderTree(ctx, NewTree(layer, root), dir, revision, env)
+	return out, err
+}
+
+// layerStorer writes objects to memory and reads them from memory, then
+// from the store below.
+type layerStorer struct {
+	storer.EncodedObjectStorer
+	mem *memory.Storage
+}
+
+func (l *layerStorer) NewEncodedObject() plumbing.EncodedObject { return l.mem.NewEncodedObject() }
+
+func (l *layerStorer) SetEncodedObject(o plumbing.EncodedObject) (plumbing.Hash, error) {
+	return l.mem.SetEncodedObject(o)
+}
+
+func (l *layerStorer) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	if o, err := l.mem.EncodedObject(t, h); err == nil {
+		return o, nil
+	}
+	return l.EncodedObjectStorer.EncodedObject(t, h)
+}
+
+func (l *layerStorer) HasEncodedObject(h plumbing.Hash) error {
+	if l.mem.HasEncodedObject(h) == nil {
+		return nil
+	}
+	return l.EncodedObjectStorer.HasEncodedObject(h)
+}
+
+func (l *layerStorer) EncodedObjectSize(h plumbing.Hash) (int64, error) {
+	if n, err := l.mem.EncodedObjectSize(h); err == nil {
+		return n, nil
+	}
+	return l.EncodedObjectStorer.EncodedObjectSize(h)
 }

@@ -83,6 +83,8 @@ type options struct {
 	backoff     time.Duration
 	maxBackoff  time.Duration
 	now         func() time.Time
+
+	remoteResources bool
 }
 
 // Option configures a [Repo].
@@ -139,6 +141,19 @@ func WithRetry(attempts int, base, max time.Duration) Option {
 
 // WithClock sets the time source of commit timestamps. Default time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithRemoteResources lets renders fetch the remote resources of
+// kustomizations: URL entries and remote git bases such as
+// "github.com/org/repo//path?ref=v1" in resources, bases and components.
+// They are fetched anonymously (the Repo's credentials are never sent to
+// them), bounded by the operation's context, without holding the Repo's
+// lock, and once per operation. Default false: a kustomization with a
+// remote entry does not render, with an error wrapping [ErrRemoteResource]
+// that names the kustomization and the entry, and rendering never touches
+// the network.
+func WithRemoteResources(enabled bool) Option {
+	return func(o *options) { o.remoteResources = enabled }
+}
 
 // New returns a Repo for the remote at url (https://, http://, ssh://,
 // scp-like "git@host:path", file:// or a local path). It does not touch
@@ -344,10 +359,13 @@ func (r *Repo) resolve(ctx context.Context, revision string) (*object.Commit, er
 
 // Render renders the kustomization in dir as it is at revision (see
 // [Repo.ReadFile] for revisions) and returns the multi-document YAML
-// kustomize produces. It returns a *RenderError wrapping [ErrRender] if
-// kustomize fails, an error wrapping [ErrNotExist] for an unknown
-// revision, and a *RemoteError if the revision had to be fetched and the
-// fetch failed.
+// kustomize produces. Renders are cached by the content of their inputs,
+// so rendering an overlay that did not change is a few lookups. It
+// returns a *RenderError wrapping [ErrRender] if kustomize fails (and
+// [ErrRemoteResource] for a remote resource that is refused or cannot be
+// fetched), an error wrapping [ErrNotExist] for an unknown revision, and a
+// *RemoteError if the revision had to be fetched and the fetch failed.
+// Deprecation warnings of kustomize go to the Repo's logger.
 func (r *Repo) Render(ctx context.Context, revision, dir string) ([]byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -355,12 +373,13 @@ func (r *Repo) Render(ctx context.Context, revision, dir string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	return render(ctx, NewTree(r.repo.Storer, c.TreeHash), dir, c.Hash.String(), &r.renders)
+	return r.renderAt(ctx, c.TreeHash, dir, c.Hash.String())
 }
 
 // RenderTree renders the kustomization in dir of the tree object tree,
 // which must be in the cache (for example the tree of a commit returned
-// by [Repo.Apply] with DryRun, which is never pushed). It does not fetch.
+// by [Repo.Apply] with DryRun, which is never pushed). It does not fetch
+// the repository. Errors are those of [Repo.Render].
 func (r *Repo) RenderTree(ctx context.Context, tree plumbing.Hash, dir string) ([]byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -370,7 +389,7 @@ func (r *Repo) RenderTree(ctx context.Context, tree plumbing.Hash, dir string) (
 	if _, err := r.repo.TreeObject(tree); err != nil {
 		return nil, fmt.Errorf("gitops: %s: tree %s: %w", r.redacted, tree, ErrNotExist)
 	}
-	return render(ctx, NewTree(r.repo.Storer, tree), dir, tree.String(), &r.renders)
+	return r.renderAt(ctx, tree, dir, tree.String())
 }
 
 // ReadFile returns the content of the file at path as it was at revision:

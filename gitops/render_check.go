@@ -1,0 +1,254 @@
+package gitops
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// renderCheck is the input of [Repo.checkRenders]: one change, as the
+// trees before and after it.
+type renderCheck struct {
+	head          plumbing.Hash // the commit the change applies to; zero for an empty branch
+	before, after plumbing.Hash // root trees
+	files         []string      // paths the change wrote, removed or copied to
+	extra         []string      // directories to render besides, cleaned
+	// restore puts back, after the Repo's lock was released and taken
+	// again, the objects of the after tree that exist only in memory
+	// (another operation may have discarded them meanwhile).
+	restore func() error
+}
+
+// renderReport is what a render check found.
+type renderReport struct {
+	overlays []string // every kustomization rendered, sorted
+	diff     string   // unified diff of their output, before and after
+}
+
+// maxRemoteRounds bounds how many times a check fetches remote resources
+// named by remote resources it fetched.
+const maxRemoteRounds = 4
+
+// checkRenders renders every kustomization a change can break, after the
+// change and before it, and refuses the change with one *RenderError
+// naming every overlay it breaks. The kustomizations are:
+//
+//   - the nearest kustomization above each changed file, and ch.extra:
+//     these must render after the change;
+//   - every kustomization that includes one of those files, directly or
+//     through other kustomizations, transitively (the dependency index
+//     finds them from any field that names a path): these must render
+//     after the change unless they already failed before it, which is
+//     logged and does not block the change.
+//
+// Components (kind: Component) are checked only through the
+// kustomizations that include them. Callers hold r.mu; when remote
+// resources are enabled and some must be fetched, checkRenders releases
+// r.mu while it fetches them, then calls in.restore.
+func (r *Repo) checkRenders(ctx context.Context, in renderCheck) (renderReport, error) {
+	env := r.renderEnv()
+	for round := 0; ; round++ {
+		rep, need, err := r.checkRound(ctx, in, env)
+		if err != nil || len(need) == 0 {
+			return rep, err
+		}
+		if round >= maxRemoteRounds {
+			return rep, fmt.Errorf("%w: remote resources nested more than %d deep", ErrRemoteResource, maxRemoteRounds)
+		}
+		r.mu.Unlock()
+		err = r.fetchRemotes(ctx, env, need)
+		r.mu.Lock()
+		if err != nil {
+			return rep, err
+		}
+		if err := in.restore(); err != nil {
+			return rep, err
+		}
+	}
+}
+
+type checkTarget struct {
+	dir       string
+	must      bool
+	before    *renderPlan // nil: no kustomization here before the change
+	after     *renderPlan
+	out, old  []byte
+	err, oerr error
+}
+
+func (r *Repo) checkRound(ctx context.Context, in renderCheck, env *renderEnv) (renderReport, []remoteRef, error) {
+	var rep renderReport
+	s := r.repo.Storer
+	after, before := NewTree(s, in.after), NewTree(s, in.before)
+	var root *dirSummary
+	if !in.after.IsZero() {
+		var err error
+		if root, err = r.renders.summary(s, in.after); err != nil {
+			return rep, nil, fmt.Errorf("gitops: %s: index tree %s: %w", r.redacted, in.after, err)
+		}
+	}
+	targets := map[string]*checkTarget{}
+	for _, f := range in.files {
+		if d, k := root.nearest(f); k != nil && !k.info.component {
+			targets[d] = &checkTarget{dir: d, must: true}
+		}
+	}
+	for _, d := range in.extra {
+		targets[d] = &checkTarget{dir: d, must: true}
+	}
+	for _, d := range dependents(root, in.files) {
+		if k := root.lookup(d).kust; targets[d] == nil && !k.info.component {
+			targets[d] = &checkTarget{dir: d}
+		}
+	}
+	dirs := make([]string, 0, len(targets))
+	for d := range targets {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	rep.overlays = dirs
+
+	var err error
+	var need []remoteRef
+	list := make([]*checkTarget, 0, len(dirs))
+	for _, d := range dirs {
+		t := targets[d]
+		if t.after, err = r.renders.plan(after, d, env); err != nil {
+			return rep, nil, fmt.Errorf("gitops: %s: render %s: %w", r.redacted, d, err)
+		}
+		need = append(need, t.after.need...)
+		if before.IsDir(d) && before.KustomizationFile(d) != "" {
+			if t.before, err = r.renders.plan(before, d, env); err != nil {
+				return rep, nil, fmt.Errorf("gitops: %s: render %s: %w", r.redacted, d, err)
+			}
+			need = append(need, t.before.need...)
+		}
+		list = append(list, t)
+	}
+	if len(need) > 0 {
+		return rep, need, nil
+	}
+	r.renders.executeAll(ctx, list, env)
+	if err := ctx.Err(); err != nil {
+		return rep, nil, err
+	}
+
+	var failures []RenderFailure
+	var diff strings.Builder
+	for _, t := range list {
+		if t.err != nil {
+			if t.must || t.before == nil || t.oerr == nil {
+				failures = append(failures, RenderFailure{Dir: t.dir, Err: t.err})
+			} else {
+				r.o.logger.WarnContext(ctx, "a kustomization that includes the change did not render before it either",
+					"overlay", t.dir, "err", t.err.Error())
+			}
+			continue
+		}
+		diff.WriteString(unifiedDiff(t.dir, string(t.old), string(t.out)))
+	}
+	if len(failures) > 0 {
+		return rep, nil, newRenderError("change on "+in.head.String(), failures)
+	}
+	rep.diff = diff.String()
+	return rep, nil, nil
+}
+
+// executeAll renders the after and before plans of every target. The
+// inputs are copied out of the object store one at a time, by the calling
+// goroutine (the object store is not read concurrently); kustomize runs
+// on up to GOMAXPROCS of them at once.
+func (c *renderCache) executeAll(ctx context.Context, targets []*checkTarget, env *renderEnv) {
+	type job struct {
+		p   *renderPlan
+		out *[]byte
+		err *error
+	}
+	var jobs []*job
+	for _, t := range targets {
+		jobs = append(jobs, &job{p: t.after, out: &t.out, err: &t.err})
+		if t.before != nil {
+			jobs = append(jobs, &job{p: t.before, out: &t.old, err: &t.oerr})
+		}
+	}
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		if j.p.refusal != nil {
+			*j.err = j.p.refusal
+			continue
+		}
+		if res, ok := c.outputs.get(j.p.key); ok {
+			*j.out, *j.err = res.out, res.err
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			*j.err = err
+			continue
+		}
+		fs, err := j.p.materialize(env.log)
+		if err != nil {
+			*j.err = err
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out, err := j.p.run(fs)
+			c.outputs.put(j.p.key, renderResult{out: out, err: err})
+			*j.out, *j.err = out, err
+		}()
+	}
+	wg.Wait()
+}
+
+// fetchRemotes fetches the remote resources refs into env.fetched. It
+// does not touch the Repo, so callers need not (and should not) hold its
+// lock.
+func (r *Repo) fetchRemotes(ctx context.Context, env *renderEnv, refs []remoteRef) error {
+	for _, ref := range refs {
+		if env.fetched[ref.value] != nil {
+			continue
+		}
+		r.o.logger.DebugContext(ctx, "fetching remote resource", "entry", RedactURL(ref.value))
+		rt, err := fetchRemote(ctx, env.http, ref)
+		if err != nil {
+			return err
+		}
+		env.fetched[ref.value] = rt
+	}
+	return nil
+}
+
+func (r *Repo) renderEnv() *renderEnv {
+	return &renderEnv{log: r.o.logger, remote: r.o.remoteResources, fetched: map[string]*remoteTree{}}
+}
+
+// renderAt renders dir of the tree root for [Repo.Render] and
+// [Repo.RenderTree]. Callers hold r.mu; it is released while remote
+// resources are fetched and while kustomize runs.
+func (r *Repo) renderAt(ctx context.Context, root plumbing.Hash, dir, revision string) ([]byte, error) {
+	env := r.renderEnv()
+	for round := 0; ; round++ {
+		out, need, err := r.renders.renderTree(ctx, NewTree(r.repo.Storer, root), dir, revision, env)
+		if err != nil || len(need) == 0 {
+			return out, err
+		}
+		if round >= maxRemoteRounds {
+			err := fmt.Errorf("%w: remote resources nested more than %d deep", ErrRemoteResource, maxRemoteRounds)
+			return nil, newRenderError(revision, []RenderFailure{{Dir: dir, Err: err}})
+		}
+		r.mu.Unlock()
+		err = r.fetchRemotes(ctx, env, need)
+		r.mu.Lock()
+		if err != nil {
+			return nil, newRenderError(revision, []RenderFailure{{Dir: dir, Err: err}})
+		}
+	}
+}

@@ -1,0 +1,351 @@
+package gitops
+
+import (
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// This file holds the dependency index: what each kustomization in a tree
+// names, and, for any path, which kustomizations read it. Everything in it
+// depends only on object content, so it is cached by object hash and never
+// goes stale: a new commit shares the summaries of every directory it did
+// not change, and only the directories on the path of a change are read
+// again.
+
+// kustInfo is what flightdeck reads from one kustomization file.
+type kustInfo struct {
+	// refs are the clean paths, relative to the file's directory, that its
+	// scalar values name; they may climb with "..". Every value is taken,
+	// whatever its field, so fields kustomize adds later need no change
+	// here; values that name no path only cost a lookup.
+	refs []string
+	// remotes are the references kustomize would fetch over the network.
+	remotes []remoteRef
+	// component is true for "kind: Component", which is rendered only
+	// through the kustomizations that include it.
+	component bool
+}
+
+// baseFields are the kustomization fields whose entries kustomize builds
+// as kustomizations when they are not files, so that an entry may be a
+// remote git base.
+var baseFields = map[string]bool{
+	"resources": true, "bases": true, "components": true,
+	"generators": true, "transformers": true, "validators": true,
+}
+
+// loadKeys are the keys (or, for lists of paths, the fields) whose values
+// kustomize loads as files, over HTTP when they are URLs.
+var loadKeys = map[string]bool{
+	"path": true, "files": true, "envs": true, "env": true,
+	"crds": true, "configurations": true, "patchesstrategicmerge": true,
+}
+
+// parseKustomization reads a kustomization file. A file that is not YAML
+// names nothing: kustomize reports the error when it renders.
+func parseKustomization(data []byte) *kustInfo {
+	info := &kustInfo{}
+	rn, err := yaml.Parse(string(data))
+	if err != nil {
+		return info
+	}
+	root := rn.YNode()
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return info
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		field := strings.ToLower(root.Content[i].Value)
+		val := root.Content[i+1]
+		if field == "kind" && val.Value == "Component" {
+			info.component = true
+		}
+		if baseFields[field] && val.Kind == yaml.SequenceNode {
+			for _, it := range val.Content {
+				if it.Kind == yaml.ScalarNode {
+					if git, ok := remoteBase(it.Value); ok {
+						info.remotes = append(info.remotes, remoteRef{field: root.Content[i].Value, value: it.Value, git: git})
+					}
+				}
+			}
+		}
+		collectScalars(val, field, func(key, v string) {
+			if !baseFields[field] && (loadKeys[key] || loadKeys[field]) && remoteFile(v) {
+				info.remotes = append(info.remotes, remoteRef{field: root.Content[i].Value, value: v, loadOnly: true})
+			}
+			if r, ok := refOf(v); ok {
+				info.refs = append(info.refs, r)
+			}
+		})
+	}
+	sort.Strings(info.refs)
+	info.refs = compactStrings(info.refs)
+	return info
+}
+
+// collectScalars calls fn for every scalar value (not mapping keys) under
+// n, with the key of the mapping that holds it (or the field for list
+// items directly under it).
+func collectScalars(n *yaml.Node, key string, fn func(key, v string)) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		fn(key, n.Value)
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			collectScalars(c, key, fn)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			collectScalars(n.Content[i+1], strings.ToLower(n.Content[i].Value), fn)
+		}
+	}
+}
+
+// refOf returns the relative path a scalar may name: its text after a
+// "key=" prefix (as in generator file sources), cleaned. URLs, absolute
+// paths and text with blanks name no path.
+func refOf(v string) (string, bool) {
+	if i := strings.Index(v, "="); i >= 0 {
+		v = v[i+1:]
+	}
+	if v == "" || strings.Contains(v, "://") || strings.ContainsAny(v, "\n\t \\") || strings.HasPrefix(v, "/") {
+		return "", false
+	}
+	return path.Clean(v), true
+}
+
+func compactStrings(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func climbs(p string) bool { return p == ".." || strings.HasPrefix(p, "../") }
+
+// under reports whether p is dir or lies below it; "" is the root.
+func under(p, dir string) bool {
+	return dir == "" || p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// dirSummary is what the index knows about one tree object: the
+// kustomizations in it and the paths outside it they name. It does not
+// depend on where the tree sits, so copies share it. A nil summary means
+// the tree holds no kustomization.
+type dirSummary struct {
+	kust     *kustEntry             // this directory's kustomization
+	children map[string]*dirSummary // subdirectories that hold a kustomization
+	// escapes are the paths outside this directory that kustomizations
+	// in it name, relative to it ("../base"), sorted.
+	escapes []string
+}
+
+type kustEntry struct {
+	file string // file name in the directory
+	blob plumbing.Hash
+	info *kustInfo
+}
+
+// summary returns the summary of the tree object h, from the cache or
+// by reading it (and any subtree the cache does not know) from s.
+func (c *renderCache) summary(s storer.EncodedObjectStorer, h plumbing.Hash) (*dirSummary, error) {
+	if sum, ok := c.summaries.get(h); ok {
+		return sum, nil
+	}
+	tr, err := object.GetTree(s, h)
+	if err != nil {
+		return nil, err
+	}
+	var sum dirSummary
+	for _, e := range tr.Entries {
+		switch {
+		case e.Mode == filemode.Dir:
+			ch, err := c.summary(s, e.Hash)
+			if err != nil {
+				return nil, err
+			}
+			if ch != nil {
+				if sum.children == nil {
+					sum.children = map[string]*dirSummary{}
+				}
+				sum.children[e.Name] = ch
+			}
+		case isRegular(e.Mode) && isKustomizationName(e.Name):
+			if sum.kust != nil && kustRank(sum.kust.file) < kustRank(e.Name) {
+				continue
+			}
+			info, err := c.kustomization(s, e.Hash)
+			if err != nil {
+				return nil, err
+			}
+			sum.kust = &kustEntry{file: e.Name, blob: e.Hash, info: info}
+		}
+	}
+	var out *dirSummary
+	if sum.kust != nil || sum.children != nil {
+		var esc []string
+		if sum.kust != nil {
+			for _, r := range sum.kust.info.refs {
+				if climbs(r) {
+					esc = append(esc, r)
+				}
+			}
+		}
+		for name, ch := range sum.children {
+			for _, e := range ch.escapes {
+				if j := path.Join(name, e); climbs(j) {
+					esc = append(esc, j)
+				}
+			}
+		}
+		sort.Strings(esc)
+		sum.escapes = compactStrings(esc)
+		out = &sum
+	}
+	c.summaries.put(h, out)
+	return out, nil
+}
+
+// isRegular reports whether m is a file the renderer copies: symbolic
+// links are never followed.
+func isRegular(m filemode.FileMode) bool {
+	return m == filemode.Regular || m == filemode.Executable || m == filemode.Deprecated
+}
+
+func isKustomizationName(n string) bool { return kustRank(n) >= 0 }
+
+func kustRank(n string) int {
+	for i, k := range kustomizationFileNames {
+		if n == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// kustomization returns the parsed kustomization file with blob hash h.
+func (c *renderCache) kustomization(s storer.EncodedObjectStorer, h plumbing.Hash) (*kustInfo, error) {
+	if info, ok := c.kusts.get(h); ok {
+		return info, nil
+	}
+	data, err := readBlob(s, h)
+	if err != nil {
+		return nil, err
+	}
+	info := parseKustomization(data)
+	c.kusts.put(h, info)
+	return info, nil
+}
+
+func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {
+	t := &Tree{s: s}
+	return t.blob(&tnode{mode: filemode.Regular, hash: h})
+}
+
+// includers returns the kustomization directories of the tree summarised
+// by root that name x or a directory above it, and so read x when they
+// render.
+func includers(root *dirSummary, x string) []string {
+	var out []string
+	var visit func(n *dirSummary, p string)
+	visit = func(n *dirSummary, p string) {
+		if n.kust != nil {
+			for _, r := range n.kust.info.refs {
+				if q := path.Join(p, r); !climbs(q) && under(x, cleanRoot(q)) {
+					out = append(out, p)
+					break
+				}
+			}
+		}
+		for name, ch := range n.children {
+			cp := path.Join(p, name)
+			if under(x, cp) {
+				visit(ch, cp)
+				continue
+			}
+			for _, e := range ch.escapes {
+				if q := path.Join(cp, e); !climbs(q) && under(x, cleanRoot(q)) {
+					visit(ch, cp)
+					break
+				}
+			}
+		}
+	}
+	if root != nil {
+		visit(root, "")
+	}
+	sort.Strings(out)
+	return out
+}
+
+// cleanRoot maps path.Join's "." for the root to "".
+func cleanRoot(p string) string {
+	if p == "." {
+		return ""
+	}
+	return p
+}
+
+// dependents returns every kustomization directory of the tree summarised
+// by root whose render reads one of paths, directly or through the
+// kustomizations it includes, transitively.
+func dependents(root *dirSummary, paths []string) []string {
+	seen := map[string]bool{}
+	queue := append([]string(nil), paths...)
+	for len(queue) > 0 {
+		x := queue[0]
+		queue = queue[1:]
+		for _, k := range includers(root, x) {
+			if !seen[k] {
+				seen[k] = true
+				queue = append(queue, k)
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// nearest returns the nearest directory at or above p ("" is the root)
+// that holds a kustomization in the tree summarised by s.
+func (s *dirSummary) nearest(p string) (string, *kustEntry) {
+	for d := p; ; d = cleanRoot(path.Dir(d)) {
+		if n := s.lookup(d); n != nil && n.kust != nil {
+			return d, n.kust
+		}
+		if d == "" {
+			return "", nil
+		}
+	}
+}
+
+// lookup returns the summary of directory p ("" is the root) under root.
+func (s *dirSummary) lookup(p string) *dirSummary {
+	n := s
+	if p == "" {
+		return n
+	}
+	for _, part := range strings.Split(p, "/") {
+		if n == nil {
+			return nil
+		}
+		n = n.children[part]
+	}
+	return n
+}
