@@ -86,7 +86,7 @@ type planLoad struct {
 
 type planKust struct {
 	src   *source
-	file  string            // path inside src
+	file  string // path inside src
 	info  *kustInfo
 	remap map[string]string // remote entry -> path of its mount, relative to the file's directory
 }

@@ -91,7 +91,7 @@ func TestComponentEditChecksTheOverlaysThatIncludeIt(t *testing.T) {
 		"base/deployment.yaml":    deployment,
 		"components/probe/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n" +
 			"patches:\n- path: probe.yaml\n",
-		"components/probe/probe.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  minReadySeconds: 5\n",
+		"components/probe/probe.yaml":   "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  minReadySeconds: 5\n",
 		"overlays/x/kustomization.yaml": "resources:\n- ../../base\ncomponents:\n- ../../components/probe\n",
 		"overlays/y/kustomization.yaml": "namespace: ns-y\nresources:\n- ../../base\ncomponents:\n- ../../components/probe\n",
 		"overlays/z/kustomization.yaml": "resources:\n- ../../base\n",
@@ -126,8 +126,8 @@ func TestChainBaseMidOverlay(t *testing.T) {
 		"base/service.yaml":       service,
 		"mid/kustomization.yaml":  "namePrefix: mid-\nresources:\n- ../base\n",
 		// The overlay patches the Service that comes through mid.
-		"top/kustomization.yaml": "resources:\n- ../mid\npatches:\n- path: service.yaml\n",
-		"top/service.yaml":       strings.Replace(servicePatch, "name: web", "name: mid-web", 1),
+		"top/kustomization.yaml":   "resources:\n- ../mid\npatches:\n- path: service.yaml\n",
+		"top/service.yaml":         strings.Replace(servicePatch, "name: web", "name: mid-web", 1),
 		"other/kustomization.yaml": "resources:\n- ../base\n",
 	}
 	dir := gitopstest.NewBareRepo(t, files)
@@ -293,10 +293,10 @@ func TestRemoteResourcesAreRefusedByDefault(t *testing.T) {
 
 func TestRemoteResourcesWhenEnabled(t *testing.T) {
 	remote := gitopstest.NewBareRepo(t, gitopstest.Files{
-		"deploy/base/kustomization.yaml": "resources:\n- deployment.yaml\n- ../shared\n",
-		"deploy/base/deployment.yaml":    deployment,
+		"deploy/base/kustomization.yaml":   "resources:\n- deployment.yaml\n- ../shared\n",
+		"deploy/base/deployment.yaml":      deployment,
 		"deploy/shared/kustomization.yaml": "resources:\n- sa.yaml\n",
-		"deploy/shared/sa.yaml":          "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n",
+		"deploy/shared/sa.yaml":            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n",
 	})
 	gitSrv := gitopstest.Serve(t, remote)
 	release := make(chan struct{})
