@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -181,8 +182,12 @@ func (p *planner) kustomizations(src *source, d string, sum *dirSummary) error {
 }
 
 func (p *planner) follow(src *source, kdir string, k *kustEntry) error {
-	pk := planKust{src: src, file: path.Join(kdir, k.file), info: k.info}
-	for _, r := range k.info.refs {
+	info, err := p.c.kustomization(src.t.s, k.blob)
+	if err != nil {
+		return err
+	}
+	pk := planKust{src: src, file: path.Join(kdir, k.file), info: info}
+	for _, r := range info.refs {
 		q := path.Join(kdir, r)
 		if climbs(q) {
 			if src.confined && p.plan.refusal == nil {
@@ -208,7 +213,7 @@ func (p *planner) follow(src *source, kdir string, k *kustEntry) error {
 			p.parts = append(p.parts, "f\x00"+src.fsPath(q)+"\x00"+n.hash.String())
 		}
 	}
-	for _, rem := range k.info.remotes {
+	for _, rem := range info.remotes {
 		if err := p.remote(src, kdir, &pk, rem); err != nil {
 			return err
 		}
@@ -384,6 +389,12 @@ func (c *renderCache) execute(ctx context.Context, p *renderPlan, env *renderEnv
 	if err != nil {
 		return nil, err
 	}
+	return c.run(p, fs)
+}
+
+// run runs kustomize on the materialized plan p and caches the result.
+func (c *renderCache) run(p *renderPlan, fs filesys.FileSystem) ([]byte, error) {
+	c.runs.Add(1)
 	out, err := p.run(fs)
 	c.outputs.put(p.key, renderResult{out: out, err: err})
 	return out, err
@@ -462,6 +473,8 @@ type renderCache struct {
 	outputs   lru
 	summaries boundedMap[*dirSummary]
 	kusts     boundedMap[*kustInfo]
+	climbs    boundedMap[[]string]
+	runs      atomic.Int64 // kustomize runs, for tests and benchmarks
 }
 
 // Bounds of the render cache.
@@ -482,6 +495,12 @@ func (b *boundedMap[V]) get(h plumbing.Hash) (V, bool) {
 	defer b.mu.Unlock()
 	v, ok := b.m[h]
 	return v, ok
+}
+
+func (b *boundedMap[V]) clear() {
+	b.mu.Lock()
+	b.m = nil
+	b.mu.Unlock()
 }
 
 func (b *boundedMap[V]) put(h plumbing.Hash, v V) {
@@ -515,6 +534,13 @@ func (l *lru) get(k plumbing.Hash) (renderResult, bool) {
 	}
 	l.order.MoveToFront(e)
 	return e.Value.(*lruEntry).r, true
+}
+
+func (l *lru) clear() {
+	l.mu.Lock()
+	l.m, l.size = nil, 0
+	l.order.Init()
+	l.mu.Unlock()
 }
 
 func (l *lru) put(k plumbing.Hash, r renderResult) {

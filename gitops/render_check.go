@@ -92,17 +92,36 @@ func (r *Repo) checkRound(ctx context.Context, in renderCheck, env *renderEnv) (
 			return rep, nil, fmt.Errorf("gitops: %s: index tree %s: %w", r.redacted, in.after, err)
 		}
 	}
+	component := func(k *kustEntry) (bool, error) {
+		info, err := r.renders.kustomization(s, k.blob)
+		return err == nil && info.component, err
+	}
 	targets := map[string]*checkTarget{}
 	for _, f := range in.files {
-		if d, k := root.nearest(f); k != nil && !k.info.component {
+		d, k := root.nearest(f)
+		if k == nil {
+			continue
+		}
+		if c, err := component(k); err != nil {
+			return rep, nil, err
+		} else if !c {
 			targets[d] = &checkTarget{dir: d, must: true}
 		}
 	}
 	for _, d := range in.extra {
 		targets[d] = &checkTarget{dir: d, must: true}
 	}
-	for _, d := range dependents(root, in.files) {
-		if k := root.lookup(d).kust; targets[d] == nil && !k.info.component {
+	deps, err := r.renders.dependents(s, root, in.files)
+	if err != nil {
+		return rep, nil, fmt.Errorf("gitops: %s: index tree %s: %w", r.redacted, in.after, err)
+	}
+	for _, d := range deps {
+		if targets[d] != nil {
+			continue
+		}
+		if c, err := component(root.lookup(d).kust); err != nil {
+			return rep, nil, err
+		} else if !c {
 			targets[d] = &checkTarget{dir: d}
 		}
 	}
@@ -113,7 +132,6 @@ func (r *Repo) checkRound(ctx context.Context, in renderCheck, env *renderEnv) (
 	sort.Strings(dirs)
 	rep.overlays = dirs
 
-	var err error
 	var need []remoteRef
 	list := make([]*checkTarget, 0, len(dirs))
 	for _, d := range dirs {
@@ -178,6 +196,8 @@ func (c *renderCache) executeAll(ctx context.Context, targets []*checkTarget, en
 	}
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
+	running := map[plumbing.Hash]*job{} // renders of the same inputs run once
+	var same [][2]*job
 	for _, j := range jobs {
 		if j.p.refusal != nil {
 			*j.err = j.p.refusal
@@ -185,6 +205,10 @@ func (c *renderCache) executeAll(ctx context.Context, targets []*checkTarget, en
 		}
 		if res, ok := c.outputs.get(j.p.key); ok {
 			*j.out, *j.err = res.out, res.err
+			continue
+		}
+		if first := running[j.p.key]; first != nil {
+			same = append(same, [2]*job{first, j})
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -196,16 +220,18 @@ func (c *renderCache) executeAll(ctx context.Context, targets []*checkTarget, en
 			*j.err = err
 			continue
 		}
+		running[j.p.key] = j
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out, err := j.p.run(fs)
-			c.outputs.put(j.p.key, renderResult{out: out, err: err})
-			*j.out, *j.err = out, err
+			*j.out, *j.err = c.run(j.p, fs)
 		}()
 	}
 	wg.Wait()
+	for _, s := range same {
+		*s[1].out, *s[1].err = *s[0].out, *s[0].err
+	}
 }
 
 // fetchRemotes fetches the remote resources refs into env.fetched. It

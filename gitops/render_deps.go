@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"bytes"
 	"path"
 	"sort"
 	"strings"
@@ -155,7 +156,6 @@ type dirSummary struct {
 type kustEntry struct {
 	file string // file name in the directory
 	blob plumbing.Hash
-	info *kustInfo
 }
 
 // summary returns the summary of the tree object h, from the cache or
@@ -186,22 +186,18 @@ func (c *renderCache) summary(s storer.EncodedObjectStorer, h plumbing.Hash) (*d
 			if sum.kust != nil && kustRank(sum.kust.file) < kustRank(e.Name) {
 				continue
 			}
-			info, err := c.kustomization(s, e.Hash)
-			if err != nil {
-				return nil, err
-			}
-			sum.kust = &kustEntry{file: e.Name, blob: e.Hash, info: info}
+			sum.kust = &kustEntry{file: e.Name, blob: e.Hash}
 		}
 	}
 	var out *dirSummary
 	if sum.kust != nil || sum.children != nil {
 		var esc []string
 		if sum.kust != nil {
-			for _, r := range sum.kust.info.refs {
-				if climbs(r) {
-					esc = append(esc, r)
-				}
+			refs, err := c.climbing(s, sum.kust.blob)
+			if err != nil {
+				return nil, err
 			}
+			esc = append(esc, refs...)
 		}
 		for name, ch := range sum.children {
 			for _, e := range ch.escapes {
@@ -249,6 +245,53 @@ func (c *renderCache) kustomization(s storer.EncodedObjectStorer, h plumbing.Has
 	return info, nil
 }
 
+// climbing returns the paths outside its directory that the
+// kustomization file with blob hash h may name: a superset of the
+// climbing refs of its kustomInfo, found by scanning the text rather than
+// parsing it, which a first index of a large repository would spend most
+// of its time on. The file is parsed only when a query or a render
+// reaches it. (A path written with YAML escapes, such as "\x2e\x2e/base"
+// in double quotes, is not seen.)
+func (c *renderCache) climbing(s storer.EncodedObjectStorer, h plumbing.Hash) ([]string, error) {
+	if refs, ok := c.climbs.get(h); ok {
+		return refs, nil
+	}
+	data, err := readBlob(s, h)
+	if err != nil {
+		return nil, err
+	}
+	refs := climbingRefs(data)
+	c.climbs.put(h, refs)
+	return refs, nil
+}
+
+// climbingRefs returns the candidate refs of text that climb with "..":
+// every blank-separated word, trimmed of YAML quotes and flow punctuation,
+// and every piece of it between those characters.
+func climbingRefs(data []byte) []string {
+	if !bytes.Contains(data, []byte("..")) {
+		return nil
+	}
+	var out []string
+	add := func(w string) {
+		if r, ok := refOf(w); ok && climbs(r) {
+			out = append(out, r)
+		}
+	}
+	const punct = "'\"[]{},"
+	for _, w := range strings.Fields(string(data)) {
+		if !strings.Contains(w, "..") {
+			continue
+		}
+		add(strings.Trim(w, punct))
+		for _, piece := range strings.FieldsFunc(w, func(r rune) bool { return strings.ContainsRune(punct, r) }) {
+			add(piece)
+		}
+	}
+	sort.Strings(out)
+	return compactStrings(out)
+}
+
 func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {
 	t := &Tree{s: s}
 	return t.blob(&tnode{mode: filemode.Regular, hash: h})
@@ -257,12 +300,16 @@ func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {
 // includers returns the kustomization directories of the tree summarised
 // by root that name x or a directory above it, and so read x when they
 // render.
-func includers(root *dirSummary, x string) []string {
+func (c *renderCache) includers(s storer.EncodedObjectStorer, root *dirSummary, x string) ([]string, error) {
 	var out []string
-	var visit func(n *dirSummary, p string)
-	visit = func(n *dirSummary, p string) {
+	var visit func(n *dirSummary, p string) error
+	visit = func(n *dirSummary, p string) error {
 		if n.kust != nil {
-			for _, r := range n.kust.info.refs {
+			info, err := c.kustomization(s, n.kust.blob)
+			if err != nil {
+				return err
+			}
+			for _, r := range info.refs {
 				if q := path.Join(p, r); !climbs(q) && under(x, cleanRoot(q)) {
 					out = append(out, p)
 					break
@@ -272,22 +319,29 @@ func includers(root *dirSummary, x string) []string {
 		for name, ch := range n.children {
 			cp := path.Join(p, name)
 			if under(x, cp) {
-				visit(ch, cp)
+				if err := visit(ch, cp); err != nil {
+					return err
+				}
 				continue
 			}
 			for _, e := range ch.escapes {
 				if q := path.Join(cp, e); !climbs(q) && under(x, cleanRoot(q)) {
-					visit(ch, cp)
+					if err := visit(ch, cp); err != nil {
+						return err
+					}
 					break
 				}
 			}
 		}
+		return nil
 	}
 	if root != nil {
-		visit(root, "")
+		if err := visit(root, ""); err != nil {
+			return nil, err
+		}
 	}
 	sort.Strings(out)
-	return out
+	return out, nil
 }
 
 // cleanRoot maps path.Join's "." for the root to "".
@@ -301,13 +355,17 @@ func cleanRoot(p string) string {
 // dependents returns every kustomization directory of the tree summarised
 // by root whose render reads one of paths, directly or through the
 // kustomizations it includes, transitively.
-func dependents(root *dirSummary, paths []string) []string {
+func (c *renderCache) dependents(s storer.EncodedObjectStorer, root *dirSummary, paths []string) ([]string, error) {
 	seen := map[string]bool{}
 	queue := append([]string(nil), paths...)
 	for len(queue) > 0 {
 		x := queue[0]
 		queue = queue[1:]
-		for _, k := range includers(root, x) {
+		ks, err := c.includers(s, root, x)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range ks {
 			if !seen[k] {
 				seen[k] = true
 				queue = append(queue, k)
@@ -319,7 +377,7 @@ func dependents(root *dirSummary, paths []string) []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
-	return out
+	return out, nil
 }
 
 // nearest returns the nearest directory at or above p ("" is the root)
