@@ -55,7 +55,8 @@ type renderEnv struct {
 
 // source is one tree mounted in the in-memory file system.
 type source struct {
-	t        *Tree
+	t        *Tree         // for copying files, on a cache miss
+	root     plumbing.Hash // the root tree of t
 	mount    string
 	desc     string // how errors name it: "" for the repository
 	confined bool   // a remote: its kustomizations may not name paths outside it
@@ -106,8 +107,10 @@ type planner struct {
 // in the plan's refusal.
 func (c *renderCache) plan(t *Tree, dir string, env *renderEnv) (*renderPlan, error) {
 	p := &planner{c: c, env: env, plan: &renderPlan{dir: dir}, loaded: map[*source]map[string]bool{}}
-	repo := &source{t: t, mount: mountRepo}
-	if !t.IsDir(dir) {
+	repo := &source{t: t, root: t.root.hash, mount: mountRepo}
+	if e, ok, err := c.resolve(t.s, repo.root, dir); err != nil {
+		return nil, err
+	} else if !ok || e.Mode != filemode.Dir {
 		p.plan.refusal = fmt.Errorf("%w: no such directory", ErrNotExist)
 		return p.plan, nil
 	}
@@ -140,8 +143,11 @@ func (p *planner) visit(src *source, d string) error {
 	if p.covered(src, d) {
 		return nil
 	}
-	n, _, err := src.t.walk(d, false)
-	if err != nil || n == nil || !n.isDir() {
+	n, ok, err := p.c.resolve(src.t.s, src.root, d)
+	if err != nil {
+		return err
+	}
+	if !ok || n.Mode != filemode.Dir {
 		return nil
 	}
 	if p.loaded[src] == nil {
@@ -149,8 +155,8 @@ func (p *planner) visit(src *source, d string) error {
 	}
 	p.loaded[src][d] = true
 	p.plan.loads = append(p.plan.loads, planLoad{src: src, p: d, dir: true})
-	p.parts = append(p.parts, "d\x00"+src.fsPath(d)+"\x00"+n.hash.String())
-	sum, err := p.c.summary(src.t.s, n.hash)
+	p.parts = append(p.parts, "d\x00"+src.fsPath(d)+"\x00"+n.Hash.String())
+	sum, err := p.c.summary(src.t.s, n.Hash)
 	if err != nil {
 		return err
 	}
@@ -199,18 +205,19 @@ func (p *planner) follow(src *source, kdir string, k *kustEntry) error {
 		if p.covered(src, q) {
 			continue
 		}
-		n, _, err := src.t.walk(q, false)
-		if err != nil || n == nil {
-			continue
+		n, ok, err := p.c.resolve(src.t.s, src.root, q)
+		if err != nil {
+			return err
 		}
 		switch {
-		case n.isDir():
+		case !ok:
+		case n.Mode == filemode.Dir:
 			if err := p.visit(src, q); err != nil {
 				return err
 			}
-		case isRegular(n.mode):
+		case isRegular(n.Mode):
 			p.plan.loads = append(p.plan.loads, planLoad{src: src, p: q})
-			p.parts = append(p.parts, "f\x00"+src.fsPath(q)+"\x00"+n.hash.String())
+			p.parts = append(p.parts, "f\x00"+src.fsPath(q)+"\x00"+n.Hash.String())
 		}
 	}
 	for _, rem := range info.remotes {
@@ -261,7 +268,7 @@ func (p *planner) mount(rt *remoteTree) *source {
 			return s
 		}
 	}
-	s := &source{t: rt.t, mount: mountRemote + "/" + rt.id, desc: rt.desc, confined: true}
+	s := &source{t: rt.t, root: rt.t.root.hash, mount: mountRemote + "/" + rt.id, desc: rt.desc, confined: true}
 	p.plan.mounts = append(p.plan.mounts, s)
 	return s
 }
@@ -441,19 +448,6 @@ func (t *Tree) filesNode(p string, n *tnode, fn func(string, plumbing.Hash, []by
 	}
 }
 
-// kustomizationDir returns the nearest directory at or above p that holds
-// a kustomization file in t, or "" if there is none.
-func kustomizationDir(t *Tree, p string) string {
-	for d := p; ; d = path.Dir(d) {
-		if t.IsDir(d) && t.KustomizationFile(d) != "" {
-			return d
-		}
-		if d == "." || d == "/" || d == "" {
-			return ""
-		}
-	}
-}
-
 // renderResult is a cached render: its output or kustomize's error.
 type renderResult struct {
 	out []byte
@@ -474,20 +468,25 @@ type renderCache struct {
 	summaries boundedMap[*dirSummary]
 	kusts     boundedMap[*kustInfo]
 	climbs    boundedMap[[]string]
+	trees     boundedMap[treeEntries]
 	runs      atomic.Int64 // kustomize runs, for tests and benchmarks
 }
 
 // Bounds of the render cache.
 const (
 	renderCacheBytes = 64 << 20 // rendered output kept
-	indexEntries     = 1 << 18  // summaries and parsed kustomizations kept
+	// indexWeight bounds each map of the index, in entries: a summary
+	// weighs one plus its children, a decoded tree one plus its entries.
+	indexWeight = 1 << 20
 )
 
 // boundedMap is a map from object hash to a value derived from the
-// object, forgotten all at once when it reaches indexEntries.
+// object, forgotten all at once when the weights of its values reach
+// indexWeight (what it forgets is read again when needed).
 type boundedMap[V any] struct {
-	mu sync.Mutex
-	m  map[plumbing.Hash]V
+	mu     sync.Mutex
+	m      map[plumbing.Hash]V
+	weight int
 }
 
 func (b *boundedMap[V]) get(h plumbing.Hash) (V, bool) {
@@ -499,15 +498,18 @@ func (b *boundedMap[V]) get(h plumbing.Hash) (V, bool) {
 
 func (b *boundedMap[V]) clear() {
 	b.mu.Lock()
-	b.m = nil
+	b.m, b.weight = nil, 0
 	b.mu.Unlock()
 }
 
-func (b *boundedMap[V]) put(h plumbing.Hash, v V) {
+func (b *boundedMap[V]) put(h plumbing.Hash, v V, weight int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.m == nil || len(b.m) >= indexEntries {
-		b.m = map[plumbing.Hash]V{}
+	if b.m == nil || b.weight+weight > indexWeight {
+		b.m, b.weight = map[plumbing.Hash]V{}, 0
+	}
+	if _, ok := b.m[h]; !ok {
+		b.weight += weight
 	}
 	b.m[h] = v
 }

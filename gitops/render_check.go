@@ -85,12 +85,13 @@ func (r *Repo) checkRound(ctx context.Context, in renderCheck, env *renderEnv) (
 	var rep renderReport
 	s := r.repo.Storer
 	after, before := NewTree(s, in.after), NewTree(s, in.before)
-	var root *dirSummary
-	if !in.after.IsZero() {
-		var err error
-		if root, err = r.renders.summary(s, in.after); err != nil {
-			return rep, nil, fmt.Errorf("gitops: %s: index tree %s: %w", r.redacted, in.after, err)
-		}
+	root, err := r.renders.summary(s, in.after)
+	if err != nil {
+		return rep, nil, fmt.Errorf("gitops: %s: index tree %s: %w", r.redacted, in.after, err)
+	}
+	beforeRoot, err := r.renders.summary(s, in.before)
+	if err != nil {
+		return rep, nil, fmt.Errorf("gitops: %s: index tree %s: %w", r.redacted, in.before, err)
 	}
 	component := func(k *kustEntry) (bool, error) {
 		info, err := r.renders.kustomization(s, k.blob)
@@ -140,7 +141,7 @@ func (r *Repo) checkRound(ctx context.Context, in renderCheck, env *renderEnv) (
 			return rep, nil, fmt.Errorf("gitops: %s: render %s: %w", r.redacted, d, err)
 		}
 		need = append(need, t.after.need...)
-		if before.IsDir(d) && before.KustomizationFile(d) != "" {
+		if k := beforeRoot.lookup(d); k != nil && k.kust != nil {
 			if t.before, err = r.renders.plan(before, d, env); err != nil {
 				return rep, nil, fmt.Errorf("gitops: %s: render %s: %w", r.redacted, d, err)
 			}

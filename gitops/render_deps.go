@@ -164,12 +164,12 @@ func (c *renderCache) summary(s storer.EncodedObjectStorer, h plumbing.Hash) (*d
 	if sum, ok := c.summaries.get(h); ok {
 		return sum, nil
 	}
-	tr, err := object.GetTree(s, h)
+	entries, err := c.entries(s, h)
 	if err != nil {
 		return nil, err
 	}
 	var sum dirSummary
-	for _, e := range tr.Entries {
+	for _, e := range entries {
 		switch {
 		case e.Mode == filemode.Dir:
 			ch, err := c.summary(s, e.Hash)
@@ -210,7 +210,7 @@ func (c *renderCache) summary(s storer.EncodedObjectStorer, h plumbing.Hash) (*d
 		sum.escapes = compactStrings(esc)
 		out = &sum
 	}
-	c.summaries.put(h, out)
+	c.summaries.put(h, out, 1+len(sum.children))
 	return out, nil
 }
 
@@ -241,8 +241,54 @@ func (c *renderCache) kustomization(s storer.EncodedObjectStorer, h plumbing.Has
 		return nil, err
 	}
 	info := parseKustomization(data)
-	c.kusts.put(h, info)
+	c.kusts.put(h, info, 1)
 	return info, nil
+}
+
+// treeEntries is a decoded tree object, by entry name.
+type treeEntries map[string]object.TreeEntry
+
+// entries returns the decoded tree object h.
+func (c *renderCache) entries(s storer.EncodedObjectStorer, h plumbing.Hash) (treeEntries, error) {
+	if m, ok := c.trees.get(h); ok {
+		return m, nil
+	}
+	m := treeEntries{}
+	if !h.IsZero() {
+		tr, err := object.GetTree(s, h)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range tr.Entries {
+			m[e.Name] = e
+		}
+	}
+	c.trees.put(h, m, 1+len(m))
+	return m, nil
+}
+
+// resolve returns the entry at the clean path p ("" is the root) of the
+// tree root, and false if nothing is there or the path goes through
+// something other than a directory (a symbolic link is never followed).
+func (c *renderCache) resolve(s storer.EncodedObjectStorer, root plumbing.Hash, p string) (object.TreeEntry, bool, error) {
+	e := object.TreeEntry{Mode: filemode.Dir, Hash: root}
+	if p == "" {
+		return e, true, nil
+	}
+	for _, part := range strings.Split(p, "/") {
+		if e.Mode != filemode.Dir {
+			return e, false, nil
+		}
+		m, err := c.entries(s, e.Hash)
+		if err != nil {
+			return e, false, err
+		}
+		var ok bool
+		if e, ok = m[part]; !ok {
+			return e, false, nil
+		}
+	}
+	return e, true, nil
 }
 
 // climbing returns the paths outside its directory that the
@@ -261,7 +307,7 @@ func (c *renderCache) climbing(s storer.EncodedObjectStorer, h plumbing.Hash) ([
 		return nil, err
 	}
 	refs := climbingRefs(data)
-	c.climbs.put(h, refs)
+	c.climbs.put(h, refs, 1)
 	return refs, nil
 }
 
