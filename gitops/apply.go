@@ -65,8 +65,11 @@ type Result struct {
 	Changed bool
 	// Files are the paths the edits wrote, removed or copied to.
 	Files []string
-	// Overlays are the kustomization directories that were rendered: the
-	// nearest one above each changed file, plus Change.Render.
+	// Overlays are the kustomization directories that were rendered and
+	// checked: the nearest one above each changed file, every
+	// kustomization that includes a changed file (directly or through
+	// others, transitively; components only through their includers), and
+	// Change.Render.
 	Overlays []string
 	// Diff is the unified diff of the rendered overlays, before and after.
 	Diff string
@@ -81,9 +84,12 @@ type Result struct {
 //  1. fetch the branch into the cache;
 //  2. apply ch.Edits in order to a [Tree] of the head commit;
 //  3. if the tree did not change, return with Changed false and no commit;
-//  4. render every touched overlay before and after (see
-//     [Result.Overlays]); an overlay that does not render after the
-//     change refuses the whole change with a *RenderError;
+//  4. render every overlay the change can break, before and after (see
+//     [Result.Overlays]); the change is refused with one *RenderError
+//     naming every overlay it breaks: one above a changed file or in
+//     Change.Render that does not render after the change, or an
+//     including overlay that rendered before it and not after (one that
+//     already failed is logged, not blamed on the change);
 //  5. write the commit with the message and trailers, signed if a key is
 //     configured; with ch.DryRun, stop here;
 //  6. push; if the remote branch moved meanwhile, wait a jittered,
@@ -93,7 +99,8 @@ type Result struct {
 // Nothing is pushed unless every step succeeded, so a failed Apply leaves
 // the remote as it was. Errors: [ErrInvalidChange]; an edit's error
 // (*PathError wrapping [ErrPathEscape], [ErrNotExist], [ErrInvalidYAML],
-// [ErrInvalidImage]); *RenderError ([ErrRender]); *RemoteError wrapping
+// [ErrInvalidImage]); *RenderError ([ErrRender], and [ErrRemoteResource]
+// for a refused remote resource); *RemoteError wrapping
 // [ErrAuth], [ErrRemote], the context's error, or [ErrConflict] when all
 // attempts lost the race.
 func (r *Repo) Apply(ctx context.Context, ch Change) (Result, error) {

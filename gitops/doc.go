@@ -62,14 +62,29 @@
 // [Repo.Render] renders a kustomization directory at a revision with
 // krusty over an in-memory file system that holds only the directory's
 // subtree and what its kustomization files refer to. [Repo.RenderTree]
-// does the same for a tree object in the cache.
+// does the same for a tree object in the cache. Renders are cached by the
+// content of their inputs (the tree and blob hashes of everything
+// loaded), so an overlay that did not change is never rendered twice, at
+// whatever commit it is asked for; kustomize itself runs without the
+// Repo's lock.
+//
+// Rendering is offline: a kustomization with a remote entry (a URL, or a
+// remote git base such as "github.com/org/repo//deploy?ref=v1") does not
+// render, with an error wrapping [ErrRemoteResource] that names the
+// kustomization and the entry, unless [WithRemoteResources] lets the Repo
+// fetch remote resources, bounded by the context and without holding its
+// lock. kustomize's deprecation warnings go to the Repo's logger, not to
+// stderr.
 //
 // # Apply: commit, push, replay
 //
 // [Repo.Apply] takes a [Change] (edits, message, [Trailers]) and:
 // fetches the branch head; applies the edits; makes no commit if nothing
-// changed; renders every touched overlay before and after and refuses the
-// change with a [RenderError] naming the overlay if it no longer renders;
+// changed; renders, before and after, every kustomization the change can
+// break (the nearest one above each changed file, and every kustomization
+// that includes those files, transitively, through any field that names a
+// path, found with a dependency index kept by tree hash) and refuses the
+// change with one [RenderError] naming every overlay it breaks;
 // writes a commit with Flightdeck-* trailers (optionally OpenPGP-signed,
 // [WithSignKey]); and pushes it, requiring the remote branch to still be
 // at the head it built on. If another writer pushed first, the push is

@@ -100,7 +100,9 @@ func ExampleCopyDir() {
 	// true
 }
 
-// A change that breaks an overlay is refused before anything is pushed.
+// A change that breaks overlays is refused before anything is pushed,
+// with one error naming every overlay it breaks: here the base, and every
+// overlay that includes it.
 func ExampleRenderError() {
 	r, _, cleanup := exampleRepo()
 	defer cleanup()
@@ -108,9 +110,32 @@ func ExampleRenderError() {
 		gitops.RemoveFile{Path: "apps/checkout/base/service.yaml"},
 	}})
 	var re *gitops.RenderError
-	fmt.Println(errors.As(err, &re), re.Dir)
+	if errors.As(err, &re) {
+		for _, f := range re.Failures {
+			fmt.Printf("%s: %v\n", f.Dir, f.Err)
+		}
+	}
 	// Output:
-	// true apps/checkout/base
+	// apps/checkout/base: 'apps/checkout/base/service.yaml' doesn't exist
+	// apps/checkout/overlays/dev: 'apps/checkout/base/service.yaml' doesn't exist
+	// apps/checkout/overlays/prod: 'apps/checkout/base/service.yaml' doesn't exist
+	// apps/checkout/overlays/staging: 'apps/checkout/base/service.yaml' doesn't exist
+}
+
+// Remote bases are refused unless the Repo enables them, so a render
+// never reaches the network by surprise.
+func ExampleWithRemoteResources() {
+	r, _, cleanup := exampleRepo()
+	defer cleanup()
+	_, err := r.Apply(context.Background(), gitops.Change{Edits: []gitops.Edit{
+		gitops.WriteFile{Path: "apps/checkout/overlays/dev/kustomization.yaml",
+			Data: []byte("resources:\n- github.com/example/platform//monitoring?ref=v1.2.0\n")},
+	}})
+	fmt.Println(errors.Is(err, gitops.ErrRemoteResource))
+	fmt.Println(err)
+	// Output:
+	// true
+	// gitops: render apps/checkout/overlays/dev: kustomization apps/checkout/overlays/dev/kustomization.yaml: resources entry "github.com/example/platform//monitoring?ref=v1.2.0" is remote, and remote resources are off (see WithRemoteResources)
 }
 
 // List what was deployed to an environment, newest first, each entry

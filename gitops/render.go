@@ -111,7 +111,7 @@ func (c *renderCache) plan(t *Tree, dir string, env *renderEnv) (*renderPlan, er
 	if e, ok, err := c.resolve(t.s, repo.root, dir); err != nil {
 		return nil, err
 	} else if !ok || e.Mode != filemode.Dir {
-		p.plan.refusal = fmt.Errorf("%w: no such directory", ErrNotExist)
+		p.plan.refusal = reasonf(ErrNotExist, "no such directory")
 		return p.plan, nil
 	}
 	if err := p.visit(repo, dir); err != nil {
@@ -197,7 +197,7 @@ func (p *planner) follow(src *source, kdir string, k *kustEntry) error {
 		q := path.Join(kdir, r)
 		if climbs(q) {
 			if src.confined && p.plan.refusal == nil {
-				p.plan.refusal = fmt.Errorf("%w: %s names %q, outside the remote", ErrRemoteResource, src.desc+"//"+pk.file, r)
+				p.plan.refusal = reasonf(ErrRemoteResource, "%s names %q, outside the remote", src.desc+"//"+pk.file, r)
 			}
 			continue
 		}
@@ -237,14 +237,14 @@ func (p *planner) remote(src *source, kdir string, pk *planKust, rem remoteRef) 
 	switch {
 	case !p.env.remote:
 		if p.plan.refusal == nil {
-			p.plan.refusal = fmt.Errorf("%w refused: kustomization %s: %s entry %q is remote (remote resources are off; see WithRemoteResources)",
-				ErrRemoteResource, where, rem.field, RedactURL(rem.value))
+			p.plan.refusal = reasonf(ErrRemoteResource, "kustomization %s: %s entry %q is remote, and remote resources are off (see WithRemoteResources)",
+				where, rem.field, RedactURL(rem.value))
 		}
 		return nil
 	case rem.loadOnly:
 		if p.plan.refusal == nil {
-			p.plan.refusal = fmt.Errorf("%w refused: kustomization %s: %s entry %q is remote; only resources, bases and components may be",
-				ErrRemoteResource, where, rem.field, RedactURL(rem.value))
+			p.plan.refusal = reasonf(ErrRemoteResource, "kustomization %s: %s entry %q is remote, and only resources, bases and components may be",
+				where, rem.field, RedactURL(rem.value))
 		}
 		return nil
 	}
@@ -446,6 +446,28 @@ func (t *Tree) filesNode(p string, n *tnode, fn func(string, plumbing.Hash, []by
 	default:
 		return nil
 	}
+}
+
+// reasonError is a cause worded on its own (without the sentinel's
+// text, which the error that wraps it already names) that still matches
+// a sentinel, and any error given to reasonf with %w.
+type reasonError struct {
+	msg  string
+	errs []error
+}
+
+func (e *reasonError) Error() string   { return e.msg }
+func (e *reasonError) Unwrap() []error { return e.errs }
+
+func reasonf(sentinel error, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	errs := []error{sentinel}
+	if u, ok := err.(interface{ Unwrap() error }); ok {
+		errs = append(errs, u.Unwrap())
+	} else if u, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = append(errs, u.Unwrap()...)
+	}
+	return &reasonError{msg: err.Error(), errs: errs}
 }
 
 // renderResult is a cached render: its output or kustomize's error.

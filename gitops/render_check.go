@@ -58,7 +58,7 @@ func (r *Repo) checkRenders(ctx context.Context, in renderCheck) (renderReport, 
 			return rep, err
 		}
 		if round >= maxRemoteRounds {
-			return rep, fmt.Errorf("%w: remote resources nested more than %d deep", ErrRemoteResource, maxRemoteRounds)
+			return rep, reasonf(ErrRemoteResource, "remote resources nested more than %d deep", maxRemoteRounds)
 		}
 		r.mu.Unlock()
 		err = r.fetchRemotes(ctx, env, need)
@@ -268,7 +268,7 @@ func (r *Repo) renderAt(ctx context.Context, root plumbing.Hash, dir, revision s
 			return out, err
 		}
 		if round >= maxRemoteRounds {
-			err := fmt.Errorf("%w: remote resources nested more than %d deep", ErrRemoteResource, maxRemoteRounds)
+			err := reasonf(ErrRemoteResource, "remote resources nested more than %d deep", maxRemoteRounds)
 			return nil, newRenderError(revision, []RenderFailure{{Dir: dir, Err: err}})
 		}
 		r.mu.Unlock()

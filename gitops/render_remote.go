@@ -186,7 +186,7 @@ func fetchRemote(ctx context.Context, hc *http.Client, ref remoteRef) (*remoteTr
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w: %w", cerr, err)
 		}
-		return nil, fmt.Errorf("%w: fetch %s: %w", ErrRemoteResource, RedactURL(ref.value), err)
+		return nil, reasonf(ErrRemoteResource, "fetch remote resource %s: %w", RedactURL(ref.value), err)
 	}
 	return rt, nil
 }
