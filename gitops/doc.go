@@ -65,8 +65,8 @@
 // does the same for a tree object in the cache. Renders are cached by the
 // content of their inputs (the tree and blob hashes of everything
 // loaded), so an overlay that did not change is never rendered twice, at
-// whatever commit it is asked for; kustomize itself runs without the
-// Repo's lock.
+// whatever commit it is asked for; Render and RenderTree run kustomize
+// without holding the Repo's lock.
 //
 // Rendering is offline: a kustomization with a remote entry (a URL, or a
 // remote git base such as "github.com/org/repo//deploy?ref=v1") does not

@@ -357,8 +357,9 @@ func (p *renderPlan) run(fs filesys.FileSystem) ([]byte, error) {
 // revision names it in errors. Remote resources the plan needs and
 // env.fetched lacks are reported in need, with nothing rendered: the
 // caller fetches them (without holding the Repo's lock) and calls again.
-// A failed render is a *RenderError wrapping [ErrRender].
-func (c *renderCache) renderTree(ctx context.Context, t *Tree, dir, revision string, env *renderEnv) (out []byte, need []remoteRef, err error) {
+// kustomize runs inside unlocked, if not nil, which releases the Repo's
+// lock around it. A failed render is a *RenderError wrapping [ErrRender].
+func (c *renderCache) renderTree(ctx context.Context, t *Tree, dir, revision string, env *renderEnv, unlocked func(func())) (out []byte, need []remoteRef, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
@@ -373,7 +374,7 @@ func (c *renderCache) renderTree(ctx context.Context, t *Tree, dir, revision str
 	if len(p.need) > 0 && p.refusal == nil {
 		return nil, p.need, nil
 	}
-	out, err = c.execute(ctx, p, env)
+	out, err = c.execute(ctx, p, env, unlocked)
 	if err != nil {
 		return nil, nil, newRenderError(revision, []RenderFailure{{Dir: dir, Err: err}})
 	}
@@ -381,8 +382,8 @@ func (c *renderCache) renderTree(ctx context.Context, t *Tree, dir, revision str
 }
 
 // execute returns the output of plan p, from the cache or by running
-// kustomize. Its error is the cause of the failure, for a RenderFailure.
-func (c *renderCache) execute(ctx context.Context, p *renderPlan, env *renderEnv) ([]byte, error) {
+// kustomize (inside unlocked, if not nil). Its error is the cause of the failure, for a RenderFailure.
+func (c *renderCache) execute(ctx context.Context, p *renderPlan, env *renderEnv, unlocked func(func())) ([]byte, error) {
 	if p.refusal != nil {
 		return nil, p.refusal
 	}
@@ -396,7 +397,12 @@ func (c *renderCache) execute(ctx context.Context, p *renderPlan, env *renderEnv
 	if err != nil {
 		return nil, err
 	}
-	return c.run(p, fs)
+	if unlocked == nil {
+		return c.run(p, fs)
+	}
+	var out []byte
+	unlocked(func() { out, err = c.run(p, fs) })
+	return out, err
 }
 
 // run runs kustomize on the materialized plan p and caches the result.
@@ -601,7 +607,7 @@ func render(ctx context.Context, t *Tree, dir, revision string, cache *renderCac
 		return nil, &RenderError{Dir: dir, Revision: revision, Err: err, Failures: []RenderFailure{{Dir: dir, Err: err}}}
 	}
 	env := &renderEnv{log: slog.New(slog.DiscardHandler), fetched: map[string]*remoteTree{}}
-	out, _, err := cache.renderTree(ctx, NewTree(layer, root), dir, revision, env)
+	out, _, err := cache.renderTree(ctx, NewTree(layer, root), dir, revision, env, nil)
 	return out, err
 }
 

@@ -34,6 +34,12 @@ type renderReport struct {
 // named by remote resources it fetched.
 const maxRemoteRounds = 4
 
+// remoteNeed is a remote resource the render of dir needs.
+type remoteNeed struct {
+	dir string
+	ref remoteRef
+}
+
 // checkRenders renders every kustomization a change can break, after the
 // change and before it, and refuses the change with one *RenderError
 // naming every overlay it breaks. The kustomizations are:
@@ -52,22 +58,47 @@ const maxRemoteRounds = 4
 // r.mu while it fetches them, then calls in.restore.
 func (r *Repo) checkRenders(ctx context.Context, in renderCheck) (renderReport, error) {
 	env := r.renderEnv()
+	var rep renderReport
+	err := r.withRemotes(ctx, env, "change on "+in.head.String(), in.restore, func() ([]remoteNeed, error) {
+		var need []remoteNeed
+		var err error
+		rep, need, err = r.checkRound(ctx, in, env)
+		return need, err
+	})
+	return rep, err
+}
+
+// withRemotes calls attempt until it needs no remote resource that env
+// lacks. Between attempts it releases r.mu (which callers hold), fetches
+// what was needed into env, takes r.mu again and calls restore (if not
+// nil). A failed fetch is a *RenderError naming the overlays that needed
+// it, wrapping [ErrRemoteResource].
+func (r *Repo) withRemotes(ctx context.Context, env *renderEnv, revision string, restore func() error, attempt func() ([]remoteNeed, error)) error {
 	for round := 0; ; round++ {
-		rep, need, err := r.checkRound(ctx, in, env)
+		need, err := attempt()
 		if err != nil || len(need) == 0 {
-			return rep, err
+			return err
 		}
 		if round >= maxRemoteRounds {
-			return rep, reasonf(ErrRemoteResource, "remote resources nested more than %d deep", maxRemoteRounds)
+			err = reasonf(ErrRemoteResource, "remote resources nested more than %d deep", maxRemoteRounds)
+		} else {
+			r.mu.Unlock()
+			err = r.fetchRemotes(ctx, env, need)
+			r.mu.Lock()
 		}
-		r.mu.Unlock()
-		err = r.fetchRemotes(ctx, env, need)
-		r.mu.Lock()
 		if err != nil {
-			return rep, err
+			var failures []RenderFailure
+			for _, n := range need {
+				if len(failures) == 0 || failures[len(failures)-1].Dir != n.dir {
+					failures = append(failures, RenderFailure{Dir: n.dir, Err: err})
+				}
+			}
+			return newRenderError(revision, failures)
 		}
-		if err := in.restore(); err != nil {
-			return rep, err
+		if restore != nil {
+			if err := restore(); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -81,7 +112,7 @@ type checkTarget struct {
 	err, oerr error
 }
 
-func (r *Repo) checkRound(ctx context.Context, in renderCheck, env *renderEnv) (renderReport, []remoteRef, error) {
+func (r *Repo) checkRound(ctx context.Context, in renderCheck, env *renderEnv) (renderReport, []remoteNeed, error) {
 	var rep renderReport
 	s := r.repo.Storer
 	after, before := NewTree(s, in.after), NewTree(s, in.before)
@@ -133,19 +164,23 @@ func (r *Repo) checkRound(ctx context.Context, in renderCheck, env *renderEnv) (
 	sort.Strings(dirs)
 	rep.overlays = dirs
 
-	var need []remoteRef
+	var need []remoteNeed
 	list := make([]*checkTarget, 0, len(dirs))
 	for _, d := range dirs {
 		t := targets[d]
 		if t.after, err = r.renders.plan(after, d, env); err != nil {
 			return rep, nil, fmt.Errorf("gitops: %s: render %s: %w", r.redacted, d, err)
 		}
-		need = append(need, t.after.need...)
+		for _, ref := range t.after.need {
+			need = append(need, remoteNeed{dir: d, ref: ref})
+		}
 		if k := beforeRoot.lookup(d); k != nil && k.kust != nil {
 			if t.before, err = r.renders.plan(before, d, env); err != nil {
 				return rep, nil, fmt.Errorf("gitops: %s: render %s: %w", r.redacted, d, err)
 			}
-			need = append(need, t.before.need...)
+			for _, ref := range t.before.need {
+				need = append(need, remoteNeed{dir: d, ref: ref})
+			}
 		}
 		list = append(list, t)
 	}
@@ -238,8 +273,9 @@ func (c *renderCache) executeAll(ctx context.Context, targets []*checkTarget, en
 // fetchRemotes fetches the remote resources refs into env.fetched. It
 // does not touch the Repo, so callers need not (and should not) hold its
 // lock.
-func (r *Repo) fetchRemotes(ctx context.Context, env *renderEnv, refs []remoteRef) error {
-	for _, ref := range refs {
+func (r *Repo) fetchRemotes(ctx context.Context, env *renderEnv, need []remoteNeed) error {
+	for _, n := range need {
+		ref := n.ref
 		if env.fetched[ref.value] != nil {
 			continue
 		}
@@ -262,20 +298,19 @@ func (r *Repo) renderEnv() *renderEnv {
 // resources are fetched and while kustomize runs.
 func (r *Repo) renderAt(ctx context.Context, root plumbing.Hash, dir, revision string) ([]byte, error) {
 	env := r.renderEnv()
-	for round := 0; ; round++ {
-		out, need, err := r.renders.renderTree(ctx, NewTree(r.repo.Storer, root), dir, revision, env)
-		if err != nil || len(need) == 0 {
-			return out, err
+	var out []byte
+	err := r.withRemotes(ctx, env, revision, nil, func() ([]remoteNeed, error) {
+		o, refs, err := r.renders.renderTree(ctx, NewTree(r.repo.Storer, root), dir, revision, env, func(run func()) {
+			r.mu.Unlock()
+			defer r.mu.Lock()
+			run()
+		})
+		out = o
+		need := make([]remoteNeed, len(refs))
+		for i, ref := range refs {
+			need[i] = remoteNeed{dir: dir, ref: ref}
 		}
-		if round >= maxRemoteRounds {
-			err := reasonf(ErrRemoteResource, "remote resources nested more than %d deep", maxRemoteRounds)
-			return nil, newRenderError(revision, []RenderFailure{{Dir: dir, Err: err}})
-		}
-		r.mu.Unlock()
-		err = r.fetchRemotes(ctx, env, need)
-		r.mu.Lock()
-		if err != nil {
-			return nil, newRenderError(revision, []RenderFailure{{Dir: dir, Err: err}})
-		}
-	}
+		return need, err
+	})
+	return out, err
 }
