@@ -281,8 +281,8 @@ func (t Trailers) Validate() error {
 		if err := flightdeck.ValidateDigest(t.Digest); err != nil {
 			return fmt.Errorf("%w: trailer %s: %w", ErrInvalidChange, TrailerRelease, err)
 		}
-		if _, err := name.NewDigest(t.Ref(), name.StrictValidation); err != nil || strings.Contains(t.Image, "@") {
-			return fmt.Errorf("%w: trailer %s: %q is not an image pinned by digest", ErrInvalidChange, TrailerRelease, t.Ref())
+		if _, err := name.NewRepository(t.Image, name.StrictValidation); err != nil {
+			return fmt.Errorf("%w: trailer %s: image %q is not a repository without tag or digest: %v", ErrInvalidChange, TrailerRelease, t.Image, err)
 		}
 	}
 	for _, x := range t.Extra {
