@@ -3,7 +3,6 @@ package gitops
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -81,7 +80,9 @@ type Result struct {
 // Apply applies a change to the head of the branch and pushes it as one
 // commit:
 //
-//  1. fetch the branch into the cache;
+//  1. ask the remote where the branch is; fetch only if the cache is
+//     behind it (the common case, a Repo that made the last commit
+//     itself, needs no fetch);
 //  2. apply ch.Edits in order to a [Tree] of the head commit;
 //  3. if the tree did not change, return with Changed false and no commit;
 //  4. render every overlay the change can break, before and after (see
@@ -91,10 +92,22 @@ type Result struct {
 //     including overlay that rendered before it and not after (one that
 //     already failed is logged, not blamed on the change);
 //  5. write the commit with the message and trailers, signed if a key is
-//     configured; with ch.DryRun, stop here;
-//  6. push; if the remote branch moved meanwhile, wait a jittered,
-//     growing backoff and start again at 1 on the new head, up to the
-//     configured number of attempts.
+//     configured; with ch.DryRun (which always fetches first), stop here;
+//  6. push, requiring the remote branch to still be where step 1 found
+//     it; if it moved meanwhile, wait a jittered, growing backoff and
+//     start again at 1, up to the configured number of attempts.
+//
+// Changes applied concurrently through one Repo are pushed together:
+// while one push is on the wire the next changes queue, and then go as a
+// chain of commits, one per change in arrival order, each with its own
+// message and trailers, in a single push (so [Result.Parent] may be the
+// commit of the change before it). A change that fails (an edit's error,
+// an overlay that no longer renders) or changes nothing leaves the chain
+// without affecting the others; on a lost race the whole chain is
+// replayed on the new head. A change whose context ends before its push
+// started is dropped from the chain; once its push is on the wire, Apply
+// waits for the push's outcome, which is abandoned only when every change
+// in it is cancelled.
 //
 // Nothing is pushed unless every step succeeded, so a failed Apply leaves
 // the remote as it was. Errors: [ErrInvalidChange]; an edit's error
@@ -102,9 +115,10 @@ type Result struct {
 // [ErrInvalidImage]); *RenderError ([ErrRender], and [ErrRemoteResource]
 // for a refused remote resource); *RemoteError wrapping
 // [ErrAuth], [ErrRemote], the context's error, or [ErrConflict] when all
-// attempts lost the race.
+// attempts lost the race; *CacheError ([ErrCache]) when the local cache
+// cannot be used.
 func (r *Repo) Apply(ctx context.Context, ch Change) (Result, error) {
-	start := time.Now()
+	start := r.o.clock.Now()
 	res, err := r.apply(ctx, ch)
 	result := resultCommitted
 	switch {
@@ -116,7 +130,7 @@ func (r *Repo) Apply(ctx context.Context, ch Change) (Result, error) {
 		result = resultDryRun
 	}
 	r.m.applies.WithLabelValues(result).Inc()
-	r.m.duration.WithLabelValues(result).Observe(time.Since(start).Seconds())
+	r.m.duration.WithLabelValues(result).Observe(r.o.clock.Now().Sub(start).Seconds())
 	return res, err
 }
 
@@ -124,46 +138,36 @@ func (r *Repo) apply(ctx context.Context, ch Change) (Result, error) {
 	if err := ch.validate(); err != nil {
 		return Result{}, err
 	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, r.remoteErr("push", err)
+	}
+	if ch.DryRun {
+		return r.dryRun(ctx, ch)
+	}
+	return r.q.submit(r, ctx, ch)
+}
+
+// dryRun builds the change on the freshly fetched head and keeps its
+// objects in the cache without pushing.
+func (r *Repo) dryRun(ctx context.Context, ch Change) (Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	log := r.o.logger.With("app", ch.Trailers.App, "env", ch.Trailers.Environment, "action", string(ch.Trailers.Action))
-	for attempt := 1; ; attempt++ {
-		began := time.Now()
-		head, err := r.fetch(ctx)
-		if err != nil {
-			return Result{Attempts: attempt}, err
-		}
-		res, err := r.build(ctx, head, ch)
-		res.Attempts = attempt
-		if err != nil || !res.Changed {
-			r.st.discard()
-			return res, err
-		}
-		if ch.DryRun {
-			return res, r.st.persist()
-		}
-		err = r.push(ctx, head, res.Commit)
-		if err == nil {
-			log.InfoContext(ctx, "pushed", "commit", res.Commit.String(), "parent", head.String(), "attempts", attempt)
-			return res, nil
-		}
-		if !errors.Is(err, ErrConflict) {
-			return Result{Parent: head, Attempts: attempt}, err
-		}
-		r.m.conflicts.Inc()
-		if attempt >= r.o.maxAttempts {
-			return Result{Parent: head, Attempts: attempt}, fmt.Errorf("after %d attempts: %w", attempt, err)
-		}
-		wait := r.backoff(attempt, time.Since(began))
-		log.DebugContext(ctx, "push lost a race; replaying on the new head", "attempt", attempt, "wait", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return Result{Parent: head, Attempts: attempt}, r.remoteErr("push", fmt.Errorf("%w (while retrying: %w)", ctx.Err(), err))
-		case <-t.C:
-		}
+	if err := r.acquire(ctx); err != nil {
+		return Result{}, err
 	}
+	defer r.release()
+	head, err := r.fetchHeld(ctx)
+	if err != nil {
+		return Result{Attempts: 1}, err
+	}
+	res, err := r.build(ctx, head, ch)
+	res.Attempts = 1
+	if err != nil || !res.Changed {
+		r.st.rollback(0)
+		return res, err
+	}
+	r.st.keep()
+	return res, nil
 }
 
 // backoff returns a wait drawn uniformly from [d/2, d), where d starts at
@@ -233,7 +237,7 @@ func (r *Repo) build(ctx context.Context, head plumbing.Hash, ch Change) (Result
 
 // commit writes a commit object on parent with tree and message.
 func (r *Repo) commit(parent, tree plumbing.Hash, message string) (plumbing.Hash, error) {
-	now := r.o.now()
+	now := r.o.clock.Now()
 	author := r.o.author
 	author.When = now
 	committer := author
@@ -269,72 +273,81 @@ func (r *Repo) commit(parent, tree plumbing.Hash, message string) (plumbing.Hash
 	return r.repo.Storer.SetEncodedObject(obj)
 }
 
-// push sends commit to the remote branch as a compare-and-swap from
-// parent: the pack holds exactly the objects the attempt created (the
-// remote has everything reachable from parent), so a push costs about the
-// change, not the history, and the server refuses the update unless the
-// branch is still at parent. A lost race is a *RemoteError wrapping
-// [ErrConflict]. The attempt's objects are written to the cache only if
-// the push succeeds.
-func (r *Repo) push(ctx context.Context, parent, commit plumbing.Hash) error {
-	err := r.sendPack(ctx, parent, commit)
-	if err != nil {
-		r.st.discard()
-		return r.remoteErr("push", classify(ctx, err))
-	}
-	if err := r.st.persist(); err != nil {
-		return fmt.Errorf("gitops: %s: pushed %s but could not cache it: %w", r.redacted, commit, err)
-	}
-	return r.repo.Storer.SetReference(plumbing.NewHashReference(r.remoteRef(), commit))
+// pushSession is an open receive-pack exchange with the remote: its
+// advertisement says where the branch is, and the push of the commits
+// built on that head goes through it. Over smart HTTP these are two
+// requests; over SSH and file:// one server process.
+type pushSession struct {
+	sess transport.ReceivePackSession
+	caps *capability.List
+	head plumbing.Hash // the remote branch as advertised; zero if absent
 }
 
-func (r *Repo) sendPack(ctx context.Context, parent, commit plumbing.Hash) (err error) {
-	ep, err := transport.NewEndpoint(r.url)
+// openPush starts a push: it connects and reads the remote's refs.
+func (r *Repo) openPush(ctx context.Context) (*pushSession, error) {
+	ep, err := transport.NewEndpoint(r.remote)
 	if err != nil {
-		return err
+		return nil, r.remoteErr("push", err)
 	}
 	cl, err := client.NewClient(ep)
 	if err != nil {
-		return err
+		return nil, r.remoteErr("push", err)
 	}
-	sess, err := cl.NewReceivePackSession(ep, r.o.auth)
+	sess, err := cl.NewReceivePackSession(ep, r.auth)
 	if err != nil {
-		return err
+		return nil, r.transportErr(ctx, "push", err)
 	}
-	defer func() {
-		if cerr := sess.Close(); err == nil {
-			err = cerr
-		}
-	}()
 	ar, err := sess.AdvertisedReferencesContext(ctx)
 	if err != nil {
-		return err
+		_ = sess.Close()
+		return nil, r.transportErr(ctx, "push", err)
 	}
-	dst := plumbing.NewBranchReferenceName(r.o.branch)
-	var current plumbing.Hash
+	ps := &pushSession{sess: sess, caps: ar.Capabilities}
 	if refs, err := ar.AllReferences(); err == nil {
-		if ref, err := refs.Reference(dst); err == nil {
-			current = ref.Hash()
+		if ref, err := refs.Reference(plumbing.NewBranchReferenceName(r.o.branch)); err == nil {
+			ps.head = ref.Hash()
 		}
 	}
-	if current != parent {
-		return fmt.Errorf("remote ref %s required to be %s but is %s", dst, parent, current)
+	return ps, nil
+}
+
+func (ps *pushSession) close() { _ = ps.sess.Close() }
+
+// push sends commit (and the commits of the attempt below it) to the
+// remote branch as a compare-and-swap from parent: the pack holds exactly
+// the objects the attempt created (the remote has everything reachable
+// from parent), so a push costs about the change, not the history, and
+// the server refuses the update unless the branch is still at parent. A
+// lost race is a *RemoteError wrapping [ErrConflict]. On success the
+// attempt's objects are kept in the cache.
+func (r *Repo) push(ctx context.Context, ps *pushSession, parent, commit plumbing.Hash) error {
+	if err := r.sendPack(ctx, ps, parent, commit); err != nil {
+		return r.transportErr(ctx, "push", err)
 	}
-	req := packp.NewReferenceUpdateRequestFromCapabilities(ar.Capabilities)
+	r.head, r.headKnown = commit, true
+	if r.st.keep() {
+		return r.flushHeld()
+	}
+	return nil
+}
+
+func (r *Repo) sendPack(ctx context.Context, ps *pushSession, parent, commit plumbing.Hash) error {
+	dst := plumbing.NewBranchReferenceName(r.o.branch)
+	req := packp.NewReferenceUpdateRequestFromCapabilities(ps.caps)
 	req.Commands = []*packp.Command{{Name: dst, Old: parent, New: commit}}
 	objs := r.st.pending()
 	rd, wr := io.Pipe()
 	req.Packfile = rd
 	done := make(chan error, 1)
 	go func() {
-		enc := packfile.NewEncoder(wr, r.repo.Storer, !ar.Capabilities.Supports(capability.OFSDelta))
+		enc := packfile.NewEncoder(wr, r.repo.Storer, !ps.caps.Supports(capability.OFSDelta))
 		if _, err := enc.Encode(objs, 10); err != nil {
 			done <- wr.CloseWithError(err)
 			return
 		}
 		done <- wr.Close()
 	}()
-	rs, err := sess.ReceivePack(ctx, req)
+	rs, err := ps.sess.ReceivePack(ctx, req)
 	if err != nil {
 		_ = rd.Close()
 		<-done

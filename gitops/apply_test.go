@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 )
@@ -318,9 +319,14 @@ func TestUnreachableRemote(t *testing.T) {
 	_, err := r.Apply(ctx, deploy("shop", "dev", digestA))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, err, gitops.ErrRemote, "a server that never answers is a remote problem")
+	assert.NotErrorIs(t, err, gitops.ErrCache)
 	var re *gitops.RemoteError
 	require.ErrorAs(t, err, &re)
-	assert.Equal(t, "fetch", re.Op)
+	assert.Equal(t, "push", re.Op, "the first exchange asks where the branch is")
+	assert.Contains(t, err.Error(), srv.URL())
+	assert.Contains(t, err.Error(), "no answer in time")
+	assert.Contains(t, err.Error(), "allow more time", "the error says what to do")
 	assert.Equal(t, before, gitopstest.Head(t, dir))
 
 	// Nothing listens: connection refused, reported as ErrRemote.
@@ -387,7 +393,7 @@ func TestSignedCommit(t *testing.T) {
 	require.NoError(t, err)
 	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
 	r := newRepo(t, gitopstest.FileURL(dir), gitops.WithSignKey(key), gitops.WithAuthor("Deploy Bot", "bot@example.com"),
-		gitops.WithCommitter("CI", "ci@example.com"), gitops.WithClock(func() time.Time { return time.Unix(1700000000, 0) }))
+		gitops.WithCommitter("CI", "ci@example.com"), gitops.WithClock(clocktest.New(time.Unix(1700000000, 0))))
 	_, err = r.Apply(context.Background(), deploy("shop", "dev", digestA))
 	require.NoError(t, err)
 	c := gitopstest.Log(t, dir)[0]
@@ -443,6 +449,7 @@ func TestCacheIsReused(t *testing.T) {
 	require.NoError(t, err)
 	res, err := r1.Apply(context.Background(), deploy("shop", "dev", digestA))
 	require.NoError(t, err)
+	require.NoError(t, r1.Close(), "Close writes the pushed commit to the cache")
 
 	// A new Repo on the same cache (a restarted process) reads a known
 	// commit without any request.

@@ -17,12 +17,25 @@ var (
 	// pushed. [Repo.Apply] handles it by fetching and re-applying the
 	// edits; it is returned only when every retry lost the race.
 	ErrConflict = errors.New("gitops: push rejected: remote branch moved")
-	// ErrAuth means the remote refused the credentials, or asked for
-	// credentials that were not given.
+	// ErrAuth means authentication with the remote failed: it refused the
+	// credentials given, or it asked for credentials and none were given
+	// or found (then the error also matches [ErrAuthRequired]).
 	ErrAuth = errors.New("gitops: authentication failed")
-	// ErrRemote means the remote could not be reached or did not answer
-	// as a Git server.
+	// ErrAuthRequired means the remote asked for credentials and none were
+	// given, or none could be found (an SSH remote without an SSH agent).
+	// An error that matches it also matches [ErrAuth]; one that matches
+	// ErrAuth but not ErrAuthRequired means the credentials given were
+	// refused.
+	ErrAuthRequired = errors.New("gitops: credentials required")
+	// ErrRemote means the remote could not be reached, did not answer as a
+	// Git server, or did not answer before the context's deadline (the
+	// error then also matches [context.DeadlineExceeded]).
 	ErrRemote = errors.New("gitops: remote unavailable")
+	// ErrCache means the local cache directory cannot be used: it cannot
+	// be created or written, it is corrupt, or another Repo or process
+	// held its lock until the context ended. It is never the remote's
+	// fault; see [CacheError].
+	ErrCache = errors.New("gitops: local cache unusable")
 	// ErrPathEscape means a path could reach outside the tree or into
 	// Git's own metadata: it is absolute (or uses a backslash or a drive
 	// letter), has a ".." component, has a component that Git, macOS or
@@ -151,31 +164,114 @@ func (e *RenderError) Unwrap() []error {
 type RemoteError struct {
 	// Op is "fetch" or "push".
 	Op string
-	// URL is the remote URL with any password removed.
+	// URL is the remote URL with any password or token removed.
 	URL string
-	// Err is the cause; it wraps [ErrConflict], [ErrAuth], [ErrRemote],
-	// or the context's error.
+	// Attempts is how many pushes were tried, for a push that kept losing
+	// the race; 0 otherwise.
+	Attempts int
+	// Err is the cause; it wraps [ErrConflict], [ErrAuth] (and perhaps
+	// [ErrAuthRequired]), [ErrRemote], or the context's error.
 	Err error
 
 	secrets []string
 }
 
-// Error returns "gitops: <op> <url>: <cause>" with secrets redacted.
+// Error returns "gitops: <op> <url>: <cause>; <what to do>" with secrets
+// redacted, for example "gitops: fetch https://git.example.com/r.git:
+// authentication failed: authentication required; check the password or
+// token given for user "deploy"".
 func (e *RemoteError) Error() string {
-	return scrub("gitops: "+e.Op+" "+e.URL+": "+e.Err.Error(), e.secrets)
+	msg := "gitops: " + e.Op + " " + e.URL + ": " + strings.TrimPrefix(e.Err.Error(), "gitops: ")
+	if e.Attempts > 1 {
+		msg += fmt.Sprintf(" (after %d attempts)", e.Attempts)
+	}
+	var h hinted
+	if errors.As(e.Err, &h) && h.hint() != "" {
+		msg += "; " + h.hint()
+	}
+	return scrub(msg, e.secrets)
 }
 
 // Unwrap returns the cause.
 func (e *RemoteError) Unwrap() error { return e.Err }
 
-// RedactURL returns rawURL with the password of its user info replaced by
-// "xxxxx". Strings that do not parse as URLs (such as scp-like SSH
-// addresses "git@host:path", which carry no password) are returned as
-// they are, except that anything between "://" and the last "@" is
-// replaced by "xxxxx".
+// CacheError records a problem with the local cache directory, never with
+// the remote. It wraps [ErrCache].
+type CacheError struct {
+	// Op is what was being done: "open", "lock", "fetch", "write".
+	Op string
+	// Dir is the cache directory.
+	Dir string
+	// Err is the cause, such as a *fs.PathError or the context's error
+	// while waiting for the lock.
+	Err error
+
+	secrets []string
+}
+
+// Error returns "gitops: cache <dir>: <op>: <cause>; <what to do>".
+func (e *CacheError) Error() string {
+	hint := "check that the directory is writable by this user, or choose another with WithCacheDir"
+	switch {
+	case e.Op == "lock" && (errors.Is(e.Err, context.DeadlineExceeded) || errors.Is(e.Err, context.Canceled)):
+		hint = "another Repo or process kept the directory busy; give the operation more time, or give each writer its own directory with WithCacheDir"
+	case e.Op == "open":
+		hint = "the cache is only a copy of the remote: remove the directory and it is cloned again"
+	}
+	return scrub("gitops: cache "+e.Dir+": "+e.Op+": "+strings.TrimPrefix(e.Err.Error(), "gitops: ")+"; "+hint, e.secrets)
+}
+
+// Unwrap returns [ErrCache] and the cause.
+func (e *CacheError) Unwrap() []error { return []error{ErrCache, e.Err} }
+
+// hinted is a cause that knows what the user can do about it.
+type hinted interface {
+	error
+	hint() string
+}
+
+// remoteCause is what [classify] makes of a transport error: the
+// sentinels it matches, a message, and advice.
+type remoteCause struct {
+	kinds  []error
+	msg    string
+	advice string
+	err    error
+}
+
+func (c *remoteCause) Error() string {
+	if c.err == nil {
+		return c.msg
+	}
+	return c.msg + ": " + c.err.Error()
+}
+
+func (c *remoteCause) hint() string { return c.advice }
+
+func (c *remoteCause) Unwrap() []error {
+	if c.err == nil {
+		return c.kinds
+	}
+	return append(c.kinds[:len(c.kinds):len(c.kinds)], c.err)
+}
+
+// RedactURL returns rawURL with its credentials replaced by "xxxxx": the
+// password of its user info, and for http(s) URLs a user without a
+// password too, since that is how a token is given
+// ("https://TOKEN@host/..." becomes "https://xxxxx@host/..."). The user
+// of an ssh:// URL is a login name and is kept. Strings that do not parse
+// as URLs (such as scp-like SSH addresses "git@host:path", which carry no
+// password) are returned as they are, except that anything between "://"
+// and the last "@" is replaced by "xxxxx".
 func RedactURL(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err == nil && u.Scheme != "" {
+		if u.User != nil {
+			if _, hasPw := u.User.Password(); !hasPw && isHTTP(u.Scheme) && u.User.Username() != "" {
+				u.User = url.User("xxxxx")
+				return u.String()
+			}
+		}
 		return u.Redacted()
 	}
 	if i := strings.Index(rawURL, "://"); i >= 0 {
@@ -187,6 +283,10 @@ func RedactURL(rawURL string) string {
 	return rawURL
 }
 
+func isHTTP(scheme string) bool {
+	return strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https")
+}
+
 func scrub(s string, secrets []string) string {
 	for _, sec := range secrets {
 		if sec != "" {
@@ -196,21 +296,33 @@ func scrub(s string, secrets []string) string {
 	return s
 }
 
-// classify maps a go-git error to the package's sentinels. It is the only
-// place that knows go-git's error texts: a push losing the race is
-// reported as "remote ref ... required to be ..." or "non-fast-forward
-// update" (the client saw the new head) or as "failed to update ref" (the
-// server refused the compare and swap), and none is a sentinel.
-func classify(ctx context.Context, err error) error {
+// classify maps a go-git error to the package's sentinels, with advice
+// for the user. It is the only place that knows go-git's error texts: a
+// push losing the race is reported as "remote ref ... required to be ..."
+// or "non-fast-forward update" (the client saw the new head) or as
+// "failed to update ref" (the server refused the compare and swap), and
+// none is a sentinel. creds says whether credentials were given, which
+// tells a refused password from a missing one.
+func classify(ctx context.Context, err error, creds bool) error {
 	if err == nil {
 		return nil
 	}
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		return fmt.Errorf("%w: %w", cerr, err)
-	}
 	msg := err.Error()
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded),
+		ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+		// The remote did not answer in time: a remote problem.
+		if !errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+		}
+		return &remoteCause{kinds: []error{ErrRemote}, msg: "remote unavailable: no answer in time",
+			advice: "check that the server is up and reachable, or allow more time", err: err}
+	case ctx.Err() != nil:
+		if !errors.Is(err, ctx.Err()) {
+			return fmt.Errorf("%w: %w", ctx.Err(), err)
+		}
+		return err
+	case errors.Is(err, context.Canceled):
 		return err
 	case strings.Contains(msg, "non-fast-forward"),
 		strings.Contains(msg, "failed to update ref"),
@@ -219,14 +331,24 @@ func classify(ctx context.Context, err error) error {
 		strings.Contains(msg, "failed to lock"),
 		strings.Contains(msg, "stale info"),
 		strings.Contains(msg, "required to be"):
-		return fmt.Errorf("%w: %w", ErrConflict, err)
+		return &remoteCause{kinds: []error{ErrConflict}, msg: "push rejected: remote branch moved",
+			advice: "other writers kept landing first; retry later or allow more attempts with WithRetry", err: err}
+	case strings.Contains(msg, "SSH agent"), strings.Contains(msg, "SSH_AUTH_SOCK"):
+		return &remoteCause{kinds: []error{ErrAuth, ErrAuthRequired}, msg: "credentials required: no SSH agent",
+			advice: "start ssh-agent and add a key (SSH_AUTH_SOCK), or give an SSH key with WithAuth", err: err}
 	case strings.Contains(msg, "authentication required"),
 		strings.Contains(msg, "authorization failed"),
 		strings.Contains(msg, "authentication failed"),
 		strings.Contains(msg, "unable to authenticate"),
 		strings.Contains(msg, "handshake failed"):
-		return fmt.Errorf("%w: %w", ErrAuth, err)
+		if !creds {
+			return &remoteCause{kinds: []error{ErrAuth, ErrAuthRequired}, msg: "credentials required",
+				advice: "the remote asks for credentials: give them with WithAuth (or a token in the URL)", err: err}
+		}
+		return &remoteCause{kinds: []error{ErrAuth}, msg: "authentication failed",
+			advice: "the remote refused the credentials given: check the user, password, token or key, and its access to this repository", err: err}
 	default:
-		return fmt.Errorf("%w: %w", ErrRemote, err)
+		return &remoteCause{kinds: []error{ErrRemote}, msg: "remote unavailable",
+			advice: "check the URL and that the server is reachable", err: err}
 	}
 }

@@ -7,16 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -27,6 +28,8 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flightdeck-dev/flightdeck/clock"
 )
 
 // Defaults of [New].
@@ -53,21 +56,38 @@ const (
 // A Repo reads revisions, renders overlays, and applies changes as
 // commits pushed to one branch.
 //
-// A Repo is safe for concurrent use; its operations on the cache are
-// serialised. Separate Repos (or processes) must use separate cache
-// directories; they coordinate through the remote, where a lost race is
-// detected and replayed by [Repo.Apply].
+// A Repo is safe for concurrent use. Changes applied concurrently through
+// one Repo are pushed together, each as its own commit ([Repo.Apply]).
+// Several Repos, in one process or many, may share a cache directory: a
+// lock file in it serialises their fetches and pushes, and each notices
+// what the others wrote. Writers with their own caches coordinate through
+// the remote, where a lost race is detected and replayed.
 type Repo struct {
-	url      string
+	url      string // as given; may hold credentials, which are never stored
+	remote   string // url without credentials: what the cache's config holds and the transport dials
 	redacted string
+	auth     transport.AuthMethod // WithAuth, or the credentials of the URL
 	o        options
 	secrets  []string
 	m        *metrics
 	renders  renderCache
+	q        queue
 
+	// mu serialises the Repo's use of the cache; the cache lock does the
+	// same across Repos and processes during fetches and pushes.
 	mu   sync.Mutex
 	repo *git.Repository
 	st   *overlayStorage
+	lock *cacheLock
+	// head is the branch head as this Repo last fetched or pushed it
+	// (valid when headKnown); it may be ahead of the cache's ref, which
+	// moves when the objects of pushed commits are written to disk.
+	head      plumbing.Hash
+	headKnown bool
+	// disk is what this Repo last read from or wrote to the cache (the
+	// remote-tracking ref and the pack names), to notice other writers.
+	diskHead  plumbing.Hash
+	diskPacks string
 }
 
 type options struct {
@@ -82,7 +102,7 @@ type options struct {
 	maxAttempts int
 	backoff     time.Duration
 	maxBackoff  time.Duration
-	now         func() time.Time
+	clock       clock.Clock
 
 	remoteResources bool
 }
@@ -92,14 +112,18 @@ type Option func(*options)
 
 // WithAuth sets the transport credentials: *http.BasicAuth,
 // *http.TokenAuth, or an SSH method from go-git's ssh package. Default:
-// none (credentials in the URL's user info are used by go-git's HTTP
-// transport, and redacted like any other secret).
+// the credentials in the URL's user info, if any (for http(s), a user
+// without a password is sent as a token, "https://TOKEN@host/..."),
+// else none; for ssh URLs without them, the SSH agent. WithAuth takes
+// precedence over credentials in the URL. Credentials are only ever held
+// in memory: the cache stores the URL without them.
 func WithAuth(a transport.AuthMethod) Option { return func(o *options) { o.auth = a } }
 
 // WithCacheDir sets the directory of the local bare clone. It is created
-// if missing and reused across runs. Default: a directory named after a
-// hash of the URL under os.UserCacheDir()/flightdeck/gitops (or
-// os.TempDir() when there is no user cache directory).
+// if missing (mode 0700, its files 0600) and reused across runs; Repos
+// and processes may share it. Default: a directory named after a hash of
+// the URL without credentials under os.UserCacheDir()/flightdeck/gitops
+// (or os.TempDir() when there is no user cache directory).
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
 
 // WithBranch sets the branch to read and write. Default [DefaultBranch].
@@ -139,8 +163,10 @@ func WithRetry(attempts int, base, max time.Duration) Option {
 	return func(o *options) { o.maxAttempts, o.backoff, o.maxBackoff = attempts, base, max }
 }
 
-// WithClock sets the time source of commit timestamps. Default time.Now.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+// WithClock sets the clock that stamps commits and times the waits
+// between push attempts and for the cache lock. Default nil: the system
+// clock.
+func WithClock(c clock.Clock) Option { return func(o *options) { o.clock = c } }
 
 // WithRemoteResources lets renders fetch the remote resources of
 // kustomizations: URL entries and remote git bases such as
@@ -157,7 +183,7 @@ func WithRemoteResources(enabled bool) Option {
 
 // New returns a Repo for the remote at url (https://, http://, ssh://,
 // scp-like "git@host:path", file:// or a local path). It does not touch
-// the network; the first operation clones into the cache.
+// the network or the cache; the first operation clones into the cache.
 func New(url string, opts ...Option) (*Repo, error) {
 	if url == "" {
 		return nil, fmt.Errorf("gitops: empty repository URL")
@@ -168,11 +194,11 @@ func New(url string, opts ...Option) (*Repo, error) {
 		maxAttempts: DefaultMaxAttempts,
 		backoff:     DefaultBackoff,
 		maxBackoff:  DefaultMaxBackoff,
-		now:         time.Now,
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	o.clock = clock.Or(o.clock)
 	if o.logger == nil {
 		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -186,43 +212,88 @@ func New(url string, opts ...Option) (*Repo, error) {
 	if o.branch == "" || plumbing.NewBranchReferenceName(o.branch).Validate() != nil {
 		return nil, fmt.Errorf("gitops: %s: invalid branch %q", redacted, o.branch)
 	}
+	remote, urlAuth := splitCredentials(url)
 	if o.cacheDir == "" {
 		base, err := os.UserCacheDir()
 		if err != nil {
 			base = os.TempDir()
 		}
-		sum := sha256.Sum256([]byte(url))
+		sum := sha256.Sum256([]byte(remote))
 		o.cacheDir = filepath.Join(base, "flightdeck", "gitops", hex.EncodeToString(sum[:8]))
 	}
-	r := &Repo{url: url, redacted: redacted, o: o, m: newMetrics(o.reg)}
+	r := &Repo{url: url, remote: remote, redacted: redacted, o: o, m: newMetrics(o.reg), auth: o.auth}
+	if r.auth == nil {
+		r.auth = urlAuth
+	}
 	r.secrets = secretsOf(url, o.auth)
 	r.o.logger = o.logger.With("repo", redacted)
 	return r, nil
 }
 
+// splitCredentials returns url without the credentials of its user info,
+// and those credentials as a go-git auth method (nil if there are none).
+// For http(s) the whole user info goes (a user alone is a token); for ssh
+// only the password, since the user is the login name.
+func splitCredentials(url string) (string, transport.AuthMethod) {
+	u, err := neturl.Parse(url)
+	if err != nil || u.Scheme == "" || u.User == nil || strings.EqualFold(u.Scheme, "file") {
+		return url, nil
+	}
+	user := u.User.Username()
+	pw, hasPw := u.User.Password()
+	switch {
+	case isHTTP(u.Scheme):
+		u.User = nil
+		if user == "" && !hasPw {
+			return u.String(), nil
+		}
+		return u.String(), &githttp.BasicAuth{Username: user, Password: pw}
+	case !hasPw:
+		return url, nil
+	case strings.EqualFold(u.Scheme, "ssh"):
+		u.User = neturl.User(user)
+		return u.String(), &gitssh.Password{User: user, Password: pw}
+	default:
+		u.User = neturl.User(user)
+		return u.String(), nil
+	}
+}
+
 func secretsOf(url string, a transport.AuthMethod) []string {
 	var s []string
-	if ep, err := transport.NewEndpoint(url); err == nil && ep.Password != "" {
-		// Both forms: the password as sent, and as written in the URL.
-		s = append(s, ep.Password)
-		if u, err := neturl.Parse(url); err == nil && u.User != nil {
-			if _, raw, _ := strings.Cut(u.User.String(), ":"); raw != ep.Password {
+	if u, err := neturl.Parse(url); err == nil && u.User != nil {
+		// Both forms: as sent, and as written in the URL.
+		raw := u.User.String()
+		if pw, ok := u.User.Password(); ok {
+			s = append(s, pw)
+			if _, rawPw, _ := strings.Cut(raw, ":"); rawPw != pw {
+				s = append(s, rawPw)
+			}
+		} else if isHTTP(u.Scheme) && u.User.Username() != "" {
+			s = append(s, u.User.Username())
+			if raw != u.User.Username() {
 				s = append(s, raw)
 			}
 		}
+	} else if ep, err := transport.NewEndpoint(url); err == nil && ep.Password != "" {
+		s = append(s, ep.Password)
 	}
 	switch a := a.(type) {
 	case *githttp.BasicAuth:
-		s = append(s, a.Password)
+		if a.Password != "" {
+			s = append(s, a.Password)
+		} else {
+			s = append(s, a.Username) // a token given as the user
+		}
 	case *githttp.TokenAuth:
 		s = append(s, a.Token)
 	case *gitssh.Password:
 		s = append(s, a.Password)
 	}
-	return s
+	return slices.DeleteFunc(s, func(x string) bool { return x == "" })
 }
 
-// URL returns the remote URL with any password redacted.
+// URL returns the remote URL with any password or token redacted.
 func (r *Repo) URL() string { return r.redacted }
 
 // Branch returns the branch the Repo reads and writes.
@@ -239,60 +310,203 @@ func (r *Repo) remoteErr(op string, err error) error {
 	return &RemoteError{Op: op, URL: r.redacted, Err: err, secrets: r.secrets}
 }
 
-// open opens or initialises the cache. Callers hold r.mu.
+func (r *Repo) cacheErr(op string, err error) error {
+	return &CacheError{Op: op, Dir: r.o.cacheDir, Err: err, secrets: r.secrets}
+}
+
+// transportErr reports an error of a fetch or push: a *CacheError if the
+// cache's own files failed, a *RemoteError otherwise.
+func (r *Repo) transportErr(ctx context.Context, op string, err error) error {
+	var cw *cacheWriteError
+	var pe *fs.PathError
+	if errors.As(err, &cw) || errors.As(err, &pe) && strings.HasPrefix(filepath.Clean(pe.Path), filepath.Clean(r.o.cacheDir)) {
+		return r.cacheErr(op, err)
+	}
+	return r.remoteErr(op, classify(ctx, err, r.auth != nil))
+}
+
+func (r *Repo) newStorage() *overlayStorage {
+	return newOverlayStorage(filesystem.NewStorage(newPrivateFS(r.o.cacheDir), cache.NewObjectLRUDefault()), r.o.cacheDir)
+}
+
+// open opens the cache for reading. It returns an error wrapping
+// [ErrNotExist] if nothing was cloned into it yet. Callers hold r.mu.
 func (r *Repo) open() error {
 	if r.repo != nil {
 		return nil
 	}
-	fresh := false
-	if _, err := os.Stat(filepath.Join(r.o.cacheDir, "config")); errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(r.o.cacheDir, 0o755); err != nil {
-			return fmt.Errorf("gitops: cache %s: %w", r.o.cacheDir, err)
-		}
-		fresh = true
+	if _, err := os.Stat(filepath.Join(r.o.cacheDir, "config")); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("gitops: cache %s: %w: %w", r.o.cacheDir, errNotCloned, ErrNotExist)
 	}
-	st := newOverlayStorage(filesystem.NewStorage(osfs.New(r.o.cacheDir), cache.NewObjectLRUDefault()))
-	var repo *git.Repository
-	var err error
-	if fresh {
-		repo, err = git.Init(st, nil)
-		if err == nil {
-			_, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{r.url}})
-		}
-	} else {
-		repo, err = git.Open(st, nil)
-	}
+	st := r.newStorage()
+	repo, err := git.Open(st, nil)
 	if err != nil {
-		return fmt.Errorf("gitops: cache %s for %s: %s", r.o.cacheDir, r.redacted, scrub(err.Error(), r.secrets))
+		return r.cacheErr("open", err)
 	}
 	r.repo, r.st = repo, st
 	return nil
 }
 
+// acquire takes the cache lock for a fetch or a push, creating and
+// initialising the cache if needed, and catches up with what other Repos
+// wrote to it since this one last held the lock. Callers hold r.mu and
+// call release when done.
+func (r *Repo) acquire(ctx context.Context) error {
+	if r.lock == nil {
+		l, err := openCacheLock(r.o.cacheDir)
+		if err != nil {
+			return r.cacheErr("lock", err)
+		}
+		r.lock = l
+	}
+	if err := r.lock.lock(ctx, r.o.clock); err != nil {
+		return r.cacheErr("lock", err)
+	}
+	if err := r.sync(ctx); err != nil {
+		_ = r.lock.unlock()
+		return err
+	}
+	return nil
+}
+
+func (r *Repo) release() {
+	r.diskPacks = r.packNames()
+	_ = r.lock.unlock()
+}
+
+// sync opens (or creates) the cache under the lock and notices other
+// writers: new packs, a moved ref. A ref whose commit the cache lacks (a
+// cache damaged by hand or by a crash) is dropped so that the next fetch
+// brings the history again.
+func (r *Repo) sync(ctx context.Context) error {
+	if r.repo == nil {
+		if err := r.open(); errors.Is(err, errNotCloned) {
+			if err := r.initCache(); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		if err := r.cleanConfig(); err != nil {
+			return err
+		}
+	}
+	if packs := r.packNames(); packs != r.diskPacks {
+		r.st.Reindex()
+		r.diskPacks = packs
+	}
+	var disk plumbing.Hash
+	ref, err := r.repo.Storer.Reference(r.remoteRef())
+	switch {
+	case err == nil:
+		disk = ref.Hash()
+	case errors.Is(err, plumbing.ErrReferenceNotFound):
+	default:
+		return r.cacheErr("open", err)
+	}
+	if !disk.IsZero() {
+		if _, err := r.repo.CommitObject(disk); err != nil {
+			r.o.logger.WarnContext(ctx, "cache lacks the commit its ref names; fetching the history again",
+				"cache", r.o.cacheDir, "ref", r.remoteRef().String(), "commit", disk.String(), "err", err)
+			if err := r.repo.Storer.RemoveReference(r.remoteRef()); err != nil {
+				return r.cacheErr("open", err)
+			}
+			r.st.forget()
+			r.st.Reindex()
+			disk, r.head, r.headKnown = plumbing.ZeroHash, plumbing.ZeroHash, false
+		}
+	}
+	if disk != r.diskHead {
+		// Another Repo fetched or wrote the cache since: what it saw is
+		// no older than what this one knows.
+		r.head, r.headKnown, r.diskHead = disk, !disk.IsZero(), disk
+	}
+	return nil
+}
+
+func (r *Repo) initCache() error {
+	st := r.newStorage()
+	repo, err := git.Init(st, nil)
+	if err == nil {
+		_, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{r.remote}})
+	}
+	if err != nil {
+		return r.cacheErr("init", err)
+	}
+	r.repo, r.st = repo, st
+	return nil
+}
+
+// cleanConfig makes the cache's config hold the URL without credentials
+// (caches made by earlier versions stored the URL as given).
+func (r *Repo) cleanConfig() error {
+	cfg, err := r.repo.Config()
+	if err != nil {
+		return r.cacheErr("open", err)
+	}
+	rc := cfg.Remotes["origin"]
+	if rc != nil && len(rc.URLs) == 1 && rc.URLs[0] == r.remote {
+		return nil
+	}
+	if rc == nil {
+		rc = &config.RemoteConfig{Name: "origin"}
+		cfg.Remotes["origin"] = rc
+	}
+	rc.URLs = []string{r.remote}
+	if err := r.repo.Storer.SetConfig(cfg); err != nil {
+		return r.cacheErr("write", err)
+	}
+	return nil
+}
+
+// packNames lists the cache's packs, to notice packs other writers added.
+func (r *Repo) packNames() string {
+	es, _ := os.ReadDir(filepath.Join(r.o.cacheDir, "objects", "pack"))
+	var b strings.Builder
+	for _, e := range es {
+		if strings.HasSuffix(e.Name(), ".pack") {
+			b.WriteString(e.Name())
+		}
+	}
+	return b.String()
+}
+
 // Fetch brings the cache up to date with the remote branch and returns
 // its head; the zero hash means the remote has no such branch yet. It
 // returns a *RemoteError wrapping [ErrAuth], [ErrRemote] or the context's
-// error.
+// error, or a *CacheError ([ErrCache]) if the cache cannot be used.
 func (r *Repo) Fetch(ctx context.Context) (plumbing.Hash, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.fetch(ctx)
 }
 
+// fetch is Fetch for callers that hold r.mu.
 func (r *Repo) fetch(ctx context.Context) (plumbing.Hash, error) {
 	if err := ctx.Err(); err != nil {
 		return plumbing.ZeroHash, r.remoteErr("fetch", err)
 	}
-	if err := r.open(); err != nil {
+	if err := r.acquire(ctx); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	start := time.Now()
+	defer r.release()
+	return r.fetchHeld(ctx)
+}
+
+// fetchHeld fetches the branch; callers hold the cache lock. The objects
+// of pushed commits still in memory are written first, so that the ref a
+// fetch writes never names a commit the cache lacks.
+func (r *Repo) fetchHeld(ctx context.Context) (plumbing.Hash, error) {
+	if err := r.flushHeld(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	start := r.o.clock.Now()
 	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", r.o.branch, r.remoteRef()))
 	err := r.repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: "origin",
-		RemoteURL:  r.url,
+		RemoteURL:  r.remote,
 		RefSpecs:   []config.RefSpec{spec},
-		Auth:       r.o.auth,
+		Auth:       r.auth,
 		Tags:       git.NoTags,
 		Force:      true,
 	})
@@ -300,19 +514,82 @@ func (r *Repo) fetch(ctx context.Context) (plumbing.Hash, error) {
 	case err == nil, errors.Is(err, git.NoErrAlreadyUpToDate):
 	case errors.Is(err, transport.ErrEmptyRemoteRepository), errors.Is(err, git.NoMatchingRefSpecError{}):
 		r.o.logger.DebugContext(ctx, "remote branch does not exist yet", "branch", r.o.branch)
+		r.head, r.headKnown = plumbing.ZeroHash, true
 		return plumbing.ZeroHash, nil
 	default:
-		return plumbing.ZeroHash, r.remoteErr("fetch", classify(ctx, err))
+		return plumbing.ZeroHash, r.transportErr(ctx, "fetch", err)
 	}
 	ref, err := r.repo.Reference(r.remoteRef(), true)
 	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		r.head, r.headKnown = plumbing.ZeroHash, true
 		return plumbing.ZeroHash, nil
 	}
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("gitops: %s: read %s: %w", r.redacted, r.remoteRef(), err)
+		return plumbing.ZeroHash, r.cacheErr("fetch", fmt.Errorf("read %s: %w", r.remoteRef(), err))
 	}
-	r.o.logger.DebugContext(ctx, "fetched", "head", ref.Hash().String(), "took", time.Since(start))
+	r.head, r.headKnown, r.diskHead = ref.Hash(), true, ref.Hash()
+	r.o.logger.DebugContext(ctx, "fetched", "head", ref.Hash().String(), "took", r.o.clock.Now().Sub(start))
 	return ref.Hash(), nil
+}
+
+// flushHeld writes the objects of pushed commits kept in memory to the
+// cache, and moves the cache's ref to the head they lead to. Callers hold
+// the cache lock.
+func (r *Repo) flushHeld() error {
+	if err := r.st.flush(); err != nil {
+		return r.cacheErr("write", err)
+	}
+	if r.headKnown && !r.head.IsZero() && r.head != r.diskHead {
+		if err := r.repo.Storer.SetReference(plumbing.NewHashReference(r.remoteRef(), r.head)); err != nil {
+			return r.cacheErr("write", err)
+		}
+		r.diskHead = r.head
+	}
+	return nil
+}
+
+// Close writes to the cache what the Repo holds only in memory (the
+// objects of the commits it pushed, which it writes in batches) and
+// closes the cache's files. A Repo that is not closed loses nothing the
+// remote does not have; the next Repo on the cache fetches those commits
+// again. A closed Repo may still be used: it opens the cache again.
+// Close returns a *CacheError ([ErrCache]) if it could not write.
+func (r *Repo) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.repo == nil {
+		return r.closeLock()
+	}
+	var err error
+	if r.st.keptCount() > 0 {
+		// Bounded: another holder of the lock may be in a long fetch.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err = r.acquire(ctx); err == nil {
+			err = r.flushHeld()
+			r.release()
+		}
+		cancel()
+	}
+	r.st.forget()
+	_ = r.st.Close()
+	r.repo, r.st = nil, nil
+	r.diskHead, r.diskPacks = plumbing.ZeroHash, ""
+	if cerr := r.closeLock(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (r *Repo) closeLock() error {
+	if r.lock == nil {
+		return nil
+	}
+	err := r.lock.close()
+	r.lock = nil
+	if err != nil {
+		return r.cacheErr("close", err)
+	}
+	return nil
 }
 
 // resolve returns the commit a revision names: "" is the branch head
@@ -320,10 +597,10 @@ func (r *Repo) fetch(ctx context.Context) (plumbing.Hash, error) {
 // anything else is fetched and resolved as a revision (branch, short
 // hash, "HEAD~2" on the branch). Callers hold r.mu.
 func (r *Repo) resolve(ctx context.Context, revision string) (*object.Commit, error) {
-	if err := r.open(); err != nil {
+	if err := r.open(); err != nil && !errors.Is(err, errNotCloned) {
 		return nil, err
 	}
-	if plumbing.IsHash(revision) {
+	if plumbing.IsHash(revision) && r.repo != nil {
 		if c, err := r.repo.CommitObject(plumbing.NewHash(revision)); err == nil {
 			return c, nil
 		}

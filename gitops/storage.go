@@ -1,26 +1,49 @@
 package gitops
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
+// Thresholds of the objects kept in memory after a push: past either,
+// they are written to the cache as one pack.
+const (
+	keptObjectsMax = 2048
+	keptBytesMax   = 16 << 20
+)
+
 // overlayStorage is the cache's object store with an in-memory layer on
-// top: objects an attempt of [Repo.Apply] writes (blobs, trees, the
-// commit) stay in memory, where rendering and pushing read them, and
-// reach the disk only once the attempt is kept (pushed, or a dry run).
-// An attempt that loses a race costs no disk writes.
+// top. Objects an attempt of [Repo.Apply] writes (blobs, trees, commits)
+// stay in memory, where rendering and pushing read them:
+//
+//   - if the attempt is abandoned (a lost race, a refused change) they are
+//     forgotten, at no disk cost ([overlayStorage.rollback]);
+//   - once pushed they are kept in memory ([overlayStorage.keep]) and
+//     reach the disk later, many pushes at a time, as one pack
+//     ([overlayStorage.flush]), so a push costs no file writes in the
+//     cache.
+//
+// Packs a fetch brings are indexed by [indexPack] (all cores, thin packs
+// completed from the cache) instead of go-git's single-threaded parser.
 type overlayStorage struct {
 	*filesystem.Storage
+	dir string // the cache directory, for errors
 
-	mu  sync.Mutex
-	mem map[plumbing.Hash]plumbing.EncodedObject
+	mu        sync.Mutex
+	mem       map[plumbing.Hash]plumbing.EncodedObject
+	attempt   []plumbing.Hash // written since the last keep or rollback, in order
+	kept      []plumbing.Hash // pushed, not yet on disk
+	keptBytes int64
 }
 
-func newOverlayStorage(fs *filesystem.Storage) *overlayStorage {
-	return &overlayStorage{Storage: fs, mem: map[plumbing.Hash]plumbing.EncodedObject{}}
+func newOverlayStorage(fs *filesystem.Storage, dir string) *overlayStorage {
+	return &overlayStorage{Storage: fs, dir: dir, mem: map[plumbing.Hash]plumbing.EncodedObject{}}
 }
 
 func (o *overlayStorage) memObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, bool) {
@@ -33,11 +56,14 @@ func (o *overlayStorage) memObject(t plumbing.ObjectType, h plumbing.Hash) (plum
 	return obj, true
 }
 
-// SetEncodedObject keeps obj in memory.
+// SetEncodedObject keeps obj in memory, as part of the current attempt.
 func (o *overlayStorage) SetEncodedObject(obj plumbing.EncodedObject) (plumbing.Hash, error) {
 	h := obj.Hash()
 	o.mu.Lock()
-	o.mem[h] = obj
+	if _, ok := o.mem[h]; !ok {
+		o.mem[h] = obj
+		o.attempt = append(o.attempt, h)
+	}
 	o.mu.Unlock()
 	return h, nil
 }
@@ -74,35 +100,114 @@ func (o *overlayStorage) EncodedObjectSize(h plumbing.Hash) (int64, error) {
 	return o.Storage.EncodedObjectSize(h)
 }
 
-// persist writes the objects in memory to disk and forgets them.
-func (o *overlayStorage) persist() error {
+// PackfileWriter returns a writer that stores a pack received from the
+// remote in the cache, indexed by [indexPack].
+func (o *overlayStorage) PackfileWriter() (io.WriteCloser, error) {
+	return newPackWriter(o), nil
+}
+
+// mark returns a savepoint of the current attempt for [overlayStorage.rollback].
+func (o *overlayStorage) mark() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for h, obj := range o.mem {
-		if o.Storage.HasEncodedObject(h) != nil {
-			if _, err := o.Storage.SetEncodedObject(obj); err != nil {
-				return err
-			}
-		}
+	return len(o.attempt)
+}
+
+// rollback forgets the objects of the current attempt written after the
+// savepoint m (0: all of them).
+func (o *overlayStorage) rollback(m int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, h := range o.attempt[m:] {
 		delete(o.mem, h)
 	}
-	return nil
+	o.attempt = o.attempt[:m]
 }
 
-// discard forgets the objects in memory.
-func (o *overlayStorage) discard() {
-	o.mu.Lock()
-	clear(o.mem)
-	o.mu.Unlock()
-}
-
-// pending returns the hashes of the objects in memory.
+// pending returns the hashes of the current attempt's objects.
 func (o *overlayStorage) pending() []plumbing.Hash {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	hs := make([]plumbing.Hash, 0, len(o.mem))
-	for h := range o.mem {
-		hs = append(hs, h)
+	return append([]plumbing.Hash(nil), o.attempt...)
+}
+
+// keep makes the current attempt's objects part of the cache: they stay in
+// memory until [overlayStorage.flush] writes them. It reports whether the
+// objects kept in memory passed the thresholds that call for a flush.
+func (o *overlayStorage) keep() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, h := range o.attempt {
+		o.keptBytes += o.mem[h].Size()
 	}
-	return hs
+	o.kept = append(o.kept, o.attempt...)
+	o.attempt = nil
+	return len(o.kept) >= keptObjectsMax || o.keptBytes >= keptBytesMax
+}
+
+// flush writes the kept objects to the cache as one pack and drops them
+// from memory; the current attempt's objects stay. Callers hold the cache
+// lock.
+func (o *overlayStorage) flush() error {
+	o.mu.Lock()
+	kept := o.kept
+	o.mu.Unlock()
+	if len(kept) == 0 {
+		return nil
+	}
+	w := newPackWriter(o)
+	_, err := packfile.NewEncoder(w, o, false).Encode(kept, 0)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	inAttempt := make(map[plumbing.Hash]bool, len(o.attempt))
+	for _, h := range o.attempt {
+		inAttempt[h] = true
+	}
+	for _, h := range kept {
+		if !inAttempt[h] {
+			delete(o.mem, h)
+		}
+	}
+	o.kept, o.keptBytes = o.kept[len(kept):], 0
+	return nil
+}
+
+// forget drops every object held in memory: the attempt's and the kept
+// ones, which the remote has and a fetch brings back.
+func (o *overlayStorage) forget() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	clear(o.mem)
+	o.attempt, o.kept, o.keptBytes = nil, nil, 0
+}
+
+// cacheWriteError marks an error of the cache's own files (as opposed to
+// the remote) so that it is reported as a *CacheError.
+type cacheWriteError struct{ err error }
+
+func (e *cacheWriteError) Error() string { return e.err.Error() }
+func (e *cacheWriteError) Unwrap() error { return e.err }
+
+func localErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var cw *cacheWriteError
+	if errors.As(err, &cw) {
+		return err
+	}
+	return &cacheWriteError{err: fmt.Errorf("%s: %w", op, err)}
+}
+
+// keptCount returns how many pushed objects are still only in memory.
+func (o *overlayStorage) keptCount() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.kept)
 }

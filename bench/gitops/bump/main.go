@@ -14,6 +14,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -29,6 +30,7 @@ func main() {
 	n := flag.Int("n", 10, "bumps (per writer in concurrent mode)")
 	writers := flag.Int("writers", 16, "concurrent writers")
 	attempts := flag.Int("attempts", 50, "push attempts per bump in concurrent mode")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed part to this file")
 	flag.Parse()
 	if *url == "" {
 		flag.Usage()
@@ -40,6 +42,19 @@ func main() {
 	}
 	defer os.RemoveAll(tmp)
 	ctx := context.Background()
+	profile := func() func() {
+		if *cpuprofile == "" {
+			return func() {}
+		}
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		return func() { pprof.StopCPUProfile(); f.Close() }
+	}
 	seed := time.Now().UnixNano()
 	digest := func(i int) string { return fmt.Sprintf("sha256:%032x%032x", uint64(seed), uint64(i+1)) }
 	bump := func(i, app int) gitops.Change {
@@ -62,10 +77,12 @@ func main() {
 	switch *mode {
 	case "cold":
 		r := newRepo("cold")
+		stop := profile()
 		start := time.Now()
 		if _, err := r.Fetch(ctx); err != nil {
 			log.Fatal(err)
 		}
+		stop()
 		fmt.Printf("cold_ms=%.1f\n", ms(time.Since(start)))
 	case "warm":
 		r := newRepo("warm")
@@ -78,6 +95,7 @@ func main() {
 			log.Fatal(err)
 		}
 		var d []time.Duration
+		stop := profile()
 		for i := range *n {
 			start := time.Now()
 			res, err := r.Apply(ctx, bump(i, i*7+3))
@@ -89,6 +107,7 @@ func main() {
 			}
 			d = append(d, time.Since(start))
 		}
+		stop()
 		slices.Sort(d)
 		fmt.Printf("warm_median_ms=%.1f warm_min_ms=%.1f warm_max_ms=%.1f\n", ms(d[len(d)/2]), ms(d[0]), ms(d[len(d)-1]))
 	case "concurrent":
@@ -101,6 +120,7 @@ func main() {
 				log.Fatal(err)
 			}
 		}
+		stop := profile()
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		attempts, commits := 0, 0
@@ -125,6 +145,7 @@ func main() {
 		}
 		wg.Wait()
 		took := time.Since(start)
+		stop()
 		fmt.Printf("commits=%d attempts=%d total_ms=%.0f commits_per_s=%.2f\n", commits, attempts, ms(took), float64(commits)/took.Seconds())
 	default:
 		log.Fatalf("unknown mode %q", *mode)
