@@ -64,11 +64,16 @@ func (q *queue) submit(r *Repo, ctx context.Context, ch Change) (Result, error) 
 	p := &pending{ctx: ctx, ch: ch, done: make(chan struct{})}
 	q.mu.Lock()
 	q.waiting = append(q.waiting, p)
+	queued := q.leading
 	if !q.leading {
 		q.leading = true
 		go q.lead(r)
 	}
 	q.mu.Unlock()
+	if queued {
+		r.o.logger.DebugContext(ctx, "change queued behind the push in progress",
+			"app", ch.Trailers.App, "env", ch.Trailers.Environment)
+	}
 	select {
 	case <-p.done:
 		return p.res, p.err

@@ -2,14 +2,19 @@ package gitops_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 )
@@ -68,4 +73,105 @@ func TestFetchIsIncremental(t *testing.T) {
 	_, err = r.Fetch(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, second, packs(t, cache))
+}
+
+// services returns the git services of the requests from the n-th on.
+func services(srv *gitopstest.Server, from int) []string {
+	var out []string
+	for _, r := range srv.Requests()[from:] {
+		out = append(out, r.Method+" "+r.Service)
+	}
+	return out
+}
+
+// A Repo that made the last commit itself pushes the next one without
+// fetching: it only asks where the branch is, then pushes.
+func TestWarmApplyNeedsNoFetch(t *testing.T) {
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
+	srv := gitopstest.Serve(t, dir)
+	r := newRepo(t, srv.URL())
+	ctx := context.Background()
+	_, err := r.Apply(ctx, deploy("shop", "dev", digestA))
+	require.NoError(t, err)
+
+	n := len(srv.Requests())
+	res, err := r.Apply(ctx, deploy("shop", "staging", digestA))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"GET git-receive-pack", "POST git-receive-pack"}, services(srv, n))
+	assert.Equal(t, gitopstest.Head(t, dir), res.Commit)
+}
+
+// A Repo whose cache is behind (another writer pushed) learns it from the
+// push's first exchange and fetches before building, so its first push
+// lands.
+func TestStaleCacheFetchesBeforeBuilding(t *testing.T) {
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
+	srv := gitopstest.Serve(t, dir)
+	r := newRepo(t, srv.URL())
+	ctx := context.Background()
+	_, err := r.Fetch(ctx)
+	require.NoError(t, err)
+	other := gitopstest.Commit(t, dir, gitopstest.Files{"docs/note.md": "other writer\n"}, nil, "other writer")
+
+	n := len(srv.Requests())
+	res, err := r.Apply(ctx, deploy("shop", "dev", digestA))
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Attempts)
+	assert.Equal(t, other, res.Parent)
+	assert.Equal(t, []string{"GET git-receive-pack", "GET git-upload-pack", "POST git-upload-pack", "POST git-receive-pack"}, services(srv, n))
+	assert.Equal(t, "other writer\n", gitopstest.ReadFile(t, dir, "docs/note.md"))
+}
+
+// The backoff between attempts waits on the Repo's clock.
+func TestRetryWaitsOnTheClock(t *testing.T) {
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
+	srv := gitopstest.Serve(t, dir)
+	clk := clocktest.NewAuto(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	r := newRepo(t, srv.URL(), gitops.WithClock(clk), gitops.WithRetry(3, time.Hour, 4*time.Hour))
+	srv.RejectNextPush()
+	res, err := r.Apply(context.Background(), deploy("shop", "dev", digestA))
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Attempts)
+	require.Len(t, clk.Waits(), 1, "one wait between the two attempts")
+	assert.GreaterOrEqual(t, clk.Waits()[0], 30*time.Minute)
+	assert.Less(t, clk.Waits()[0], time.Hour)
+	c := gitopstest.Log(t, dir)[0]
+	assert.Equal(t, clk.Now().Unix(), c.Committer.When.Unix(), "the commit is stamped by the clock, after the wait")
+}
+
+// A fetch may bring a thin pack, whose deltas refer to objects the cache
+// already has; the cache stores it completed, so that every pack stands
+// alone (git verify-pack accepts it).
+func TestThinPackIsCompleted(t *testing.T) {
+	var big strings.Builder
+	for i := range 4000 {
+		fmt.Fprintf(&big, "line %d of a large file that changes a little\n", i)
+	}
+	layout := gitopstest.KustomizeLayout("shop")
+	layout["docs/big.txt"] = big.String()
+	dir := gitopstest.NewBareRepo(t, layout)
+	cache := filepath.Join(t.TempDir(), "cache")
+	r, err := gitops.New(gitopstest.FileURL(dir), gitops.WithCacheDir(cache))
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = r.Fetch(ctx)
+	require.NoError(t, err)
+
+	changed := strings.Replace(big.String(), "line 2000 of", "line 2000 (edited) of", 1)
+	head := gitopstest.Commit(t, dir, gitopstest.Files{"docs/big.txt": changed}, nil, "edit")
+	got, err := r.Fetch(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, head, got)
+	data, err := r.ReadFile(ctx, head.String(), "docs/big.txt")
+	require.NoError(t, err)
+	assert.Equal(t, changed, string(data))
+
+	second := packs(t, cache)
+	require.Len(t, second, 2)
+	for name, n := range second {
+		t.Logf("%s: %d objects", name, n)
+		out, err := exec.Command("git", "verify-pack", filepath.Join(cache, "objects", "pack", name)).CombinedOutput()
+		assert.NoError(t, err, "%s: %s", name, out)
+	}
+	gitFsck(t, cache)
 }

@@ -205,6 +205,7 @@ func indexPack(o *overlayStorage, src io.Reader) (err error) {
 	var kept int64
 	zr := &zlibReader{}
 	var buf bytes.Buffer
+	copyBuf := make([]byte, 32<<10)
 	for i := range objs {
 		p := &objs[i]
 		p.base = -1
@@ -243,7 +244,8 @@ func indexPack(o *overlayStorage, src io.Reader) (err error) {
 		}
 		if kind.IsDelta() {
 			buf.Reset()
-			if _, err := io.Copy(&buf, zr.r); err != nil {
+			buf.Grow(int(min(size, 1<<30)))
+			if _, err := io.CopyBuffer(&buf, zr.r, copyBuf); err != nil {
 				return fmt.Errorf("%w: object at %d: %w", errPackFormat, p.off, err)
 			}
 			if int64(buf.Len()) != size {
@@ -255,7 +257,7 @@ func indexPack(o *overlayStorage, src io.Reader) (err error) {
 			}
 		} else {
 			h := plumbing.NewHasher(kind, size)
-			n, err := io.Copy(h, zr.r)
+			n, err := io.CopyBuffer(h, zr.r, copyBuf)
 			if err != nil {
 				return fmt.Errorf("%w: object at %d: %w", errPackFormat, p.off, err)
 			}
@@ -311,7 +313,7 @@ func indexPack(o *overlayStorage, src io.Reader) (err error) {
 				return localErr("read "+h.String(), err)
 			}
 			external = append(external, base)
-			if err := ix.resolveChildren(-1, h, data, base.Type()); err != nil {
+			if err := ix.resolveChildren(ix.inflater(), -1, h, data, base.Type()); err != nil {
 				return err
 			}
 		}
@@ -522,6 +524,7 @@ func (x *resolver) run(roots []int32) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			in := x.inflater()
 			for i := range next {
 				mu.Lock()
 				failed := first != nil
@@ -530,9 +533,9 @@ func (x *resolver) run(roots []int32) error {
 					continue
 				}
 				p := &x.objs[i]
-				data, err := x.inflate(p.dataOff, p.size)
+				data, err := in.inflate(p.dataOff, p.size)
 				if err == nil {
-					err = x.resolveChildren(i, p.hash, data, p.typ)
+					err = x.resolveChildren(in, i, p.hash, data, p.typ)
 				}
 				if err != nil {
 					mu.Lock()
@@ -554,7 +557,7 @@ func (x *resolver) run(roots []int32) error {
 
 // resolveChildren builds every delta whose base is object i (or, for an
 // external base, -1) with content data, depth first.
-func (x *resolver) resolveChildren(i int32, h plumbing.Hash, data []byte, t plumbing.ObjectType) error {
+func (x *resolver) resolveChildren(in *inflater, i int32, h plumbing.Hash, data []byte, t plumbing.ObjectType) error {
 	var children []int32
 	if i >= 0 {
 		children = x.ofsChildren[i]
@@ -568,7 +571,7 @@ func (x *resolver) resolveChildren(i int32, h plumbing.Hash, data []byte, t plum
 		delta := p.delta
 		if delta == nil {
 			var err error
-			if delta, err = x.inflate(p.dataOff, p.size); err != nil {
+			if delta, err = in.inflate(p.dataOff, p.size); err != nil {
 				return err
 			}
 		}
@@ -578,20 +581,32 @@ func (x *resolver) resolveChildren(i int32, h plumbing.Hash, data []byte, t plum
 		}
 		p.delta = nil
 		p.typ, p.hash, p.done = t, plumbing.ComputeHash(t, out), true
-		if err := x.resolveChildren(c, p.hash, out, t); err != nil {
+		if err := x.resolveChildren(in, c, p.hash, out, t); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (x *resolver) inflate(off, size int64) ([]byte, error) {
-	zr, err := zlib.NewReader(bufio.NewReaderSize(io.NewSectionReader(x.file, off, 1<<62), 16<<10))
-	if err != nil {
+// inflater reads objects back from the pack file; each goroutine has
+// its own.
+type inflater struct {
+	file io.ReaderAt
+	br   *bufio.Reader
+	zr   zlibReader
+}
+
+func (x *resolver) inflater() *inflater {
+	return &inflater{file: x.file, br: bufio.NewReaderSize(nil, 16<<10)}
+}
+
+func (in *inflater) inflate(off, size int64) ([]byte, error) {
+	in.br.Reset(io.NewSectionReader(in.file, off, 1<<62))
+	if err := in.zr.reset(in.br); err != nil {
 		return nil, localErr("read pack", err)
 	}
 	out := make([]byte, size)
-	if _, err := io.ReadFull(zr, out); err != nil {
+	if _, err := io.ReadFull(in.zr.r, out); err != nil {
 		return nil, localErr("read pack", err)
 	}
 	return out, nil
