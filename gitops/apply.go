@@ -150,6 +150,10 @@ func (r *Repo) apply(ctx context.Context, ch Change) (Result, error) {
 // dryRun builds the change on the freshly fetched head and keeps its
 // objects in the cache without pushing.
 func (r *Repo) dryRun(ctx context.Context, ch Change) (Result, error) {
+	if err := r.takeOp(ctx); err != nil {
+		return Result{}, err
+	}
+	defer r.giveOp()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.acquire(ctx); err != nil {

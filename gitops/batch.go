@@ -211,6 +211,13 @@ func batchContext(batch []*pending) (context.Context, context.CancelFunc) {
 func (r *Repo) runBatch(batch []*pending) {
 	ctx, cancel := batchContext(batch)
 	defer cancel()
+	if err := r.takeOp(ctx); err != nil {
+		for _, p := range batch {
+			r.q.finish(p, Result{}, err)
+		}
+		return
+	}
+	defer r.giveOp()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.acquire(ctx); err != nil {

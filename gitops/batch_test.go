@@ -143,10 +143,10 @@ func TestConcurrentChangesShareOnePush(t *testing.T) {
 		k, ok := byCommit[res.Commit]
 		require.True(t, ok, "%s: its commit landed", app)
 		assert.Equal(t, log[k+1].Hash, res.Parent, "%s: Parent is the commit below it", app)
-		tr := gitops.ParseTrailers(log[k].Message)
+		tr := trailersOf(t, log[k].Message)
 		assert.Equal(t, app, tr.App, "each commit carries its own change's trailers")
 		assert.Equal(t, res.Tree, log[k].TreeHash)
-		assert.Contains(t, gitopstest.ReadFile(t, f.dir, "apps/"+app+"/overlays/prod/kustomization.yaml"), tr.ImageDigest)
+		assert.Contains(t, gitopstest.ReadFile(t, f.dir, "apps/"+app+"/overlays/prod/kustomization.yaml"), tr.Digest)
 		assert.Equal(t, 1, res.Attempts)
 	}
 }
@@ -187,7 +187,8 @@ func TestCancelledChangeLeavesTheQueue(t *testing.T) {
 		require.NoError(t, errs[i])
 	}
 	for _, c := range gitopstest.Log(t, f.dir) {
-		assert.NotEqual(t, "app02", gitops.ParseTrailers(c.Message).App, "the cancelled change never landed")
+		tr, _ := gitops.ParseTrailers(c.Message)
+		assert.NotEqual(t, "app02", tr.App, "the cancelled change never landed")
 	}
 	assert.NotContains(t, gitopstest.ReadFile(t, f.dir, "apps/app02/overlays/dev/kustomization.yaml"), digestA)
 }
@@ -216,7 +217,7 @@ func TestManyGoroutinesOneRepo(t *testing.T) {
 	require.Len(t, log, 33)
 	seen := map[string]int{}
 	for _, c := range log[:32] {
-		seen[gitops.ParseTrailers(c.Message).App]++
+		seen[trailersOf(t, c.Message).App]++
 	}
 	for _, app := range appNames(32) {
 		assert.Equal(t, 1, seen[app], app)

@@ -63,9 +63,9 @@ func TestTwoReposShareACacheDir(t *testing.T) {
 	// The cache knows the last commit, whichever Repo made it.
 	r, err := gitops.New(url, gitops.WithCacheDir(cache))
 	require.NoError(t, err)
-	out, err := r.ReadFile(context.Background(), log[0].Hash.String(), "apps/"+gitops.ParseTrailers(log[0].Message).App+"/overlays/prod/kustomization.yaml")
+	out, err := r.ReadFile(context.Background(), log[0].Hash.String(), "apps/"+trailersOf(t, log[0].Message).App+"/overlays/prod/kustomization.yaml")
 	require.NoError(t, err)
-	assert.Contains(t, string(out), gitops.ParseTrailers(log[0].Message).ImageDigest)
+	assert.Contains(t, string(out), trailersOf(t, log[0].Message).Digest)
 }
 
 // A Repo that finds the cache locked waits on its clock and gives up when

@@ -73,8 +73,12 @@ type Repo struct {
 	renders  renderCache
 	q        queue
 
-	// mu serialises the Repo's use of the cache; the cache lock does the
-	// same across Repos and processes during fetches and pushes.
+	// op is the right to write the cache (fetch, build, push, flush),
+	// held by one operation at a time and taken without holding mu; the
+	// cache lock extends it to other Repos and processes. mu guards the
+	// fields below; an operation may release it for a while (renders fetch
+	// remote resources without it) but keeps op.
+	op   chan struct{}
 	mu   sync.Mutex
 	repo *git.Repository
 	st   *overlayStorage
@@ -221,7 +225,7 @@ func New(url string, opts ...Option) (*Repo, error) {
 		sum := sha256.Sum256([]byte(remote))
 		o.cacheDir = filepath.Join(base, "flightdeck", "gitops", hex.EncodeToString(sum[:8]))
 	}
-	r := &Repo{url: url, remote: remote, redacted: redacted, o: o, m: newMetrics(o.reg), auth: o.auth}
+	r := &Repo{url: url, remote: remote, redacted: redacted, o: o, m: newMetrics(o.reg), auth: o.auth, op: make(chan struct{}, 1)}
 	if r.auth == nil {
 		r.auth = urlAuth
 	}
@@ -347,10 +351,22 @@ func (r *Repo) open() error {
 	return nil
 }
 
+// takeOp waits for the right to write the cache. Callers do not hold r.mu.
+func (r *Repo) takeOp(ctx context.Context) error {
+	select {
+	case r.op <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("gitops: %s: waiting for another operation of this Repo: %w", r.redacted, ctx.Err())
+	}
+}
+
+func (r *Repo) giveOp() { <-r.op }
+
 // acquire takes the cache lock for a fetch or a push, creating and
 // initialising the cache if needed, and catches up with what other Repos
-// wrote to it since this one last held the lock. Callers hold r.mu and
-// call release when done.
+// wrote to it since this one last held the lock. Callers hold the
+// operation token and r.mu, and call release when done.
 func (r *Repo) acquire(ctx context.Context) error {
 	if r.lock == nil {
 		l, err := openCacheLock(r.o.cacheDir)
@@ -481,11 +497,19 @@ func (r *Repo) Fetch(ctx context.Context) (plumbing.Hash, error) {
 	return r.fetch(ctx)
 }
 
-// fetch is Fetch for callers that hold r.mu.
+// fetch is Fetch for callers that hold r.mu, which it releases while it
+// waits for another operation of the Repo to end.
 func (r *Repo) fetch(ctx context.Context) (plumbing.Hash, error) {
 	if err := ctx.Err(); err != nil {
 		return plumbing.ZeroHash, r.remoteErr("fetch", err)
 	}
+	r.mu.Unlock()
+	err := r.takeOp(ctx)
+	r.mu.Lock()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	defer r.giveOp()
 	if err := r.acquire(ctx); err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -548,6 +572,9 @@ func (r *Repo) flushHeld() error {
 	return nil
 }
 
+// closeWait bounds how long Close waits for the cache.
+const closeWait = 10 * time.Second
+
 // Close writes to the cache what the Repo holds only in memory (the
 // objects of the commits it pushed, which it writes in batches) and
 // closes the cache's files. A Repo that is not closed loses nothing the
@@ -555,6 +582,13 @@ func (r *Repo) flushHeld() error {
 // again. A closed Repo may still be used: it opens the cache again.
 // Close returns a *CacheError ([ErrCache]) if it could not write.
 func (r *Repo) Close() error {
+	// Bounded: another holder of the lock may be in a long fetch.
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	if err := r.takeOp(ctx); err != nil {
+		return err
+	}
+	defer r.giveOp()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.repo == nil {
@@ -562,13 +596,10 @@ func (r *Repo) Close() error {
 	}
 	var err error
 	if r.st.keptCount() > 0 {
-		// Bounded: another holder of the lock may be in a long fetch.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err = r.acquire(ctx); err == nil {
 			err = r.flushHeld()
 			r.release()
 		}
-		cancel()
 	}
 	r.st.forget()
 	_ = r.st.Close()
