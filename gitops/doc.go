@@ -8,12 +8,30 @@
 // # Repository access
 //
 // [New] returns a [Repo] for a remote URL with optional credentials
-// ([WithAuth]: go-git's HTTP basic or token auth, or SSH). The first
-// operation makes a bare clone of the branch in the cache directory
-// ([WithCacheDir]); later operations fetch incrementally. Credentials never
-// appear in errors or logs: URLs are shown through [RedactURL] and every
-// configured password or token is replaced by "xxxxx" in [RemoteError]
-// messages.
+// ([WithAuth]: go-git's HTTP basic or token auth, or SSH; or in the URL,
+// "https://TOKEN@host/..." or "https://user:password@host/..."). The
+// first operation makes a bare clone of the branch in the cache directory
+// ([WithCacheDir]); later operations fetch incrementally. A fetched pack
+// is indexed on all cores, as `git index-pack` does, so a cold clone
+// costs about what `git clone --bare` does.
+//
+// Credentials never appear in errors or logs (URLs are shown through
+// [RedactURL], and every password or token is replaced by "xxxxx" in
+// [RemoteError] messages) and never reach the disk: the cache's config
+// holds the URL without them, and the cache is private to the user
+// (directories 0700, files 0600). A remote that refuses the credentials
+// given is [ErrAuth]; one that asks for credentials when none were given
+// (or finds no SSH agent) is [ErrAuthRequired] too; a remote that cannot
+// be reached or never answers is [ErrRemote]; a cache that cannot be used
+// (unwritable, corrupt, locked until the context ended) is [ErrCache],
+// never the remote's fault.
+//
+// Several Repos, in one process or many, may share a cache directory: a
+// lock file in it (flock) serialises their fetches and pushes, and each
+// sees what the others wrote. A cache whose ref names a commit it lacks
+// is repaired by fetching again. A Repo keeps the objects of the commits
+// it pushed in memory and writes them to the cache in batches, as one
+// pack; [Repo.Close] writes the rest.
 //
 // # Edits
 //
@@ -78,8 +96,10 @@
 //
 // # Apply: commit, push, replay
 //
-// [Repo.Apply] takes a [Change] (edits, message, [Trailers]) and:
-// fetches the branch head; applies the edits; makes no commit if nothing
+// [Repo.Apply] takes a [Change] (edits, message, [Trailers]) and: asks
+// the remote where the branch is, fetching only if the cache is behind
+// (a Repo that made the last commit itself builds on its cached head
+// without a fetch); applies the edits; makes no commit if nothing
 // changed; renders, before and after, every kustomization the change can
 // break (the nearest one above each changed file, and every kustomization
 // that includes those files, transitively, through any field that names a
@@ -95,6 +115,13 @@
 // file, the later one wins. With Change.DryRun, Apply returns the commit
 // and rendered [Result.Diff] without pushing. A failed Apply never changes
 // the remote.
+//
+// Changes applied concurrently through one Repo (a bot serving many apps)
+// are pushed together: while a push is on the wire the next changes
+// queue, then go as a chain of commits, one per change with its own
+// message and trailers, in one push, replayed as a whole after a lost
+// race. A change that fails or changes nothing leaves the chain without
+// affecting the others.
 //
 // # Releases
 //
