@@ -327,8 +327,12 @@ func (p *renderPlan) materialize(log *slog.Logger) (filesys.FileSystem, error) {
 			return b, err == nil
 		}
 		fixed, warnings := fixKustomization(data, k.remap, exists)
+		where := k.file
+		if k.src.desc != "" {
+			where = k.src.desc + "//" + k.file
+		}
 		for _, w := range warnings {
-			log.Warn("kustomize: "+w, "kustomization", k.src.desc+k.file)
+			log.Warn("kustomize: "+w, "kustomization", where)
 		}
 		if fixed != nil {
 			if err := fs.WriteFile(name, fixed); err != nil {

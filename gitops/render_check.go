@@ -44,8 +44,9 @@ type remoteNeed struct {
 // change and before it, and refuses the change with one *RenderError
 // naming every overlay it breaks. The kustomizations are:
 //
-//   - the nearest kustomization above each changed file, and ch.extra:
-//     these must render after the change;
+//   - the nearest kustomization above each changed file, every
+//     kustomization inside a changed directory, and ch.extra: these must
+//     render after the change;
 //   - every kustomization that includes one of those files, directly or
 //     through other kustomizations, transitively (the dependency index
 //     finds them from any field that names a path): these must render
@@ -129,15 +130,25 @@ func (r *Repo) checkRound(ctx context.Context, in renderCheck, env *renderEnv) (
 		return err == nil && info.component, err
 	}
 	targets := map[string]*checkTarget{}
-	for _, f := range in.files {
-		d, k := root.nearest(f)
-		if k == nil {
-			continue
-		}
-		if c, err := component(k); err != nil {
-			return rep, nil, err
-		} else if !c {
+	must := func(d string, k *kustEntry) error {
+		c, err := component(k)
+		if err == nil && !c {
 			targets[d] = &checkTarget{dir: d, must: true}
+		}
+		return err
+	}
+	for _, f := range in.files {
+		if d, k := root.nearest(f); k != nil {
+			if err := must(d, k); err != nil {
+				return rep, nil, err
+			}
+		}
+		// A directory the change wrote (a copy) brings its own
+		// kustomizations.
+		for _, d := range root.kustomizationsUnder(f) {
+			if err := must(d, root.lookup(d).kust); err != nil {
+				return rep, nil, err
+			}
 		}
 	}
 	for _, d := range in.extra {

@@ -344,9 +344,11 @@ func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {
 }
 
 // includers returns the kustomization directories of the tree summarised
-// by root that name x or a directory above it, and so read x when they
-// render.
-func (c *renderCache) includers(s storer.EncodedObjectStorer, root *dirSummary, x string) ([]string, error) {
+// by root that name x or a directory above it (with below, also a path
+// below x, for a directory a change replaced or removed), and so read x
+// when they render.
+func (c *renderCache) includers(s storer.EncodedObjectStorer, root *dirSummary, x string, below bool) ([]string, error) {
+	hit := func(q string) bool { return under(x, q) || below && under(q, x) }
 	var out []string
 	var visit func(n *dirSummary, p string) error
 	visit = func(n *dirSummary, p string) error {
@@ -356,7 +358,7 @@ func (c *renderCache) includers(s storer.EncodedObjectStorer, root *dirSummary, 
 				return err
 			}
 			for _, r := range info.refs {
-				if q := path.Join(p, r); !climbs(q) && under(x, cleanRoot(q)) {
+				if q := path.Join(p, r); !climbs(q) && hit(cleanRoot(q)) {
 					out = append(out, p)
 					break
 				}
@@ -364,14 +366,14 @@ func (c *renderCache) includers(s storer.EncodedObjectStorer, root *dirSummary, 
 		}
 		for name, ch := range n.children {
 			cp := path.Join(p, name)
-			if under(x, cp) {
+			if hit(cp) {
 				if err := visit(ch, cp); err != nil {
 					return err
 				}
 				continue
 			}
 			for _, e := range ch.escapes {
-				if q := path.Join(cp, e); !climbs(q) && under(x, cleanRoot(q)) {
+				if q := path.Join(cp, e); !climbs(q) && hit(cleanRoot(q)) {
 					if err := visit(ch, cp); err != nil {
 						return err
 					}
@@ -390,6 +392,26 @@ func (c *renderCache) includers(s storer.EncodedObjectStorer, root *dirSummary, 
 	return out, nil
 }
 
+// kustomizationsUnder returns the kustomization directories at or below
+// directory p of the tree summarised by s.
+func (s *dirSummary) kustomizationsUnder(p string) []string {
+	var out []string
+	var walk func(n *dirSummary, d string)
+	walk = func(n *dirSummary, d string) {
+		if n.kust != nil {
+			out = append(out, d)
+		}
+		for name, ch := range n.children {
+			walk(ch, path.Join(d, name))
+		}
+	}
+	if n := s.lookup(p); n != nil {
+		walk(n, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // cleanRoot maps path.Join's "." for the root to "".
 func cleanRoot(p string) string {
 	if p == "." {
@@ -404,10 +426,10 @@ func cleanRoot(p string) string {
 func (c *renderCache) dependents(s storer.EncodedObjectStorer, root *dirSummary, paths []string) ([]string, error) {
 	seen := map[string]bool{}
 	queue := append([]string(nil), paths...)
-	for len(queue) > 0 {
+	for i := 0; len(queue) > 0; i++ {
 		x := queue[0]
 		queue = queue[1:]
-		ks, err := c.includers(s, root, x)
+		ks, err := c.includers(s, root, x, i < len(paths))
 		if err != nil {
 			return nil, err
 		}

@@ -425,3 +425,19 @@ func TestRenderErrorListsEveryFailure(t *testing.T) {
 	assert.ErrorIs(t, e, inner)
 	assert.ErrorIs(t, e, gitops.ErrRender)
 }
+
+func TestCopiedDirectoryChecksItsOverlaysAndTheirIncluders(t *testing.T) {
+	files := gitopstest.KustomizeLayout("shop")
+	files["envs/prod/kustomization.yaml"] = "resources:\n- ../../apps/cart/overlays/prod\n"
+	files["apps/cart/overlays/prod/kustomization.yaml"] = "resources:\n- cm.yaml\n"
+	files["apps/cart/overlays/prod/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cart\n"
+	dir := gitopstest.NewBareRepo(t, files)
+	r := newRepo(t, gitopstest.FileURL(dir))
+	res, err := r.Apply(context.Background(), gitops.Change{DryRun: true, Edits: []gitops.Edit{
+		gitops.CopyDir{From: "apps/shop", To: "apps/cart"},
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"apps/cart/base", "apps/cart/overlays/dev", "apps/cart/overlays/prod", "apps/cart/overlays/staging", "envs/prod"}, res.Overlays,
+		"every overlay the copy brings, and the kustomization that includes one of them")
+	assert.Contains(t, res.Diff, "+++ b/envs/prod")
+}
