@@ -225,7 +225,7 @@ func (r *Repo) build(ctx context.Context, head plumbing.Hash, ch Change) (Result
 		extra = append(extra, c)
 	}
 	rep, err := r.checkRenders(ctx, renderCheck{head: head, before: oldTree, after: newTree, files: res.Files, extra: extra,
-		restore: func() error { _, err := t.Write(); return err }})
+		unlocked: func(fetch func()) error { r.mu.Unlock(); fetch(); r.mu.Lock(); _, err := t.Write(); return err }})
 	res.Overlays, res.Diff = rep.overlays, rep.diff
 	if err != nil {
 		return res, err

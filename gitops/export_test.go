@@ -56,6 +56,6 @@ func CheckChange(ctx context.Context, r *Repo, root plumbing.Hash, extra []strin
 		return after, nil, fmt.Errorf("no change")
 	}
 	rep, err := r.checkRenders(ctx, renderCheck{before: root, after: after, files: t.Changed(), extra: extra,
-		restore: func() error { _, err := t.Write(); return err }})
+		unlocked: func(fetch func()) error { r.mu.Unlock(); fetch(); r.mu.Lock(); _, err := t.Write(); return err }})
 	return after, rep.overlays, err
 }

@@ -18,10 +18,12 @@ type renderCheck struct {
 	before, after plumbing.Hash // root trees
 	files         []string      // paths the change wrote, removed or copied to
 	extra         []string      // directories to render besides, cleaned
-	// restore puts back, after the Repo's lock was released and taken
-	// again, the objects of the after tree that exist only in memory
-	// (another operation may have discarded them meanwhile).
-	restore func() error
+	// unlocked runs fn (which fetches remote resources) with the lock the
+	// caller holds released, then takes it again and puts back what it
+	// protected (objects of the after tree that exist only in memory,
+	// which another operation may have discarded meanwhile). Nil: the
+	// caller holds no lock, and fn runs as it is.
+	unlocked func(fn func()) error
 }
 
 // renderReport is what a render check found.
@@ -54,13 +56,12 @@ type remoteNeed struct {
 //     logged and does not block the change.
 //
 // Components (kind: Component) are checked only through the
-// kustomizations that include them. Callers hold r.mu; when remote
-// resources are enabled and some must be fetched, checkRenders releases
-// r.mu while it fetches them, then calls in.restore.
+// kustomizations that include them. It reads the object store, which the
+// caller guards; remote resources are fetched inside in.unlocked.
 func (r *Repo) checkRenders(ctx context.Context, in renderCheck) (renderReport, error) {
 	env := r.renderEnv()
 	var rep renderReport
-	err := r.withRemotes(ctx, env, "change on "+in.head.String(), in.restore, func() ([]remoteNeed, error) {
+	err := r.withRemotes(ctx, env, "change on "+in.head.String(), in.unlocked, func() ([]remoteNeed, error) {
 		var need []remoteNeed
 		var err error
 		rep, need, err = r.checkRound(ctx, in, env)
@@ -70,11 +71,10 @@ func (r *Repo) checkRenders(ctx context.Context, in renderCheck) (renderReport, 
 }
 
 // withRemotes calls attempt until it needs no remote resource that env
-// lacks. Between attempts it releases r.mu (which callers hold), fetches
-// what was needed into env, takes r.mu again and calls restore (if not
-// nil). A failed fetch is a *RenderError naming the overlays that needed
-// it, wrapping [ErrRemoteResource].
-func (r *Repo) withRemotes(ctx context.Context, env *renderEnv, revision string, restore func() error, attempt func() ([]remoteNeed, error)) error {
+// lacks. Between attempts it fetches what was needed into env, inside
+// unlocked (if not nil). A failed fetch is a *RenderError naming the
+// overlays that needed it, wrapping [ErrRemoteResource].
+func (r *Repo) withRemotes(ctx context.Context, env *renderEnv, revision string, unlocked func(func()) error, attempt func() ([]remoteNeed, error)) error {
 	for round := 0; ; round++ {
 		need, err := attempt()
 		if err != nil || len(need) == 0 {
@@ -82,10 +82,10 @@ func (r *Repo) withRemotes(ctx context.Context, env *renderEnv, revision string,
 		}
 		if round >= maxRemoteRounds {
 			err = reasonf(ErrRemoteResource, "remote resources nested more than %d deep", maxRemoteRounds)
-		} else {
-			r.mu.Unlock()
+		} else if unlocked == nil {
 			err = r.fetchRemotes(ctx, env, need)
-			r.mu.Lock()
+		} else if uerr := unlocked(func() { err = r.fetchRemotes(ctx, env, need) }); uerr != nil {
+			return uerr
 		}
 		if err != nil {
 			var failures []RenderFailure
@@ -95,11 +95,6 @@ func (r *Repo) withRemotes(ctx context.Context, env *renderEnv, revision string,
 				}
 			}
 			return newRenderError(revision, failures)
-		}
-		if restore != nil {
-			if err := restore(); err != nil {
-				return err
-			}
 		}
 	}
 }
@@ -309,13 +304,15 @@ func (r *Repo) renderEnv() *renderEnv {
 // resources are fetched and while kustomize runs.
 func (r *Repo) renderAt(ctx context.Context, root plumbing.Hash, dir, revision string) ([]byte, error) {
 	env := r.renderEnv()
+	unlocked := func(fn func()) error {
+		r.mu.Unlock()
+		defer r.mu.Lock()
+		fn()
+		return nil
+	}
 	var out []byte
-	err := r.withRemotes(ctx, env, revision, nil, func() ([]remoteNeed, error) {
-		o, refs, err := r.renders.renderTree(ctx, NewTree(r.repo.Storer, root), dir, revision, env, func(run func()) {
-			r.mu.Unlock()
-			defer r.mu.Lock()
-			run()
-		})
+	err := r.withRemotes(ctx, env, revision, unlocked, func() ([]remoteNeed, error) {
+		o, refs, err := r.renders.renderTree(ctx, NewTree(r.repo.Storer, root), dir, revision, env, func(run func()) { _ = unlocked(run) })
 		out = o
 		need := make([]remoteNeed, len(refs))
 		for i, ref := range refs {

@@ -350,6 +350,26 @@ func TestRemoteResourcesWhenEnabled(t *testing.T) {
 	assert.Contains(t, string(data), "namespace: app")
 	close(release)
 	require.NoError(t, <-done)
+
+	// Apply fetches the remote resources of the overlays it checks the
+	// same way, with the Repo free meanwhile.
+	release = make(chan struct{})
+	applied := make(chan error, 1)
+	go func() {
+		res, err := r.Apply(ctx, gitops.Change{Edits: []gitops.Edit{
+			gitops.WriteFile{Path: "app/kustomization.yaml", Data: []byte(strings.Replace(files["app/kustomization.yaml"], "namespace: app", "namespace: app2", 1))},
+		}})
+		if err == nil && !strings.Contains(res.Diff, "+  namespace: app2") {
+			err = errors.New("no diff of the remote resources: " + res.Diff)
+		}
+		applied <- err
+	}()
+	<-entered
+	_, err = r.ReadFile(ctx, head.String(), "app/kustomization.yaml")
+	require.NoError(t, err, "the Repo's lock is free while Apply fetches")
+	close(release)
+	require.NoError(t, <-applied)
+	assert.Contains(t, gitopstest.ReadFile(t, dir, "app/kustomization.yaml"), "namespace: app2")
 }
 
 func TestDeprecationWarningsGoToTheLogger(t *testing.T) {
