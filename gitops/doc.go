@@ -140,6 +140,36 @@
 // same Apply attempt, on the tree being built, and can refuse the change
 // (an environment under a hold) atomically with the push.
 //
+// [RestoreRelease] puts an environment's overlay back exactly as it was
+// at an earlier commit, as one commit (a rollback restores, it does not
+// replay): the overlay directory becomes the very tree it had then,
+// configuration included, while inputs it shares with other overlays (a
+// base edited since) are left alone and reported. With
+// RestoreRequest.Expect the restore is refused with [ErrStale] when
+// another writer changed the overlay since the caller decided, which
+// makes the decision atomic with the push.
+//
+// # Holds and quarantine
+//
+// A [Hold] stops every flightdeck writer from moving a release into one
+// app's environment; a [Quarantine] keeps digests that failed there from
+// coming back. Both are YAML files in the repository,
+// ".flightdeck/holds/<app>/<env>.yaml" ([HoldPath]) and
+// ".flightdeck/quarantine/<app>/<env>.yaml" ([QuarantinePath]), written
+// and removed by commits (package rollback writes them after a
+// rollback). The check is not opt-in: every change whose trailers name an
+// app and environment with one of the [HeldActions] (deploy, promote,
+// step) is refused with a *[HoldError] naming the hold (who, when, why,
+// the release rolled back from) while the hold stands or the digest is
+// quarantined, in every attempt of [Repo.Apply] and of gitopstest.Fake
+// ([Change.ApplyEdits]), so a hold pushed meanwhile refuses the replay.
+// [DeployRelease], [CopyRelease], the pipeline's deploy stage, the
+// strategy runner and the promoter are all held without asking. An
+// explicit [Override] with a reason, recorded in the commit's
+// Flightdeck-Override and Flightdeck-Reason trailers, is the only way
+// past; a writer that records an action of its own adds [HoldGuard]. A
+// hold file that does not parse still holds.
+//
 // # Trailers and history
 //
 // Every commit made with [Trailers] ends with a trailer block that Git

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"sort"
 	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	flightdeck "github.com/flightdeck-dev/flightdeck"
@@ -145,6 +149,10 @@ type DeployRequest struct {
 	Extra Extra
 	// Guards run against the tree before the edit (see [Guard]).
 	Guards []Guard
+	// Override deploys although the environment is on hold or the
+	// digest is quarantined there, and records why (see [Override]).
+	// The zero value overrides nothing: the deploy is refused.
+	Override Override
 	// DryRun computes the commit and the rendered diff and pushes nothing.
 	DryRun bool
 }
@@ -152,9 +160,10 @@ type DeployRequest struct {
 // Change returns the change [DeployRelease] applies: the guards, then a
 // [SetImage] of the overlay's `images:` entry to the release's digest
 // (newName set to the release's repository when the entry's name is
-// another), and the release's trailers. Only that entry changes; the
-// overlay's namespace, replicas, patches and generators are untouched.
-// Errors wrap [ErrInvalidChange] or [flightdeck.ErrInvalidRelease].
+// another), and the release's trailers (with the override, if any).
+// Only that entry changes; the overlay's namespace, replicas, patches and
+// generators are untouched. Errors wrap [ErrInvalidChange] (also for an
+// override without a reason) or [flightdeck.ErrInvalidRelease].
 func (d DeployRequest) Change() (Change, error) {
 	t := d.Target
 	if err := t.validate(); err != nil {
@@ -176,6 +185,9 @@ func (d DeployRequest) Change() (Change, error) {
 	}
 	tr := ReleaseTrailers(action, t.Environment.Name, rel)
 	tr.Extra = append(Extra(nil), d.Extra...)
+	if err := d.Override.apply(&tr.Extra); err != nil {
+		return Change{}, err
+	}
 	set := SetImage{Dir: t.Overlay(), Name: t.ImageName, Digest: rel.Digest}
 	if set.Name == "" {
 		set.Name = rel.Image
@@ -196,9 +208,17 @@ func (d DeployRequest) Change() (Change, error) {
 // [Repo.History] and [CurrentRelease] give the release back whole. A
 // release already pinned there makes no commit (Result.Changed false).
 //
+// A deploy to an environment on hold, or of a digest quarantined there,
+// is refused with a *[HoldError] wrapping [ErrHeld] or [ErrQuarantined]
+// (and [ErrRefused]) that names the hold: who placed it, when, why and
+// the release rolled back from. The check runs on the tree the commit is
+// built on, in every attempt (see [Change.ApplyEdits]), so a hold pushed
+// meanwhile by another writer refuses the deploy too. Only
+// DeployRequest.Override gets past it, and says so in the commit.
+//
 // Errors name the app, environment and overlay, and wrap
 // [ErrInvalidChange] or [flightdeck.ErrInvalidRelease] for bad input, a
-// guard's refusal, or whatever w.Apply returns.
+// hold's or a guard's refusal, or whatever w.Apply returns.
 func DeployRelease(ctx context.Context, w Writer, d DeployRequest) (Result, error) {
 	ch, err := d.Change()
 	if err != nil {
@@ -379,6 +399,9 @@ type CopyRequest struct {
 	Extra Extra
 	// Guards run against the tree before the edit (see [Guard]).
 	Guards []Guard
+	// Override copies although the target environment is on hold or the
+	// digest is quarantined there, and records why (see [Override]).
+	Override Override
 	// DryRun computes the commit and the rendered diff and pushes nothing.
 	DryRun bool
 }
@@ -413,7 +436,9 @@ var errSourceMoved = errors.New("source environment changed")
 // The copy is atomic with the push: the commit is built on a tree in
 // which From still pins the release that was read; if From changed
 // meanwhile, the release is read again (at most three times, then the
-// error wraps [ErrConflict]).
+// error wraps [ErrConflict]). A copy into an environment on hold, or of
+// a digest quarantined there, is refused as [DeployRelease] refuses it,
+// unless CopyRequest.Override says otherwise.
 //
 // Errors name both environments and wrap those of [CurrentRelease] and
 // [DeployRelease].
@@ -441,7 +466,7 @@ func CopyRelease(ctx context.Context, rw ReadWriter, c CopyRequest) (Copied, err
 			rel.Image = c.Image
 		}
 		d := DeployRequest{Target: to, Release: rel, Action: action, Message: c.Message,
-			Extra: append(Extra(nil), c.Extra...), Guards: c.Guards, DryRun: c.DryRun}
+			Extra: append(Extra(nil), c.Extra...), Guards: c.Guards, Override: c.Override, DryRun: c.DryRun}
 		if d.Target.ImageName == "" {
 			d.Target.ImageName = cur.ImageName
 		}
@@ -480,4 +505,327 @@ func sourcePinned(cur Current) Edit {
 		}
 		return nil
 	})
+}
+
+// ErrStale is wrapped by [RestoreRelease] when the overlay, in the tree
+// the commit would be built on, is no longer what the caller decided on
+// (RestoreRequest.Expect): another writer changed the environment
+// meanwhile, so the decision must be made again.
+var ErrStale = fmt.Errorf("%w: environment changed since the decision", ErrRefused)
+
+// RestoreRequest asks [RestoreRelease] to put an environment's overlay
+// back exactly as it was at an earlier commit. The zero value of every
+// field but Target and To is the default.
+type RestoreRequest struct {
+	// Target is the environment whose overlay is restored.
+	Target Target
+	// To is the commit whose overlay is restored: every file of the
+	// overlay directory, configuration included. Required.
+	To plumbing.Hash
+	// Expect, when not zero, is the tree hash the overlay must have in
+	// the tree the commit is built on; otherwise the restore is refused
+	// with [ErrStale]. It makes a decision taken on one head atomic with
+	// the push: a writer that changed the environment meanwhile makes
+	// the replay refuse instead of restoring over its change.
+	Expect plumbing.Hash
+	// Action is recorded in the trailers; empty means [ActionRollback].
+	Action Action
+	// Message is the commit message (a subject, and a body with the
+	// evidence); empty means "<action> <app> to <environment>".
+	Message string
+	// Extra are further trailers ([TrailerReverts], [TrailerReason],
+	// [TrailerChange], ...).
+	Extra Extra
+	// Edits are applied after the restore, in the same commit (a hold
+	// file, say). They must not write inside the overlay.
+	Edits []Edit
+	// Guards run against the tree before the restore (see [Guard]).
+	Guards []Guard
+	// DryRun computes the commit and the rendered diff and pushes nothing.
+	DryRun bool
+}
+
+// Restored is the outcome of [RestoreRelease].
+type Restored struct {
+	// Release is the release the restored overlay pins, with its source
+	// from the trailers of the deploy that recorded it (see
+	// [CurrentRelease]); zero when the overlay pins no digest.
+	Release flightdeck.Release
+	// Overlay is the overlay directory.
+	Overlay string
+	// Tree is the overlay's tree hash, the same at To and in the new
+	// commit; Replaced is the hash it had before.
+	Tree, Replaced plumbing.Hash
+	// Shared lists what the overlay reads from outside its directory
+	// (a base, a component, a file of a generator) that is not what it
+	// was at To: the restore leaves those alone. Sorted.
+	Shared []SharedInput
+	// Result is the commit.
+	Result Result
+}
+
+// SharedInput is a path outside an overlay that the overlay reads,
+// directly or through other kustomizations, with its object hash at the
+// restored commit and in the new commit (zero where it does not exist).
+type SharedInput struct {
+	Path      string
+	Then, Now plumbing.Hash
+}
+
+// restoreAttempts bounds how often RestoreRelease rebuilds a restore
+// whose outcome changed between two reads.
+const restoreAttempts = 3
+
+// RestoreRelease restores the overlay of r.Target exactly as it was at
+// commit r.To, as one commit: the overlay directory becomes the very
+// tree it had then (same tree hash, every file byte for byte, files
+// added since removed), with the release trailers of what it pins (see
+// [CurrentRelease]) and r.Extra. Only the overlay changes (and r.Edits):
+// inputs it shares with other overlays, such as a base edited since To,
+// are left as they are now and listed in Restored.Shared.
+//
+// Restoring what is already there makes no commit (Result.Changed
+// false). With r.Expect set the restore is refused with [ErrStale] if
+// the overlay is not that tree in the head the commit is built on, in any
+// attempt. Errors name the app, environment and overlay, and wrap
+// [ErrInvalidChange] for bad input, [ErrNotExist] when the overlay did not
+// exist at To, [ErrStale], a guard's refusal, or what rw returns.
+func RestoreRelease(ctx context.Context, rw ReadWriter, r RestoreRequest) (Restored, error) {
+	t := r.Target
+	where := fmt.Sprintf("restore %s to %s", t, shortHash(r.To))
+	if err := t.validate(); err != nil {
+		return Restored{}, fmt.Errorf("%s: %w", where, err)
+	}
+	if r.To.IsZero() {
+		return Restored{}, fmt.Errorf("%s: %w: no commit to restore", where, ErrInvalidChange)
+	}
+	out := Restored{Overlay: t.Overlay()}
+	cur, err := CurrentRelease(ctx, rw, t, r.To.String())
+	switch {
+	case err == nil:
+		out.Release = cur.Release
+	case errors.Is(err, ErrNoRelease):
+	default:
+		return out, fmt.Errorf("%s: %w", where, err)
+	}
+	action := r.Action
+	if action == "" {
+		action = ActionRollback
+	}
+	tr := ReleaseTrailers(action, t.Environment.Name, out.Release)
+	tr.App = t.App
+	tr.Extra = append(Extra(nil), r.Extra...)
+	in := Intent{Target: t, Trailers: tr}
+	var edits []Edit
+	if len(r.Guards) > 0 {
+		edits = append(edits, GuardEdit(in, r.Guards...))
+	}
+	var shared []SharedInput
+	edits = append(edits, EditFunc(func(tree *Tree) error {
+		var err error
+		out.Tree, out.Replaced, err = tree.restoreDir(out.Overlay, r.To, r.Expect)
+		if err != nil {
+			return err
+		}
+		shared, err = tree.sharedChanges(out.Overlay, r.To)
+		return err
+	}))
+	edits = append(edits, r.Edits...)
+	ch := Change{Message: r.Message, Trailers: tr, Edits: edits, DryRun: r.DryRun}
+	res, err := rw.Apply(ctx, ch)
+	out.Result = res
+	if err != nil {
+		return out, fmt.Errorf("%s: overlay %s: %w", where, out.Overlay, err)
+	}
+	out.Shared = shared
+	return out, nil
+}
+
+func shortHash(h plumbing.Hash) string {
+	s := h.String()
+	if h.IsZero() {
+		return "(none)"
+	}
+	return s[:12]
+}
+
+// hashOf returns the object hash of the file or directory at the clean
+// path p (zero when there is none), writing the changed objects under it
+// first.
+func (t *Tree) hashOf(p string) (plumbing.Hash, error) {
+	n, _, err := t.walk(p, false)
+	if err != nil || n == nil {
+		return plumbing.ZeroHash, err
+	}
+	if n.isDir() && !n.dirty || !n.isDir() && n.data == nil {
+		return n.hash, nil
+	}
+	h, keep, err := t.encode(n)
+	if err != nil || !keep {
+		return plumbing.ZeroHash, err
+	}
+	return h, nil
+}
+
+// treeAt returns a Tree over the root tree of commit c.
+func (t *Tree) treeAt(c plumbing.Hash) (*Tree, error) {
+	commit, err := object.GetCommit(t.s, c)
+	if err != nil {
+		return nil, fmt.Errorf("%w: commit %s: %v", ErrNotExist, c, err)
+	}
+	return NewTree(t.s, commit.TreeHash), nil
+}
+
+// restoreDir makes dir the tree it was at commit at and returns that
+// tree's hash and the hash dir had before. With expect set, dir must
+// have that hash first.
+func (t *Tree) restoreDir(dir string, at, expect plumbing.Hash) (restored, replaced plumbing.Hash, err error) {
+	c, err := cleanPath(dir)
+	if err == nil && c == "" {
+		err = fmt.Errorf("%w: cannot restore the root", ErrInvalidPath)
+	}
+	if err != nil {
+		return restored, replaced, &PathError{Op: "restore", Path: dir, Err: err}
+	}
+	then, err := t.treeAt(at)
+	if err != nil {
+		return restored, replaced, &PathError{Op: "restore", Path: dir, Err: err}
+	}
+	src, _, err := then.walk(c, false)
+	switch {
+	case err != nil:
+	case src == nil:
+		err = fmt.Errorf("%w: no such directory at %s", ErrNotExist, shortHash(at))
+	case !src.isDir():
+		err = fmt.Errorf("%w: not a directory at %s", ErrNotExist, shortHash(at))
+	}
+	if err != nil {
+		return restored, replaced, &PathError{Op: "restore", Path: dir, Err: err}
+	}
+	if replaced, err = t.hashOf(c); err != nil {
+		return restored, replaced, &PathError{Op: "restore", Path: dir, Err: err}
+	}
+	if !expect.IsZero() && replaced != expect {
+		return restored, replaced, fmt.Errorf("%w: overlay %s is tree %s, not %s", ErrStale, c, shortHash(replaced), shortHash(expect))
+	}
+	if err := checkWritable(c, true); err != nil {
+		return restored, replaced, &PathError{Op: "restore", Path: dir, Err: err}
+	}
+	if replaced == src.hash {
+		return src.hash, replaced, nil
+	}
+	n, dirs, err := t.walk(c, true)
+	if err != nil {
+		return restored, replaced, &PathError{Op: "restore", Path: dir, Err: err}
+	}
+	if n != nil && n.mode == filemode.Symlink {
+		return restored, replaced, &PathError{Op: "restore", Path: dir, Err: errSymlink(c)}
+	}
+	dirs[len(dirs)-1].children[path.Base(c)] = &tnode{mode: filemode.Dir, hash: src.hash}
+	t.markDirty(dirs)
+	t.changed[c] = struct{}{}
+	return src.hash, replaced, nil
+}
+
+// sharedChanges lists the inputs of the kustomization in dir that lie
+// outside dir and differ between commit at and t.
+func (t *Tree) sharedChanges(dir string, at plumbing.Hash) ([]SharedInput, error) {
+	then, err := t.treeAt(at)
+	if err != nil {
+		return nil, err
+	}
+	inputs := map[string]bool{}
+	seen := map[string]bool{}
+	var visit func(tr *Tree, d string)
+	visit = func(tr *Tree, d string) {
+		if seen[d] {
+			return
+		}
+		seen[d] = true
+		k := tr.KustomizationFile(d)
+		if k == "" {
+			return
+		}
+		data, err := tr.ReadFile(k)
+		if err != nil {
+			return
+		}
+		for _, ref := range kustomizationPaths(data) {
+			p := path.Join(d, ref)
+			if p == "." || p == ".." || strings.HasPrefix(p, "../") || p == dir || strings.HasPrefix(p, dir+"/") {
+				continue
+			}
+			if !tr.Exists(p) {
+				continue
+			}
+			inputs[p] = true
+			if tr.IsDir(p) {
+				visit(tr, p)
+			}
+		}
+	}
+	// Both sides: an input the overlay read then, or reads now.
+	visit(then, dir)
+	clear(seen)
+	visit(t, dir)
+	var out []SharedInput
+	for p := range inputs {
+		a, err := then.hashOf(p)
+		if err != nil {
+			return nil, err
+		}
+		b, err := t.hashOf(p)
+		if err != nil {
+			return nil, err
+		}
+		if a != b {
+			out = append(out, SharedInput{Path: p, Then: a, Now: b})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	// A changed directory covers the changed paths inside it.
+	kept := out[:0]
+	for _, s := range out {
+		if len(kept) > 0 && strings.HasPrefix(s.Path, kept[len(kept)-1].Path+"/") {
+			continue
+		}
+		kept = append(kept, s)
+	}
+	return kept, nil
+}
+
+// kustomizationPaths returns every scalar value of a kustomization file
+// that may name a relative path (after a "key=" prefix, as generator
+// sources write it), cleaned: whatever its field, so that no input is
+// missed; values that name nothing are dropped by the caller.
+func kustomizationPaths(data []byte) []string {
+	rn, err := yaml.Parse(string(data))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		switch n.Kind {
+		case yaml.DocumentNode, yaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c)
+			}
+		case yaml.MappingNode:
+			for i := 1; i < len(n.Content); i += 2 {
+				walk(n.Content[i])
+			}
+		case yaml.ScalarNode:
+			v := n.Value
+			if i := strings.IndexByte(v, '='); i >= 0 {
+				v = v[i+1:]
+			}
+			if v == "" || strings.Contains(v, "://") || strings.HasPrefix(v, "/") || strings.ContainsAny(v, " \t\n") {
+				return
+			}
+			out = append(out, path.Clean(v))
+		}
+	}
+	walk(rn.YNode())
+	return out
 }

@@ -294,19 +294,20 @@ func TestGuardIsCheckedAtomicallyWithThePush(t *testing.T) {
 	srv := gitopstest.Serve(t, dir)
 	r := newRepo(t, srv.URL())
 	ctx := context.Background()
-	hold := ".flightdeck/holds/checkout/prod.yaml"
+	// A guard of the caller's own (a change freeze); holds need none.
+	hold := ".flightdeck/freezes/checkout/prod.yaml"
 	var checks atomic.Int32
 	guard := gitops.GuardFunc(func(tr *gitops.Tree, in gitops.Intent) error {
 		checks.Add(1)
 		if data, err := tr.ReadFile(hold); err == nil {
-			return fmt.Errorf("%w: %s is held: %s", gitops.ErrRefused, in.Target, strings.TrimSpace(string(data)))
+			return fmt.Errorf("%w: %s is frozen: %s", gitops.ErrRefused, in.Target, strings.TrimSpace(string(data)))
 		}
 		return nil
 	})
 	// The hold lands after the deploy built its commit, before its push.
 	var held atomic.Value
 	srv.BeforeNextPush(func() {
-		h, err := gitopstest.CommitFiles(dir, gitopstest.Files{hold: "by jo: failed verification"}, nil, "hold checkout in prod")
+		h, err := gitopstest.CommitFiles(dir, gitopstest.Files{hold: "by jo: release freeze"}, nil, "freeze checkout in prod")
 		if err == nil {
 			held.Store(h)
 		}
@@ -314,10 +315,10 @@ func TestGuardIsCheckedAtomicallyWithThePush(t *testing.T) {
 	_, err := gitops.DeployRelease(ctx, r, gitops.DeployRequest{Target: target("checkout", "prod"), Release: release("checkout", 1),
 		Guards: []gitops.Guard{guard}})
 	require.ErrorIs(t, err, gitops.ErrRefused)
-	assert.Contains(t, err.Error(), "checkout in prod is held: by jo: failed verification")
+	assert.Contains(t, err.Error(), "checkout in prod is frozen: by jo: release freeze")
 	assert.Equal(t, int32(2), checks.Load(), "checked on the first head, and again on the replay")
 	require.NotNil(t, held.Load())
-	assert.Equal(t, held.Load(), gitopstest.Head(t, dir), "the deploy did not land over the hold")
+	assert.Equal(t, held.Load(), gitopstest.Head(t, dir), "the deploy did not land over the freeze")
 
 	// A change built by hand is checked the same way with GuardEdit.
 	in := gitops.Intent{Target: target("checkout", "prod"), Trailers: gitops.Trailers{Action: gitops.ActionStep, App: "checkout", Environment: "prod"}}

@@ -67,9 +67,14 @@ type Spec struct {
 	// It must not contain credentials.
 	SourceRepo string
 	// Guards run inside the commit's build, against the tree it is built
-	// on, and can refuse the deploy (see [gitops.Guard]), for example
-	// while the environment is under a hold.
+	// on, and can refuse the deploy (see [gitops.Guard]) for reasons of
+	// their own. Holds need no guard: a deploy to an environment on hold
+	// is always refused (see [gitops.DeployRelease]).
 	Guards []gitops.Guard
+	// Override deploys although the environment is on hold or the
+	// digest is quarantined there; it needs a reason, which the commit
+	// records. The zero value overrides nothing.
+	Override gitops.Override
 	// Message is the commit message; empty means gitops' default
 	// ("deploy <app> to <env>").
 	Message string
@@ -162,7 +167,7 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	}
 	target := sp.target()
 	res, err := gitops.DeployRelease(ctx, s.w, gitops.DeployRequest{
-		Target: target, Release: rel, Message: sp.Message, Guards: sp.Guards, DryRun: sp.DryRun,
+		Target: target, Release: rel, Message: sp.Message, Guards: sp.Guards, Override: sp.Override, DryRun: sp.DryRun,
 	})
 	if err != nil {
 		if errors.Is(err, gitops.ErrInvalidImage) || errors.Is(err, gitops.ErrNotExist) ||

@@ -248,3 +248,31 @@ func TestDeployRefusedByAGuardIsPermanentAndCommitsNothing(t *testing.T) {
 	d, _ := deploy.Deployed.Get(st)
 	assert.True(t, d.Changed, "lifting the hold lets the deploy through")
 }
+
+func TestDeployRefusesAHoldByDefaultAndNamesIt(t *testing.T) {
+	w := gitopstest.NewWriter(t, gitopstest.KustomizeLayout("checkout"))
+	hold, err := gitops.Hold{App: "checkout", Environment: "dev", By: "jo", At: when, Reason: "checkout errors after 1.4.0",
+		From: gitopstest.Image("checkout") + "@" + digest}.Marshal()
+	require.NoError(t, err)
+	gitopstest.Commit(t, w.Dir, gitopstest.Files{gitops.HoldPath("checkout", "dev"): string(hold)}, nil, "hold")
+	held := gitopstest.Head(t, w.Dir)
+
+	spec := deploy.Spec{App: "checkout", Environment: flightdeck.Environment{Name: "dev"}}
+	rep, _, err := run(t, w, spec, gitopstest.Image("checkout")+"@"+digest, pipeline.Retry{Attempts: 3, Backoff: 1})
+	require.ErrorIs(t, err, gitops.ErrHeld)
+	assert.True(t, pipeline.IsPermanent(err))
+	assert.Contains(t, err.Error(), "deploy checkout to dev: overlay apps/checkout/overlays/dev: gitops: checkout in dev is on hold since 2026-03-01T09:30:00Z by jo: checkout errors after 1.4.0")
+	s, _ := rep.Step("deploy-dev")
+	assert.Equal(t, 1, s.Attempts, "a hold is not retried")
+	assert.Equal(t, held, gitopstest.Head(t, w.Dir), "nothing committed")
+
+	// An override with a reason gets through and says so.
+	spec.Override = gitops.Override{Hold: true, Reason: "fix for the incident"}
+	_, st, err := run(t, w, spec, gitopstest.Image("checkout")+"@"+digest, pipeline.Retry{})
+	require.NoError(t, err)
+	d, _ := deploy.Deployed.Get(st)
+	require.True(t, d.Changed)
+	tr, err := gitops.ParseTrailers(gitopstest.Log(t, w.Dir)[0].Message)
+	require.NoError(t, err)
+	assert.Equal(t, gitops.Override{Hold: true, Reason: "fix for the incident"}, gitops.OverrideOf(tr))
+}
