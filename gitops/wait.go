@@ -308,7 +308,7 @@ func (w *waiter) run(ctx context.Context) (AppStatus, error) {
 		case err != nil:
 			w.goodSince = time.Time{}
 			if sentinel := permanent(err); sentinel != nil {
-				w.reason = "status read refused"
+				w.reason = refusedReason("status read", sentinel)
 				return w.fail(sentinel, err)
 			}
 			errCount++
@@ -372,7 +372,7 @@ func (w *waiter) judge(st AppStatus, stable time.Duration) (bool, AppStatus, err
 			return true, st, err
 		}
 		if sentinel := permanent(err); sentinel != nil {
-			w.reason = "refresh refused"
+			w.reason = refusedReason("refresh", sentinel)
 			st, err := w.fail(sentinel, err)
 			return true, st, err
 		}
@@ -398,6 +398,14 @@ func permanent(err error) error {
 		}
 	}
 	return nil
+}
+
+// refusedReason says what was refused and what to do about it.
+func refusedReason(what string, sentinel error) string {
+	if sentinel == ErrAppNotFound {
+		return what + " refused: the application was deleted, or never existed under this name"
+	}
+	return what + " refused: check the credentials and their permissions on the application"
 }
 
 type check int

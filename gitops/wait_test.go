@@ -240,6 +240,7 @@ func TestWaitForBadInput(t *testing.T) {
 	})
 	assert.ErrorIs(t, err, gitops.ErrAppNotFound, "an unknown app ends the wait at once")
 	assert.ErrorIs(t, err, syncertest.ErrNotFound)
+	assert.EqualError(t, err, `gitops: app "nope": application not found: status read refused: the application was deleted, or never existed under this name: status of app "nope": syncertest: application not found`)
 	assert.Equal(t, t0, clk.Now())
 }
 
@@ -291,6 +292,30 @@ func ExampleWaitFor() {
 	st, err := gitops.WaitFor(ctx, s, gitops.WaitOptions{App: "shop", Revision: revA[:7], StableFor: -1, Clock: clk})
 	fmt.Println(st.SyncStatus, st.Health, st.Revision[:7], err)
 	// Output: Synced Healthy 3f2a9c1 <nil>
+}
+
+// A release whose Deployment never becomes ready: once the sync has
+// finished, the Degraded health ends the wait at once, with Argo CD's
+// message, instead of at the timeout.
+func ExampleWaitFor_degraded() {
+	clk := sim.NewClock(time.Time{})
+	s := syncertest.New(clk)
+	finished := clk.Now().Add(-time.Minute)
+	s.Set(gitops.AppStatus{
+		App: "shop", SyncStatus: gitops.SyncSynced, Revision: revA,
+		Health: health.Degraded, HealthMessage: `Deployment "shop" exceeded its progress deadline`,
+		Operation:    &gitops.Operation{Phase: gitops.OpSucceeded, Revision: revA, FinishedAt: finished},
+		ReconciledAt: finished.Add(time.Second),
+	})
+	_, err := gitops.WaitFor(context.Background(), s, gitops.WaitOptions{App: "shop", Revision: revA, Timeout: time.Hour, Clock: clk})
+	fmt.Println(errors.Is(err, gitops.ErrDegraded))
+	var we *gitops.WaitError
+	if errors.As(err, &we) {
+		fmt.Println(we.Reason)
+	}
+	// Output:
+	// true
+	// health Degraded: Deployment "shop" exceeded its progress deadline
 }
 
 func TestWaitForDefaultsToSystemClock(t *testing.T) {
@@ -534,27 +559,14 @@ func (r *refusingRefresher) Refresh(context.Context, string) error {
 	return fmt.Errorf("refresh: %w", gitops.ErrAccessDenied)
 }
 
-// hanging is a Syncer whose status reads never answer: they block until
-// their context ends, as with a server that accepts the connection and
-// never replies. Each read announces itself on entered.
-type hanging struct {
-	*syncertest.Syncer
-	entered chan struct{}
-}
-
-func (h *hanging) AppStatus(ctx context.Context, _ string) (gitops.AppStatus, error) {
-	h.entered <- struct{}{}
-	<-ctx.Done()
-	return gitops.AppStatus{}, fmt.Errorf("read status: %w", ctx.Err())
-}
-
 func TestWaitForTimeoutBoundsHangingReads(t *testing.T) {
 	t.Run("fake clock", func(t *testing.T) {
 		clk := sim.NewClock(t0)
-		h := &hanging{Syncer: syncertest.New(clk), entered: make(chan struct{}, 1)}
+		s := syncertest.New(clk)
+		hung := s.Hang("AppStatus")
 		done := make(chan error, 1)
-		go func() { _, err := gitops.WaitFor(context.Background(), h, opts(clk)); done <- err }()
-		<-h.entered
+		go func() { _, err := gitops.WaitFor(context.Background(), s, opts(clk)); done <- err }()
+		<-hung
 		clk.Advance(time.Minute)
 		err := <-done
 		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
@@ -564,25 +576,28 @@ func TestWaitForTimeoutBoundsHangingReads(t *testing.T) {
 		// The fake clock never moves: the time left of Timeout also bounds
 		// each read in real time.
 		clk := sim.NewClock(t0)
-		h := &hanging{Syncer: syncertest.New(clk), entered: make(chan struct{}, 1)}
+		s := syncertest.New(clk)
+		s.Hang("AppStatus")
 		o := opts(clk)
 		o.Timeout = 20 * time.Millisecond
-		_, err := gitops.WaitFor(context.Background(), h, o)
+		_, err := gitops.WaitFor(context.Background(), s, o)
 		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
 		assert.NotErrorIs(t, err, context.Canceled)
 	})
 	t.Run("system clock", func(t *testing.T) {
-		h := &hanging{Syncer: syncertest.New(nil), entered: make(chan struct{}, 1)}
-		_, err := gitops.WaitFor(context.Background(), h, gitops.WaitOptions{App: "shop", Timeout: 20 * time.Millisecond})
+		s := syncertest.New(nil)
+		s.Hang("AppStatus")
+		_, err := gitops.WaitFor(context.Background(), s, gitops.WaitOptions{App: "shop", Timeout: 20 * time.Millisecond})
 		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
 	})
 	t.Run("hanging refresh", func(t *testing.T) {
 		clk := sim.NewClock(t0)
-		s := &hangingRefresh{Syncer: syncertest.New(clk), entered: make(chan struct{}, 1)}
+		s := syncertest.New(clk)
 		s.Script("shop", status(revA, gitops.OpSucceeded, 9*time.Second, gitops.SyncSynced, health.Healthy))
+		hung := s.Hang("Refresh")
 		done := make(chan error, 1)
 		go func() { _, err := gitops.WaitFor(context.Background(), s, opts(clk)); done <- err }()
-		<-s.entered
+		<-hung
 		clk.Advance(time.Minute)
 		err := <-done
 		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
@@ -590,27 +605,17 @@ func TestWaitForTimeoutBoundsHangingReads(t *testing.T) {
 	})
 	t.Run("caller's context", func(t *testing.T) {
 		clk := sim.NewClock(t0)
-		h := &hanging{Syncer: syncertest.New(clk), entered: make(chan struct{}, 1)}
+		s := syncertest.New(clk)
+		hung := s.Hang("AppStatus")
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { _, err := gitops.WaitFor(ctx, h, opts(clk)); done <- err }()
-		<-h.entered
+		go func() { _, err := gitops.WaitFor(ctx, s, opts(clk)); done <- err }()
+		<-hung
 		cancel()
 		err := <-done
 		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
 		assert.ErrorIs(t, err, context.Canceled)
 	})
-}
-
-type hangingRefresh struct {
-	*syncertest.Syncer
-	entered chan struct{}
-}
-
-func (h *hangingRefresh) Refresh(ctx context.Context, _ string) error {
-	h.entered <- struct{}{}
-	<-ctx.Done()
-	return ctx.Err()
 }
 
 func TestWaitErrorText(t *testing.T) {

@@ -11,18 +11,15 @@ import (
 	"github.com/flightdeck-dev/flightdeck/health"
 )
 
-// ErrNotFound is returned by [Syncer] for an application it does not know.
-// It matches [gitops.ErrAppNotFound], so [gitops.WaitFor] stops at once.
-var ErrNotFound error = &matching{msg: "syncertest: application not found", is: gitops.ErrAppNotFound}
+// ErrNotFound is returned (wrapped) by [Syncer] for an application it
+// does not know. It matches [gitops.ErrAppNotFound], so [gitops.WaitFor]
+// stops at once, as it does for a real controller's NotFound.
+var ErrNotFound error = notFound{}
 
-// matching is a sentinel that also matches a gitops sentinel.
-type matching struct {
-	msg string
-	is  error
-}
+type notFound struct{}
 
-func (e *matching) Error() string { return e.msg }
-func (e *matching) Unwrap() error { return e.is }
+func (notFound) Error() string { return "syncertest: application not found" }
+func (notFound) Unwrap() error { return gitops.ErrAppNotFound }
 
 // Call is one recorded call on a [Syncer].
 type Call struct {
@@ -48,6 +45,8 @@ type Syncer struct {
 	scripts   map[string][]gitops.AppStatus
 	syncErr   error
 	statusErr []error
+	hang      map[string]bool
+	hung      chan string
 	calls     []Call
 }
 
@@ -109,6 +108,43 @@ func (s *Syncer) Delete(app string) {
 	delete(s.scripts, app)
 }
 
+// Hang makes every later call of the given methods ("AppStatus",
+// "Refresh" or "Sync") block until its context ends, as against a server
+// that accepts the connection and never answers; the call is recorded
+// first and returns the context's error. Hang with no methods ends the
+// fault. The returned channel receives a blocked call's method name each
+// time one starts waiting (it holds 16; more are not announced), so a test
+// knows the code under test is stuck in the call.
+func (s *Syncer) Hang(methods ...string) <-chan string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hang = map[string]bool{}
+	for _, m := range methods {
+		s.hang[m] = true
+	}
+	if s.hung == nil {
+		s.hung = make(chan string, 16)
+	}
+	return s.hung
+}
+
+// enter records a call and, if its method hangs, blocks until ctx ends;
+// s.mu is held on entry and on return.
+func (s *Syncer) enter(ctx context.Context, c Call) error {
+	s.calls = append(s.calls, c)
+	if s.hang[c.Method] {
+		hung := s.hung
+		s.mu.Unlock()
+		select {
+		case hung <- c.Method:
+		default:
+		}
+		<-ctx.Done()
+		s.mu.Lock()
+	}
+	return ctx.Err()
+}
+
 // Calls returns a copy of the calls recorded so far.
 func (s *Syncer) Calls() []Call {
 	s.mu.Lock()
@@ -133,9 +169,8 @@ func (s *Syncer) Count(method string) int {
 func (s *Syncer) Sync(ctx context.Context, req gitops.SyncRequest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, Call{Method: "Sync", App: req.App, Request: req})
-	if err := ctx.Err(); err != nil {
-		return err
+	if err := s.enter(ctx, Call{Method: "Sync", App: req.App, Request: req}); err != nil {
+		return fmt.Errorf("sync app %q: %w", req.App, err)
 	}
 	if s.syncErr != nil {
 		return fmt.Errorf("sync app %q: %w", req.App, s.syncErr)
@@ -161,9 +196,8 @@ func (s *Syncer) Sync(ctx context.Context, req gitops.SyncRequest) error {
 func (s *Syncer) AppStatus(ctx context.Context, app string) (gitops.AppStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, Call{Method: "AppStatus", App: app})
-	if err := ctx.Err(); err != nil {
-		return gitops.AppStatus{}, err
+	if err := s.enter(ctx, Call{Method: "AppStatus", App: app}); err != nil {
+		return gitops.AppStatus{}, fmt.Errorf("status of app %q: %w", app, err)
 	}
 	if len(s.statusErr) > 0 {
 		err := s.statusErr[0]
@@ -191,9 +225,8 @@ func (s *Syncer) AppStatus(ctx context.Context, app string) (gitops.AppStatus, e
 func (s *Syncer) Refresh(ctx context.Context, app string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, Call{Method: "Refresh", App: app})
-	if err := ctx.Err(); err != nil {
-		return err
+	if err := s.enter(ctx, Call{Method: "Refresh", App: app}); err != nil {
+		return fmt.Errorf("refresh app %q: %w", app, err)
 	}
 	st, ok := s.apps[app]
 	if !ok {

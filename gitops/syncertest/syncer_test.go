@@ -113,3 +113,28 @@ func ExampleSyncer() {
 	// Synced Healthy
 	// 3 calls
 }
+
+func TestHangAndDelete(t *testing.T) {
+	s := syncertest.New(nil)
+	s.Set(gitops.AppStatus{App: "shop"})
+	hung := s.Hang("AppStatus", "Refresh")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := s.AppStatus(ctx, "shop"); done <- err }()
+	assert.Equal(t, "AppStatus", <-hung, "the blocked call is announced")
+	assert.Equal(t, 1, s.Count("AppStatus"), "and recorded")
+	cancel()
+	err := <-done
+	require.ErrorIs(t, err, context.Canceled)
+	assert.ErrorContains(t, err, `status of app "shop"`)
+	require.NoError(t, s.Sync(context.Background(), gitops.SyncRequest{App: "shop"}), "Sync does not hang")
+
+	s.Hang()
+	_, err = s.AppStatus(context.Background(), "shop")
+	require.NoError(t, err, "Hang() ends the fault")
+
+	s.Delete("shop")
+	_, err = s.AppStatus(context.Background(), "shop")
+	require.ErrorIs(t, err, syncertest.ErrNotFound)
+	assert.ErrorIs(t, err, gitops.ErrAppNotFound)
+}
