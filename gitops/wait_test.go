@@ -559,18 +559,43 @@ func (r *refusingRefresher) Refresh(context.Context, string) error {
 	return fmt.Errorf("refresh: %w", gitops.ErrAccessDenied)
 }
 
+// waitHung starts WaitFor on s with the calls of method hanging, and
+// returns once the waiter is stuck in one, with a channel for its error.
+func waitHung(ctx context.Context, s *syncertest.Syncer, method string, o gitops.WaitOptions) <-chan error {
+	hung := s.Hang(method)
+	done := make(chan error, 1)
+	go func() { _, err := gitops.WaitFor(ctx, s, o); done <- err }()
+	<-hung
+	return done
+}
+
 func TestWaitForTimeoutBoundsHangingReads(t *testing.T) {
 	t.Run("fake clock", func(t *testing.T) {
 		clk := sim.NewClock(t0)
-		s := syncertest.New(clk)
-		hung := s.Hang("AppStatus")
-		done := make(chan error, 1)
-		go func() { _, err := gitops.WaitFor(context.Background(), s, opts(clk)); done <- err }()
-		<-hung
+		done := waitHung(context.Background(), syncertest.New(clk), "AppStatus", opts(clk))
 		clk.Advance(time.Minute)
 		err := <-done
 		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
 		assert.ErrorContains(t, err, "the status read did not finish before the wait ended")
+	})
+	t.Run("hanging refresh", func(t *testing.T) {
+		clk := sim.NewClock(t0)
+		s := syncertest.New(clk)
+		s.Script("shop", status(revA, gitops.OpSucceeded, 9*time.Second, gitops.SyncSynced, health.Healthy))
+		done := waitHung(context.Background(), s, "Refresh", opts(clk))
+		clk.Advance(time.Minute)
+		err := <-done
+		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
+		assert.ErrorContains(t, err, "the refresh did not finish")
+	})
+	t.Run("caller's context", func(t *testing.T) {
+		clk := sim.NewClock(t0)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := waitHung(ctx, syncertest.New(clk), "AppStatus", opts(clk))
+		cancel()
+		err := <-done
+		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
+		assert.ErrorIs(t, err, context.Canceled)
 	})
 	t.Run("real time", func(t *testing.T) {
 		// The fake clock never moves: the time left of Timeout also bounds
@@ -589,32 +614,6 @@ func TestWaitForTimeoutBoundsHangingReads(t *testing.T) {
 		s.Hang("AppStatus")
 		_, err := gitops.WaitFor(context.Background(), s, gitops.WaitOptions{App: "shop", Timeout: 20 * time.Millisecond})
 		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
-	})
-	t.Run("hanging refresh", func(t *testing.T) {
-		clk := sim.NewClock(t0)
-		s := syncertest.New(clk)
-		s.Script("shop", status(revA, gitops.OpSucceeded, 9*time.Second, gitops.SyncSynced, health.Healthy))
-		hung := s.Hang("Refresh")
-		done := make(chan error, 1)
-		go func() { _, err := gitops.WaitFor(context.Background(), s, opts(clk)); done <- err }()
-		<-hung
-		clk.Advance(time.Minute)
-		err := <-done
-		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
-		assert.ErrorContains(t, err, "the refresh did not finish")
-	})
-	t.Run("caller's context", func(t *testing.T) {
-		clk := sim.NewClock(t0)
-		s := syncertest.New(clk)
-		hung := s.Hang("AppStatus")
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { _, err := gitops.WaitFor(ctx, s, opts(clk)); done <- err }()
-		<-hung
-		cancel()
-		err := <-done
-		require.ErrorIs(t, err, gitops.ErrWaitTimeout)
-		assert.ErrorIs(t, err, context.Canceled)
 	})
 }
 
