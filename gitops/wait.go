@@ -162,9 +162,6 @@ func (e *WaitError) Unwrap() []error {
 	return []error{e.Err}
 }
 
-// errDeadline is the cause of the wait context once Timeout has passed.
-var errDeadline = errors.New("wait timeout passed")
-
 // WaitFor polls s until app reaches the wanted state and holds it for the
 // stability window, and returns the last status. A status is good only
 // when all of these hold:
@@ -276,8 +273,8 @@ func (w *waiter) run(ctx context.Context) (AppStatus, error) {
 	if maxErr <= 0 {
 		maxErr = DefaultMaxStatusErrors
 	}
-	waitCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	waitCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	w.ctx, w.waitCtx = ctx, waitCtx
 	if opts.Timeout > 0 {
 		w.deadlineAt = w.clk.Now().Add(opts.Timeout)
@@ -285,7 +282,7 @@ func (w *waiter) run(ctx context.Context) (AppStatus, error) {
 		go func() {
 			select {
 			case <-fired:
-				cancel(errDeadline)
+				cancel()
 			case <-waitCtx.Done():
 			}
 		}()
