@@ -335,7 +335,12 @@ func TestRemoteResourcesWhenEnabled(t *testing.T) {
 	cancel()
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.ErrorIs(t, err, gitops.ErrRemoteResource)
-	<-entered
+	// On a loaded machine the deadline can pass before the request reaches
+	// the server, so the signal is drained only if it came.
+	select {
+	case <-entered:
+	default:
+	}
 
 	// While a fetch waits, the Repo serves other callers.
 	head := gitopstest.Head(t, dir)
