@@ -304,7 +304,11 @@ func TestRemoteResourcesWhenEnabled(t *testing.T) {
 	var block atomic.Bool
 	fileSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if block.Load() {
-			entered <- struct{}{}
+			select {
+			case entered <- struct{}{}:
+			case <-r.Context().Done():
+				return
+			}
 			select {
 			case <-release:
 			case <-r.Context().Done():
