@@ -170,7 +170,7 @@ func (r *Repo) dryRun(ctx context.Context, ch Change) (Result, error) {
 		r.st.rollback(0)
 		return res, err
 	}
-	r.st.keep()
+	r.st.keepUnpushed()
 	return res, nil
 }
 

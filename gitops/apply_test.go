@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -373,6 +374,25 @@ func TestDryRunPushesNothing(t *testing.T) {
 	assert.Equal(t, []string{"apps/shop/overlays/prod", "apps/shop/overlays/staging"}, res.Overlays)
 	assert.Contains(t, res.Diff, "+++ b/apps/shop/overlays/staging")
 	assert.NotContains(t, res.Diff, "+++ b/apps/shop/overlays/prod", "prod rendered the same")
+}
+
+// A dry run's objects stay readable, but an Apply that writes the same
+// objects again must still push them: the remote never had them.
+func TestApplyAfterIdenticalDryRunPushesItsObjects(t *testing.T) {
+	t.Parallel()
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
+	r := newRepo(t, gitopstest.FileURL(dir))
+	ch := deploy("shop", "staging", digestA)
+	ch.DryRun = true
+	dry, err := r.Apply(context.Background(), ch)
+	require.NoError(t, err)
+	ch.DryRun = false
+	res, err := r.Apply(context.Background(), ch)
+	require.NoError(t, err)
+	assert.Equal(t, dry.Tree, res.Tree)
+	assert.Equal(t, res.Commit, gitopstest.Head(t, dir))
+	out, err := exec.Command("git", "--git-dir", dir, "fsck", "--no-dangling").CombinedOutput()
+	require.NoError(t, err, string(out))
 }
 
 func TestApplyToEmptyRemote(t *testing.T) {

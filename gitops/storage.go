@@ -40,10 +40,13 @@ type overlayStorage struct {
 	attempt   []plumbing.Hash // written since the last keep or rollback, in order
 	kept      []plumbing.Hash // pushed, not yet on disk
 	keptBytes int64
+	// unpushed are objects of dry runs: in memory for reading, but not on
+	// the remote, so an attempt that writes one again must push it.
+	unpushed map[plumbing.Hash]bool
 }
 
 func newOverlayStorage(fs *filesystem.Storage, dir string) *overlayStorage {
-	return &overlayStorage{Storage: fs, dir: dir, mem: map[plumbing.Hash]plumbing.EncodedObject{}}
+	return &overlayStorage{Storage: fs, dir: dir, mem: map[plumbing.Hash]plumbing.EncodedObject{}, unpushed: map[plumbing.Hash]bool{}}
 }
 
 func (o *overlayStorage) memObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, bool) {
@@ -60,7 +63,8 @@ func (o *overlayStorage) memObject(t plumbing.ObjectType, h plumbing.Hash) (plum
 func (o *overlayStorage) SetEncodedObject(obj plumbing.EncodedObject) (plumbing.Hash, error) {
 	h := obj.Hash()
 	o.mu.Lock()
-	if _, ok := o.mem[h]; !ok {
+	if _, ok := o.mem[h]; !ok || o.unpushed[h] {
+		delete(o.unpushed, h)
 		o.mem[h] = obj
 		o.attempt = append(o.attempt, h)
 	}
@@ -145,6 +149,18 @@ func (o *overlayStorage) keep() bool {
 	return len(o.kept) >= keptObjectsMax || o.keptBytes >= keptBytesMax
 }
 
+// keepUnpushed keeps the current attempt's objects in memory, for
+// reading, without taking them for pushed: a later attempt that writes
+// one of them again sends it. They are dropped at the next flush.
+func (o *overlayStorage) keepUnpushed() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, h := range o.attempt {
+		o.unpushed[h] = true
+	}
+	o.attempt = nil
+}
+
 // flush writes the kept objects to the cache as one pack and drops them
 // from memory; the current attempt's objects stay. Callers hold the cache
 // lock.
@@ -174,6 +190,12 @@ func (o *overlayStorage) flush() error {
 			delete(o.mem, h)
 		}
 	}
+	for h := range o.unpushed {
+		if !inAttempt[h] {
+			delete(o.mem, h)
+		}
+	}
+	clear(o.unpushed)
 	o.kept, o.keptBytes = o.kept[len(kept):], 0
 	return nil
 }
@@ -184,6 +206,7 @@ func (o *overlayStorage) forget() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	clear(o.mem)
+	clear(o.unpushed)
 	o.attempt, o.kept, o.keptBytes = nil, nil, 0
 }
 

@@ -1,0 +1,4 @@
+// Package promotetest has fakes for tests of code built on package
+// promote: an in-memory approval store ([Store]) that serves as the
+// source of an Approvals policy, and a fixed clock ([FixedClock]).
+package promotetest
