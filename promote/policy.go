@@ -191,7 +191,8 @@ func (h Health) Evaluate(ctx context.Context, in *Input) Verdict {
 // HoldChecker tells whether a change to an environment is held: the
 // environment is on hold, or the digest quarantined there. It returns nil
 // when nothing holds, or an error that names the hold (who placed it,
-// since when, why). gitops.CheckHold, with no override, is one.
+// since when, why). The default is [gitops.CheckHold] with no override:
+// the hold files package rollback writes under .flightdeck/.
 type HoldChecker interface {
 	CheckHold(t *gitops.Tree, app, env, digest string) error
 }
@@ -221,17 +222,20 @@ func (Holds) Name() string { return "holds" }
 // Evaluate implements [Policy].
 func (h Holds) Evaluate(_ context.Context, in *Input) Verdict {
 	p := in.Plan
-	if h.Checker == nil {
-		return block(h, "no hold checker is configured")
+	check := h.Checker
+	if check == nil {
+		check = HoldCheckFunc(func(t *gitops.Tree, app, env, digest string) error {
+			return gitops.CheckHold(t, app, env, digest, gitops.Override{})
+		})
 	}
 	if in.Tree == nil {
 		return block(h, "no repository tree to read holds from")
 	}
-	if err := h.Checker.CheckHold(in.Tree, p.App, p.To, p.Release.Digest); err != nil {
+	if err := check.CheckHold(in.Tree, p.App, p.To, p.Release.Digest); err != nil {
 		return block(h, "%v", err)
 	}
 	if h.Source {
-		if err := h.Checker.CheckHold(in.Tree, p.App, p.From, ""); err != nil {
+		if err := check.CheckHold(in.Tree, p.App, p.From, ""); err != nil {
 			return block(h, "source environment: %v", err)
 		}
 	}

@@ -369,33 +369,32 @@ func TestScanByDigestWithExpiringAllowlist(t *testing.T) {
 	assert.Contains(t, v.Reason, "db unreachable")
 }
 
-// holdFile is a stand-in for the repository's hold check: a file under
-// .flightdeck/holds holds the environment.
-var holdFile = promote.HoldCheckFunc(func(t *gitops.Tree, app, env, digest string) error {
-	b, err := t.ReadFile(".flightdeck/holds/" + app + "/" + env + ".yaml")
-	if errors.Is(err, gitops.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return errors.New(app + " in " + env + " is on hold: " + strings.TrimSpace(string(b)))
-})
-
 func TestHoldsAndHealth(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	healthy := true
-	p := e.promoter(ladder(promote.Holds{Checker: holdFile}, promote.Health{Checker: promote.HealthFunc(func(context.Context, string, string) (bool, string, error) {
+	p := e.promoter(ladder(promote.Holds{Source: true}, promote.Health{Checker: promote.HealthFunc(func(context.Context, string, string) (bool, string, error) {
 		return healthy, "3/3 ready", nil
 	})}))
 	pl, err := p.Plan(ctx, "shop", "prod")
 	require.NoError(t, err)
-	gitopstest.Commit(t, e.bare, gitopstest.Files{".flightdeck/holds/shop/prod.yaml": "by: oncall since 2026-03-02T09:00:00Z"}, nil, "hold prod")
+	hold, err := gitops.Hold{App: "shop", Environment: "prod", By: "oncall", At: t0.Add(-time.Hour), Reason: "checkout errors"}.Marshal()
+	require.NoError(t, err)
+	gitopstest.Commit(t, e.bare, gitopstest.Files{gitops.HoldPath("shop", "prod"): string(hold)}, nil, "hold prod")
+	ex, err := p.Explain(ctx, pl, promote.Request{})
+	require.NoError(t, err)
+	assert.Contains(t, ex.String(), "holds: blocked: gitops: shop in prod is on hold since 2026-03-02T09:00:00Z by oncall: checkout errors")
 	_, err = p.Promote(ctx, promote.Request{}, pl)
-	require.ErrorIs(t, err, promote.ErrBlocked)
-	assert.Contains(t, err.Error(), "holds: blocked: shop in prod is on hold: by: oncall since 2026-03-02T09:00:00Z")
-	gitopstest.Commit(t, e.bare, nil, []string{".flightdeck/holds/shop/prod.yaml"}, "lift")
+	require.ErrorIs(t, err, gitops.ErrHeld, "gitops refuses the commit itself")
+	gitopstest.Commit(t, e.bare, nil, []string{gitops.HoldPath("shop", "prod")}, "lift")
+	q, err := gitops.Quarantine{App: "shop", Environment: "prod", Digests: []gitops.QuarantinedDigest{{Digest: pl.Release.Digest, By: "rollback", At: t0, Reason: "failed verification"}}}.Marshal()
+	require.NoError(t, err)
+	gitopstest.Commit(t, e.bare, gitopstest.Files{gitops.QuarantinePath("shop", "prod"): string(q)}, nil, "quarantine")
+	ex, err = p.Explain(ctx, pl, promote.Request{})
+	require.NoError(t, err)
+	assert.Contains(t, ex.String(), "holds: blocked: gitops:")
+	assert.Contains(t, ex.String(), "quarantined")
+	gitopstest.Commit(t, e.bare, nil, []string{gitops.QuarantinePath("shop", "prod")}, "clear")
 	healthy = false
 	_, err = p.Promote(ctx, promote.Request{}, pl)
 	assert.ErrorContains(t, err, "health: blocked: shop is not healthy in staging: 3/3 ready")
