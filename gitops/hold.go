@@ -18,6 +18,7 @@ import (
 //
 //	.flightdeck/holds/<app>/<environment>.yaml       a Hold
 //	.flightdeck/quarantine/<app>/<environment>.yaml  a Quarantine
+//	.flightdeck/locks/<app>/<environment>.yaml       a rollout or promotion in progress
 //
 // Package rollback writes them; gitops only reads and enforces them, in
 // every attempt of every change that moves a release (see
@@ -33,7 +34,17 @@ const (
 	HoldsDir = StateDir + "/holds"
 	// QuarantineDir holds one [Quarantine] file per app and environment.
 	QuarantineDir = StateDir + "/quarantine"
+	// LocksDir holds one lock file per app and environment while a
+	// rollout or a promotion is in progress there ([LockPath]); package
+	// rollback's automatic triggers do not act while one stands.
+	LocksDir = StateDir + "/locks"
 )
+
+// LockPath returns the path of the lock file of app in env,
+// ".flightdeck/locks/<app>/<env>.yaml". A writer that starts a rollout
+// or a promotion commits it (any YAML; "by", "at" and "reason" keys are
+// shown to whoever it stops) and removes it in the commit that ends it.
+func LockPath(app, env string) string { return path.Join(LocksDir, app, env+".yaml") }
 
 // HoldPath returns the path of the hold file of app in env,
 // ".flightdeck/holds/<app>/<env>.yaml".

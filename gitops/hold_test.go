@@ -249,8 +249,15 @@ func TestRestoreReleaseRestoresTheOverlayExactly(t *testing.T) {
 	require.ErrorIs(t, err, gitops.ErrStale)
 	assert.ErrorIs(t, err, gitops.ErrRefused)
 
+	_, err = gitops.RestoreRelease(ctx, r, gitops.RestoreRequest{Target: prod, To: good.Commit, DecidedAt: good.Commit, Extra: x})
+	require.ErrorIs(t, err, gitops.ErrStale, "decided when the good release was there")
 	badTree := overlayTree(t, dir, bad.Commit, ov)
-	res, err := gitops.RestoreRelease(ctx, r, gitops.RestoreRequest{Target: prod, To: good.Commit, Expect: badTree, Extra: x,
+	// Restoring changes nothing, so the further edits are not applied.
+	same, err := gitops.RestoreRelease(ctx, r, gitops.RestoreRequest{Target: prod, To: bad.Commit, DecidedAt: bad.Commit,
+		Edits: []gitops.Edit{gitops.WriteFile{Path: ".flightdeck/x", Data: []byte("x")}}})
+	require.NoError(t, err)
+	assert.False(t, same.Result.Changed)
+	res, err := gitops.RestoreRelease(ctx, r, gitops.RestoreRequest{Target: prod, To: good.Commit, Expect: badTree, DecidedAt: bad.Commit, Extra: x,
 		Message: "rollback checkout in prod\n\nEvidence: error rate 4.1%"})
 	require.NoError(t, err)
 	require.True(t, res.Result.Changed)

@@ -528,6 +528,11 @@ type RestoreRequest struct {
 	// the push: a writer that changed the environment meanwhile makes
 	// the replay refuse instead of restoring over its change.
 	Expect plumbing.Hash
+	// DecidedAt, when not zero, is the commit the caller decided on: the
+	// overlay must be, in the tree the commit is built on, what it was
+	// at DecidedAt, or the restore is refused with [ErrStale], as with
+	// Expect.
+	DecidedAt plumbing.Hash
 	// Action is recorded in the trailers; empty means [ActionRollback].
 	Action Action
 	// Message is the commit message (a subject, and a body with the
@@ -585,9 +590,9 @@ const restoreAttempts = 3
 // are left as they are now and listed in Restored.Shared.
 //
 // Restoring what is already there makes no commit (Result.Changed
-// false). With r.Expect set the restore is refused with [ErrStale] if
-// the overlay is not that tree in the head the commit is built on, in any
-// attempt. Errors name the app, environment and overlay, and wrap
+// false) and applies none of r.Edits. With r.Expect or r.DecidedAt set
+// the restore is refused with [ErrStale] if the overlay is not that tree
+// in the head the commit is built on, in any attempt. Errors name the app, environment and overlay, and wrap
 // [ErrInvalidChange] for bad input, [ErrNotExist] when the overlay did not
 // exist at To, [ErrStale], a guard's refusal, or what rw returns.
 func RestoreRelease(ctx context.Context, rw ReadWriter, r RestoreRequest) (Restored, error) {
@@ -621,16 +626,40 @@ func RestoreRelease(ctx context.Context, rw ReadWriter, r RestoreRequest) (Resto
 		edits = append(edits, GuardEdit(in, r.Guards...))
 	}
 	var shared []SharedInput
+	unchanged := false
 	edits = append(edits, EditFunc(func(tree *Tree) error {
+		expect := r.Expect
+		if !r.DecidedAt.IsZero() {
+			then, err := tree.treeAt(r.DecidedAt)
+			if err != nil {
+				return err
+			}
+			h, err := then.hashOf(out.Overlay)
+			if err != nil {
+				return err
+			}
+			if !expect.IsZero() && expect != h {
+				return fmt.Errorf("%w: overlay %s was tree %s at %s, not %s", ErrStale, out.Overlay, shortHash(h), shortHash(r.DecidedAt), shortHash(expect))
+			}
+			expect = h
+		}
 		var err error
-		out.Tree, out.Replaced, err = tree.restoreDir(out.Overlay, r.To, r.Expect)
+		out.Tree, out.Replaced, err = tree.restoreDir(out.Overlay, r.To, expect)
 		if err != nil {
 			return err
 		}
+		unchanged = out.Tree == out.Replaced
 		shared, err = tree.sharedChanges(out.Overlay, r.To)
 		return err
 	}))
-	edits = append(edits, r.Edits...)
+	for _, e := range r.Edits {
+		edits = append(edits, EditFunc(func(tree *Tree) error {
+			if unchanged {
+				return nil
+			}
+			return e.Apply(tree)
+		}))
+	}
 	ch := Change{Message: r.Message, Trailers: tr, Edits: edits, DryRun: r.DryRun}
 	res, err := rw.Apply(ctx, ch)
 	out.Result = res

@@ -1,0 +1,254 @@
+package rollback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/flightdeck-dev/flightdeck/gitops"
+)
+
+// deployActions are the actions whose commits put a release (or a step of
+// one) into an environment: the commits a rollback can revert or restore,
+// and a verification can judge.
+var deployActions = []gitops.Action{gitops.ActionDeploy, gitops.ActionPromote, gitops.ActionRollback, gitops.ActionStep}
+
+// historyPage is how many entries each History read asks for.
+const historyPage = 32
+
+// each calls fn with the entries of q from revision on, newest first,
+// page by page, until fn returns false or history ends.
+func (c *Controller) each(ctx context.Context, q gitops.HistoryQuery, fn func(gitops.Entry) (bool, error)) error {
+	q.Limit = historyPage
+	for {
+		entries, err := c.rw.History(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			more, err := fn(e)
+			if err != nil || !more {
+				return err
+			}
+		}
+		if len(entries) < historyPage || entries[len(entries)-1].Parent.IsZero() {
+			return nil
+		}
+		q.Revision = entries[len(entries)-1].Parent.String()
+	}
+}
+
+// Current returns the environment's current deploy at revision ("" for
+// the branch head): the newest deploy, promote, rollback or strategy step
+// commit flightdeck wrote for the app and environment. It returns an
+// error wrapping [ErrNoDeploy] when there is none.
+func (c *Controller) Current(ctx context.Context, t gitops.Target, revision string) (gitops.Entry, error) {
+	entries, err := c.rw.History(ctx, gitops.HistoryQuery{App: t.App, Environment: t.Environment.Name,
+		Actions: deployActions, Revision: revision, Limit: 1})
+	if err != nil {
+		return gitops.Entry{}, fmt.Errorf("current deploy of %s: %w", t, err)
+	}
+	if len(entries) == 0 {
+		return gitops.Entry{}, fmt.Errorf("current deploy of %s: %w", t, ErrNoDeploy)
+	}
+	return entries[0], nil
+}
+
+// Deploy returns the deploy commit named by commit (a full or
+// abbreviated hash) if it is a deploy, promote, rollback or step commit
+// of t reachable from revision; otherwise an error wrapping
+// [ErrNotADeploy].
+func (c *Controller) Deploy(ctx context.Context, t gitops.Target, commit, revision string) (gitops.Entry, error) {
+	entries, err := c.rw.History(ctx, gitops.HistoryQuery{Revision: commit, AllActions: true, Limit: 1})
+	switch {
+	case errors.Is(err, gitops.ErrNotExist):
+		return gitops.Entry{}, fmt.Errorf("%w: %s: no such commit", ErrNotADeploy, commit)
+	case err != nil:
+		return gitops.Entry{}, fmt.Errorf("deploy %s of %s: %w", commit, t, err)
+	}
+	if len(entries) == 0 || !strings.HasPrefix(entries[0].Commit.String(), strings.ToLower(commit)) {
+		return gitops.Entry{}, fmt.Errorf("%w: %s is not a commit flightdeck wrote", ErrNotADeploy, commit)
+	}
+	e := entries[0]
+	q := gitops.HistoryQuery{App: t.App, Environment: t.Environment.Name, Actions: deployActions}
+	if !q.Matches(e) {
+		return gitops.Entry{}, fmt.Errorf("%w: %s is a %s of %s in %s, not a deploy of %s", ErrNotADeploy, commit,
+			e.Trailers.Action, e.Trailers.App, e.Trailers.Environment, t)
+	}
+	// It must be on the branch the environment is read from.
+	found := false
+	q.Revision = revision
+	err = c.each(ctx, q, func(x gitops.Entry) (bool, error) {
+		found = x.Commit == e.Commit
+		return !found, nil
+	})
+	if err != nil {
+		return gitops.Entry{}, fmt.Errorf("deploy %s of %s: %w", commit, t, err)
+	}
+	if !found {
+		return gitops.Entry{}, fmt.Errorf("%w: %s is not on the branch", ErrNotADeploy, commit)
+	}
+	return e, nil
+}
+
+// Verdict is one verification marker read back from Git.
+type Verdict struct {
+	// Entry is the marker's commit.
+	Entry gitops.Entry
+	// Deploy is the hash of the deploy commit it judged.
+	Deploy string
+	// Verdict is [Verified], [Failed] or [Inconclusive].
+	Verdict string
+}
+
+// Verdicts lists the verification markers of t from revision ("" for
+// the branch head), newest first, at most limit (0: all).
+func (c *Controller) Verdicts(ctx context.Context, t gitops.Target, revision string, limit int) ([]Verdict, error) {
+	var out []Verdict
+	err := c.each(ctx, gitops.HistoryQuery{App: t.App, Environment: t.Environment.Name, Actions: []gitops.Action{ActionVerify}, Revision: revision},
+		func(e gitops.Entry) (bool, error) {
+			v, _ := e.Trailers.Extra.Get(gitops.TrailerVerified)
+			d, _ := e.Trailers.Extra.Get(TrailerDeploy)
+			out = append(out, Verdict{Entry: e, Deploy: d, Verdict: v})
+			return limit <= 0 || len(out) < limit, nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("verdicts of %s: %w", t, err)
+	}
+	return out, nil
+}
+
+// LastKnownGood returns the last-known-good deploy of t at revision (""
+// for the branch head): the newest deploy whose newest verification
+// marker says [Verified], leaving out the commits in exclude and deploys
+// of a digest quarantined for the environment. It returns an error
+// wrapping [ErrNoKnownGood] when there is none: the previous commit is
+// never taken for a good one merely for being earlier.
+func (c *Controller) LastKnownGood(ctx context.Context, t gitops.Target, revision string, exclude ...string) (gitops.Entry, error) {
+	where := "last-known-good of " + t.String()
+	q, err := gitops.ReadQuarantineAt(ctx, c.rw, revision, t.App, t.Environment.Name)
+	if err != nil {
+		return gitops.Entry{}, fmt.Errorf("%s: %w", where, err)
+	}
+	judged := map[string]bool{}
+	for _, x := range exclude {
+		judged[x] = true
+	}
+	var good string
+	err = c.each(ctx, gitops.HistoryQuery{App: t.App, Environment: t.Environment.Name, Actions: []gitops.Action{ActionVerify}, Revision: revision},
+		func(e gitops.Entry) (bool, error) {
+			d, _ := e.Trailers.Extra.Get(TrailerDeploy)
+			v, _ := e.Trailers.Extra.Get(gitops.TrailerVerified)
+			if d == "" || judged[d] {
+				return true, nil
+			}
+			judged[d] = true // the newest verdict of a deploy is its verdict
+			if v != Verified || q.Find(e.Trailers.Digest) != nil {
+				return true, nil
+			}
+			good = d
+			return false, nil
+		})
+	if err != nil {
+		return gitops.Entry{}, fmt.Errorf("%s: %w", where, err)
+	}
+	if good == "" {
+		return gitops.Entry{}, fmt.Errorf("%s: %w: no deploy there has been verified", where, ErrNoKnownGood)
+	}
+	e, err := c.Deploy(ctx, t, good, revision)
+	if err != nil {
+		return gitops.Entry{}, fmt.Errorf("%s: %w", where, err)
+	}
+	return e, nil
+}
+
+// InFlight says whether a rollout or a promotion is in progress for t at
+// revision ("" for the branch head), and why: flightdeck reads Git only,
+//
+//   - a lock file at [gitops.LockPath] (written by a promotion or a
+//     rollout when it starts, removed when it ends), or
+//   - the environment's current deploy (see [Controller.Current]) is a
+//     strategy step commit ([gitops.ActionStep]) whose [gitops.TrailerStep]
+//     "n/m" is not the plan's last step (n < m); a plan's last step, and
+//     any deploy, promote or rollback after it, ends the rollout. A step
+//     commit without a readable step counts as in flight.
+//
+// It returns "" when nothing is in flight.
+func (c *Controller) InFlight(ctx context.Context, t gitops.Target, revision string) (string, error) {
+	data, err := c.rw.ReadFile(ctx, revision, gitops.LockPath(t.App, t.Environment.Name))
+	switch {
+	case err == nil:
+		return lockReason(t, data), nil
+	case !errors.Is(err, gitops.ErrNotExist):
+		return "", fmt.Errorf("in-flight state of %s: %w", t, err)
+	}
+	cur, err := c.Current(ctx, t, revision)
+	if errors.Is(err, ErrNoDeploy) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return stepInFlight(cur), nil
+}
+
+// stepInFlight returns why the step commit e leaves a rollout in flight,
+// or "".
+func stepInFlight(e gitops.Entry) string {
+	if e.Trailers.Action != gitops.ActionStep {
+		return ""
+	}
+	step, _ := e.Trailers.Extra.Get(gitops.TrailerStep)
+	n, m, ok := parseStep(step)
+	if ok && n >= m {
+		return ""
+	}
+	return fmt.Sprintf("a rollout of %s in %s is at step %q (commit %s)", e.Trailers.App, e.Trailers.Environment, step, e.Commit.String()[:12])
+}
+
+func parseStep(s string) (n, m int, ok bool) {
+	a, b, found := strings.Cut(strings.TrimSpace(s), "/")
+	if !found {
+		return 0, 0, false
+	}
+	n, err1 := strconv.Atoi(a)
+	m, err2 := strconv.Atoi(b)
+	return n, m, err1 == nil && err2 == nil && n >= 1 && m >= 1
+}
+
+// lockReason describes a lock file.
+func lockReason(t gitops.Target, data []byte) string {
+	var l struct {
+		By     string `yaml:"by"`
+		At     string `yaml:"at"`
+		Reason string `yaml:"reason"`
+	}
+	_ = yaml.Unmarshal(data, &l)
+	msg := fmt.Sprintf("%s is locked (%s)", t, gitops.LockPath(t.App, t.Environment.Name))
+	if l.By != "" {
+		msg += " by " + l.By
+	}
+	if l.At != "" {
+		msg += " since " + l.At
+	}
+	if l.Reason != "" {
+		msg += ": " + l.Reason
+	}
+	return msg
+}
+
+// lockGuard refuses a change while the tree holds a lock file for t,
+// atomically with the push.
+func lockGuard(t gitops.Target) gitops.Guard {
+	return gitops.GuardFunc(func(tree *gitops.Tree, _ gitops.Intent) error {
+		data, err := tree.ReadFile(gitops.LockPath(t.App, t.Environment.Name))
+		if err != nil {
+			return nil
+		}
+		return fmt.Errorf("%w: %w: %s", gitops.ErrRefused, ErrInFlight, lockReason(t, data))
+	})
+}
