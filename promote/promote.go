@@ -668,8 +668,12 @@ func (p *Promoter) promoteOne(ctx context.Context, req Request, pl *Plan) (o Out
 	ch.Edits = append(append([]gitops.Edit{check}, ch.Edits...), verify)
 	o.Result, err = p.rw.Apply(ctx, ch)
 	if err != nil {
-		o.Err = fmt.Errorf("promote %s to %s: %w", pl.App, pl.To, err)
+		o.Err = err
+		var de *DriftError
 		var be *BlockedError
+		if !errors.As(err, &be) && !errors.As(err, &de) {
+			o.Err = fmt.Errorf("promote %s to %s: %w", pl.App, pl.To, err)
+		}
 		if errors.As(err, &be) {
 			for _, v := range be.Verdicts {
 				if !v.Allowed {

@@ -126,9 +126,6 @@ func (ws Windows) Evaluate(_ context.Context, in *Input) Verdict {
 	}
 	v := block(ws, "%s", why)
 	v.NotBefore = ws.reopens(allowW, denyW, in.Now)
-	if !v.NotBefore.IsZero() {
-		v.Reason += "; reopens " + v.NotBefore.Format(time.RFC3339)
-	}
 	return v
 }
 
