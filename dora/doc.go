@@ -41,9 +41,13 @@
 //
 // A verification marker is any trusted commit, of any action but
 // deploy, promote and rollback, that carries a Flightdeck-Verified
-// trailer and names the app and environment (see [Verdict]); it is
-// about the newest deployment before it with the marker's digest (or,
-// without one, the newest). Commits at or after the query's Until are
+// trailer and names the app and environment (see [Verdict]), as package
+// rollback writes one after each verification; it is about the deploy
+// its Flightdeck-Deploy trailer names ([TrailerDeploy]), else the newest
+// deployment before it with the marker's digest (or, without one, the
+// newest). Its commit time is when the deploy was known good: after
+// Argo CD reported it Synced and Healthy and the post-deploy analysis
+// passed. Commits at or after the query's Until are
 // not read, so a report for a past period says what was known then.
 //
 // # Reading

@@ -10,14 +10,22 @@ import (
 	"github.com/flightdeck-dev/flightdeck/gitops"
 )
 
-// ActionVerify is the action of a verification marker flightdeck's
-// post-deploy verification may write: a commit with a
-// [gitops.TrailerVerified] trailer and the app and environment it
-// verified. dora reads a marker of any action; it only needs the
-// trailer.
+// ActionVerify is the action of the verification markers package
+// rollback writes after a deploy (rollback.ActionVerify): a commit with
+// a [gitops.TrailerVerified] trailer, the app and environment, the
+// deploy's release trailers and a [TrailerDeploy] trailer naming the
+// deploy. dora reads a marker of any action; it needs the
+// Flightdeck-Verified trailer only.
 const ActionVerify gitops.Action = "verify"
 
-// Verdicts of the [gitops.TrailerVerified] trailer.
+// TrailerDeploy is the key of the trailer in which a verification marker
+// names the full hash of the deploy commit it judged, as package
+// rollback writes it (rollback.TrailerDeploy). Without it, a marker is
+// about the newest deployment with the marker's digest.
+const TrailerDeploy = "Flightdeck-Deploy"
+
+// Verdicts of the [gitops.TrailerVerified] trailer, as package rollback
+// writes them.
 const (
 	// VerdictVerified means the deploy reached Synced/Healthy and passed
 	// its verification: the marker's commit time is when it was good.
@@ -25,6 +33,9 @@ const (
 	// VerdictFailed means the deploy failed its verification: it is a
 	// failed deployment even if no rollback follows.
 	VerdictFailed = "failed"
+	// VerdictInconclusive means the verification could not tell; dora
+	// reads it as no verdict.
+	VerdictInconclusive = "inconclusive"
 )
 
 // Query selects the deployments of a [Report].
@@ -361,7 +372,7 @@ func analyse(entries []gitops.Entry, idx []int, until time.Time) []Deployment {
 		t := e.Trailers
 		if !IsDeployment(*e) {
 			v, _ := Verdict(*e)
-			i := markedDeployment(deps, t.Digest)
+			i := markedDeployment(deps, byCommit, t)
 			switch {
 			case i < 0:
 			case v == VerdictVerified:
@@ -422,12 +433,18 @@ func analyse(entries []gitops.Entry, idx []int, until time.Time) []Deployment {
 	return deps
 }
 
-// markedDeployment returns the deployment a marker is about: the newest
-// one with the marker's digest when it records one, else the newest; -1
-// when there is none.
-func markedDeployment(deps []Deployment, digest string) int {
+// markedDeployment returns the deployment a marker with trailers t is
+// about: the one its Flightdeck-Deploy trailer names, else the newest one
+// with the marker's digest when it records one, else the newest; -1 when
+// there is none.
+func markedDeployment(deps []Deployment, byCommit map[string]int, t gitops.Trailers) int {
+	if c, ok := t.Extra.Get(TrailerDeploy); ok {
+		if i, ok := byCommit[strings.ToLower(strings.TrimSpace(c))]; ok {
+			return i
+		}
+	}
 	for i := len(deps) - 1; i >= 0; i-- {
-		if digest == "" || strings.HasSuffix(deps[i].Release, "@"+digest) {
+		if t.Digest == "" || strings.HasSuffix(deps[i].Release, "@"+t.Digest) {
 			return i
 		}
 	}

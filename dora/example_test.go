@@ -38,9 +38,10 @@ func exampleHistory() (*gitopstest.Fake, *clocktest.Clock) {
 	v1 := doratest.Release("web", 1, start)                   // built at 09:00
 	v2 := doratest.Release("web", 2, start.Add(24*time.Hour)) // built the next day at 09:00
 	v3 := doratest.Release("web", 3, start.Add(26*time.Hour))
-	step(2*time.Hour, func() error { _, err := rec.Deploy(ctx, "prod", v1); return err }) // 11:00: lead time 2h
+	var first plumbing.Hash
+	step(2*time.Hour, func() (err error) { first, err = rec.Deploy(ctx, "prod", v1); return err }) // 11:00
 	step(30*time.Minute, func() error {
-		_, err := rec.Verify(ctx, "web", "prod", v1, dora.VerdictVerified) // 11:30: verified, lead time 2h30m
+		_, err := rec.Verify(ctx, "web", "prod", first, v1, dora.VerdictVerified) // 11:30: verified, lead time 2h30m
 		return err
 	})
 	var bad plumbing.Hash

@@ -37,26 +37,27 @@ func day(n int, hhmm string) time.Time {
 
 // goldenHistory writes, on a gitopstest.Fake whose commits are stamped
 // by a fake clock, the history whose figures TestGolden computes by
-// hand. Apps checkout (staging and prod) and payments (prod); the
+// hand. Markers name the deploy they judged (Flightdeck-Deploy) unless
+// said otherwise. Apps checkout (staging and prod) and payments (prod); the
 // period is day 0 00:00 to day 10 00:00, ten days.
 //
 //	when         commit  target            what                                   source time
 //	day -1 10:00 Q0      payments/prod     deploy p0 (before the period)           day -1 09:00
 //	day 0  09:00 S1      checkout/staging  deploy c1                               day 0  08:00
 //	day 0  10:00 P1      checkout/prod     promote c1 from staging                 (c1)
-//	day 0  10:30         checkout/prod     marker: c1 verified
+//	day 0  10:30         checkout/prod     marker: P1 verified
 //	day 0  11:00         checkout/prod     a person's commit with deploy trailers (untrusted)
 //	day 1  11:00 S2      checkout/staging  deploy c2                               day 1  06:00
 //	day 1  12:00 P2      checkout/prod     promote c2                              (c2)
-//	day 1  13:00         checkout/prod     marker: c2 failed
 //	day 1  13:20 R1      checkout/prod     rollback to c1, reverts P2
-//	day 1  13:50         checkout/prod     marker: c1 verified (R1)
+//	day 1  13:25         checkout/prod     marker: P2 failed (after the rollback, as package rollback orders them)
+//	day 1  13:50         checkout/prod     marker: R1 verified
 //	day 2  10:00 Q1      payments/prod     deploy p1                               day 0  10:00
 //	day 3  09:00 P3      checkout/prod     deploy c3                               day 2  09:00
 //	day 3  15:00 F1      checkout/prod     unplanned fix c4                        day 3  14:00
-//	day 3  15:30         checkout/prod     marker: c4 verified
+//	day 3  15:30         checkout/prod     marker: F1 verified
 //	day 5  10:00 Q2      payments/prod     deploy p2                               day 4  22:00
-//	day 5  11:00         payments/prod     marker: p2 failed
+//	day 5  11:00         payments/prod     marker: p2 failed (naming no deploy: found by its digest)
 //	day 6  10:00 P4      checkout/prod     deploy c5                               day 6  10:05 (after the deploy)
 //	day 9  12:00 P5      checkout/prod     deploy c6                               day 8  12:00
 //	day 9  18:00 R2      checkout/prod     rollback to c5, naming no commit
@@ -83,23 +84,31 @@ func goldenHistory(t *testing.T) *gitopstest.Fake {
 	}
 	at(day(-1, "10:00"), func() (plumbing.Hash, error) { return rec.Deploy(ctx, "prod", p0) })
 	at(day(0, "09:00"), func() (plumbing.Hash, error) { return rec.Deploy(ctx, "staging", c1) })
-	at(day(0, "10:00"), func() (plumbing.Hash, error) { return rec.Promote(ctx, "staging", "prod", c1) })
-	at(day(0, "10:30"), func() (plumbing.Hash, error) { return rec.Verify(ctx, "checkout", "prod", c1, dora.VerdictVerified) })
+	p1h := at(day(0, "10:00"), func() (plumbing.Hash, error) { return rec.Promote(ctx, "staging", "prod", c1) })
+	at(day(0, "10:30"), func() (plumbing.Hash, error) {
+		return rec.Verify(ctx, "checkout", "prod", p1h, c1, dora.VerdictVerified)
+	})
 	at(day(0, "11:00"), func() (plumbing.Hash, error) {
 		msg := gitops.Change{Trailers: gitops.ReleaseTrailers(gitops.ActionDeploy, "prod", c2)}.CommitMessage()
 		return f.Commit(msg, gitopstest.Files{"notes.txt": "copied trailers\n"})
 	})
 	at(day(1, "11:00"), func() (plumbing.Hash, error) { return rec.Deploy(ctx, "staging", c2) })
 	p2h := at(day(1, "12:00"), func() (plumbing.Hash, error) { return rec.Promote(ctx, "staging", "prod", c2) })
-	at(day(1, "13:00"), func() (plumbing.Hash, error) { return rec.Verify(ctx, "checkout", "prod", c2, dora.VerdictFailed) })
-	at(day(1, "13:20"), func() (plumbing.Hash, error) { return rec.Rollback(ctx, "prod", c1, p2h, "verification failed") })
-	at(day(1, "13:50"), func() (plumbing.Hash, error) { return rec.Verify(ctx, "checkout", "prod", c1, dora.VerdictVerified) })
+	r1h := at(day(1, "13:20"), func() (plumbing.Hash, error) { return rec.Rollback(ctx, "prod", c1, p2h, "verification failed") })
+	at(day(1, "13:25"), func() (plumbing.Hash, error) { return rec.Verify(ctx, "checkout", "prod", p2h, c2, dora.VerdictFailed) })
+	at(day(1, "13:50"), func() (plumbing.Hash, error) {
+		return rec.Verify(ctx, "checkout", "prod", r1h, c1, dora.VerdictVerified)
+	})
 	at(day(2, "10:00"), func() (plumbing.Hash, error) { return rec.Deploy(ctx, "prod", p1) })
 	at(day(3, "09:00"), func() (plumbing.Hash, error) { return rec.Deploy(ctx, "prod", c3) })
-	at(day(3, "15:00"), func() (plumbing.Hash, error) { return rec.Fix(ctx, "prod", c4, "hotfix for c3") })
-	at(day(3, "15:30"), func() (plumbing.Hash, error) { return rec.Verify(ctx, "checkout", "prod", c4, dora.VerdictVerified) })
+	f1h := at(day(3, "15:00"), func() (plumbing.Hash, error) { return rec.Fix(ctx, "prod", c4, "hotfix for c3") })
+	at(day(3, "15:30"), func() (plumbing.Hash, error) {
+		return rec.Verify(ctx, "checkout", "prod", f1h, c4, dora.VerdictVerified)
+	})
 	at(day(5, "10:00"), func() (plumbing.Hash, error) { return rec.Deploy(ctx, "prod", p2) })
-	at(day(5, "11:00"), func() (plumbing.Hash, error) { return rec.Verify(ctx, "payments", "prod", p2, dora.VerdictFailed) })
+	at(day(5, "11:00"), func() (plumbing.Hash, error) {
+		return rec.Verify(ctx, "payments", "prod", plumbing.ZeroHash, p2, dora.VerdictFailed)
+	})
 	at(day(6, "10:00"), func() (plumbing.Hash, error) { return rec.Deploy(ctx, "prod", c5) })
 	at(day(9, "12:00"), func() (plumbing.Hash, error) { return rec.Deploy(ctx, "prod", c6) })
 	at(day(9, "18:00"), func() (plumbing.Hash, error) { return rec.Rollback(ctx, "prod", c5, plumbing.ZeroHash, "error rate") })
@@ -124,7 +133,7 @@ func goldenQuery() dora.Query { return dora.Query{Since: day(0, "00:00"), Until:
 // to the commit at 12:00), P3 24h, F1 1h30m (14:00 to the marker at
 // 15:30), P5 24h; P4's source time is after its deploy (-5m, left out);
 // rollbacks bring no change. Sorted 1h30m 2h30m 6h 24h 24h: median 6h,
-// elite. Failed: P2 (its failed marker, and R1 reverts it), P3 (the
+// elite. Failed: P2 (R1 reverts it, and its marker says failed), P3 (the
 // unplanned fix F1 follows it), P5 (R2 names no commit, so the newest
 // planned deployment before it): 3/8 = 37.5%, medium (above 20%, under
 // 40%). Recovery: P2 12:00 to R1's verified marker 13:50 = 1h50m; P3
@@ -173,6 +182,9 @@ func TestGolden(t *testing.T) {
 	assert.Equal(t, []time.Duration{150 * time.Minute, 6 * h, 0, 24 * h, 90 * time.Minute, 0, 24 * h, 0}, leads)
 	assert.Equal(t, []time.Duration{0, 110 * time.Minute, 0, 390 * time.Minute, 0, 0, 6 * h, 0}, recs)
 	assert.Equal(t, prod.Deployments[2].Commit, prod.Deployments[1].RecoveredBy, "R1 recovers P2")
+	assert.Equal(t, prod.Deployments[2].Commit, prod.Deployments[1].FailedBy, "R1 came before P2's failed marker")
+	assert.True(t, day(1, "13:50").Equal(prod.Deployments[2].VerifiedAt), "R1's marker names it, though P1 has its digest too")
+	assert.True(t, day(0, "10:30").Equal(prod.Deployments[0].VerifiedAt), "P1 keeps its own marker")
 
 	assert.Equal(t, [2]string{"payments", "prod"}, [2]string{pay.App, pay.Environment})
 	assert.Equal(t, dora.Frequency{Deployments: 2, PerDay: 0.2, Band: dora.BandHigh}, pay.Frequency)

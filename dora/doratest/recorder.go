@@ -104,12 +104,13 @@ func (r *Recorder) deploy(ctx context.Context, action gitops.Action, env string,
 	return res.Commit, nil
 }
 
-// Verify writes a verification marker for app in env: a commit with
-// action dora.ActionVerify, the Flightdeck-Verified trailer set to
-// verdict (dora.VerdictVerified or dora.VerdictFailed) and, when rel is
-// not zero, rel's trailers, so that the marker names the release it
-// verified. The commit writes .flightdeck/verifications/<app>/<env>.
-func (r *Recorder) Verify(ctx context.Context, app, env string, rel flightdeck.Release, verdict string) (plumbing.Hash, error) {
+// Verify writes a verification marker for app in env as package
+// rollback writes one: a commit with action dora.ActionVerify, the
+// Flightdeck-Verified trailer set to verdict (dora.VerdictVerified,
+// dora.VerdictFailed or dora.VerdictInconclusive), the Flightdeck-Deploy
+// trailer naming deploy (when not zero) and, when rel is not zero, rel's
+// trailers. The commit writes .flightdeck/verifications/<app>/<env>.
+func (r *Recorder) Verify(ctx context.Context, app, env string, deploy plumbing.Hash, rel flightdeck.Release, verdict string) (plumbing.Hash, error) {
 	r.mu.Lock()
 	r.n++
 	n := r.n
@@ -119,6 +120,9 @@ func (r *Recorder) Verify(ctx context.Context, app, env string, rel flightdeck.R
 		tr = gitops.ReleaseTrailers(dora.ActionVerify, env, rel)
 	}
 	tr.Extra = gitops.Extra{{Key: gitops.TrailerVerified, Value: verdict}}
+	if !deploy.IsZero() {
+		tr.Extra = append(tr.Extra, gitops.Trailer{Key: dora.TrailerDeploy, Value: deploy.String()})
+	}
 	res, err := r.W.Apply(ctx, gitops.Change{
 		Message:  fmt.Sprintf("%s %s in %s", verdict, app, env),
 		Trailers: tr,
