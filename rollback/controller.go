@@ -225,7 +225,10 @@ func WithAppName(fn func(gitops.Target) string) Option { return func(o *options)
 
 // WithWait sets the options of the Controller's waits for a sync (App,
 // Revision and Clock are filled in per wait; a zero Clock means the
-// Controller's). Default: gitops' defaults with a ten-minute Timeout.
+// Controller's). A zero Timeout means [DefaultWaitTimeout], a negative
+// one no timeout but the context's (for a clocktest.NewAuto clock, on
+// which a timeout's timer would fire at once). Default: gitops' defaults
+// with DefaultWaitTimeout.
 func WithWait(w gitops.WaitOptions) Option { return func(o *options) { o.wait = w } }
 
 // WithPolicy sets how triggers respond. Default: the zero [Policy].
@@ -313,6 +316,9 @@ func (c *Controller) now() time.Time { return c.o.clock.Now() }
 func (c *Controller) waitOptions(app, revision string) gitops.WaitOptions {
 	w := c.o.wait
 	w.App, w.Revision = app, revision
+	if w.Timeout < 0 {
+		w.Timeout = 0
+	}
 	if w.Clock == nil {
 		w.Clock = c.o.clock
 	}

@@ -116,7 +116,11 @@ func (e *Evidence) Text() string {
 			samples = samples[len(samples)-maxSamples:]
 		}
 		for _, s := range samples {
-			fmt.Fprintf(&b, "    at %s value %s %s", stamp(s.Time), num(s.Value), s.Phase)
+			b.WriteString("    ")
+			if !s.Time.IsZero() {
+				fmt.Fprintf(&b, "at %s ", stamp(s.Time))
+			}
+			fmt.Fprintf(&b, "value %s %s", num(s.Value), s.Phase)
 			if s.Message != "" {
 				fmt.Fprintf(&b, " (%s)", oneLine(s.Message))
 			}
@@ -149,9 +153,9 @@ type Check struct {
 
 // verificationEvidence builds the evidence of an analysis run.
 func verificationEvidence(res health.RunResult, checks map[string]Check) *Evidence {
-	e := &Evidence{Trigger: TriggerVerification, Summary: string(res.Phase), Started: res.Started, Finished: res.Finished}
-	if res.Message != "" {
-		e.Summary += ": " + res.Message
+	e := &Evidence{Trigger: TriggerVerification, Summary: res.Message, Started: res.Started, Finished: res.Finished}
+	if e.Summary == "" {
+		e.Summary = "analysis " + string(res.Phase)
 	}
 	for _, m := range res.Metrics {
 		me := MetricEvidence{Name: m.Name, Query: checks[m.Name].Query, Threshold: checks[m.Name].Threshold,

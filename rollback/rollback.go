@@ -248,6 +248,11 @@ func (c *Controller) rollback(ctx context.Context, req Request, out Outcome) (Ou
 			return out, nil
 		}
 		out.Restored = to
+		if head.IsZero() {
+			// The ReadWriter cannot say its head: the decision is on the
+			// current deploy's commit.
+			head = cur.Commit
+		}
 		restored, err := gitops.RestoreRelease(ctx, c.rw, c.restoreRequest(req, &out, head))
 		out.Tree, out.Shared, out.Release = restored.Tree, restored.Shared, restored.Release
 		switch {
@@ -355,7 +360,7 @@ func (c *Controller) rollbackMessage(req Request, out *Outcome, reason, by strin
 	t := req.Target
 	var b strings.Builder
 	fmt.Fprintf(&b, "rollback %s in %s to %s (%s)\n\n", t.App, t.Environment.Name, out.Restored.Commit.String()[:12], req.Trigger)
-	fmt.Fprintf(&b, "%s by %s: %s\n", strings.ToUpper(string(req.Trigger[:1]))+string(req.Trigger[1:]), by, reason)
+	fmt.Fprintf(&b, "Asked by %s (%s): %s\n", by, req.Trigger, reason)
 	fmt.Fprintf(&b, "Reverts %s (%s)\n", out.Reverted.Commit.String()[:12], releaseText(out.Reverted))
 	fmt.Fprintf(&b, "Restores the overlay %s exactly as at %s (%s)\n", t.Overlay(), out.Restored.Commit.String()[:12], releaseText(out.Restored))
 	if !req.NoHold {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -169,7 +168,9 @@ func (c *Controller) Verify(ctx context.Context, req VerifyRequest) (Verificatio
 	if ev.Summary == "" {
 		ev.Summary = v.Verdict
 	}
-	ev.Summary = v.Verdict + ": " + strings.TrimPrefix(ev.Summary, v.Verdict+": ")
+	if ev.Summary != v.Verdict {
+		ev.Summary = v.Verdict + ": " + ev.Summary
+	}
 	v.Evidence = ev
 	c.m.verifications.WithLabelValues(v.Verdict).Inc()
 	c.emit(ctx, Event{Kind: EventVerdict, Target: t, Trigger: TriggerVerification, Verdict: v.Verdict, Commit: commit, Message: ev.Summary})
