@@ -284,8 +284,17 @@ func (p *Promoter) PlanAll(ctx context.Context, env string, apps ...string) ([]*
 	}
 	plans := make([]*Plan, len(apps))
 	var edits []gitops.Edit
+	var h gitops.Historian = p.rw
+	if len(apps) > 1 {
+		// One walk of the history serves every app's release lookups.
+		all, err := p.rw.History(ctx, gitops.HistoryQuery{AllActions: true})
+		if err != nil {
+			return nil, fmt.Errorf("plan promotion to %s: %w", env, err)
+		}
+		h = preloaded{Historian: p.rw, entries: all}
+	}
 	for i, app := range apps {
-		pl, ed, err := p.prepare(ctx, app, fromR, toR)
+		pl, ed, err := p.prepare(ctx, h, app, fromR, toR)
 		if err != nil {
 			return nil, err
 		}
@@ -310,10 +319,10 @@ func (p *Promoter) PlanAll(ctx context.Context, env string, apps ...string) ([]*
 
 // prepare reads the releases of one plan and returns the edits of a dry
 // run that render the target before and after.
-func (p *Promoter) prepare(ctx context.Context, app string, fromR, toR Rung) (*Plan, []gitops.Edit, error) {
+func (p *Promoter) prepare(ctx context.Context, h gitops.Historian, app string, fromR, toR Rung) (*Plan, []gitops.Edit, error) {
 	fromT, toT := p.target(app, fromR), p.target(app, toR)
 	where := fmt.Sprintf("plan %s from %s to %s", app, fromR.Name, toR.Name)
-	src, err := gitops.CurrentRelease(ctx, p.rw, fromT, "")
+	src, err := gitops.CurrentRelease(ctx, h, fromT, "")
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", where, err)
 	}
@@ -321,7 +330,7 @@ func (p *Promoter) prepare(ctx context.Context, app string, fromR, toR Rung) (*P
 	if toR.Image != nil {
 		pl.Release.Image = toR.Image(pl.Release)
 	}
-	cur, err := gitops.CurrentRelease(ctx, p.rw, toT, "")
+	cur, err := gitops.CurrentRelease(ctx, h, toT, "")
 	switch {
 	case err == nil:
 		pl.Current = cur.Release
@@ -366,6 +375,28 @@ func (p *Promoter) deployRequest(pl *Plan, to gitops.Target, imageName string) g
 		d.Extra.Set(gitops.TrailerFrom, pl.From)
 	}
 	return d
+}
+
+// preloaded answers history queries at the head from one walk.
+type preloaded struct {
+	gitops.Historian
+	entries []gitops.Entry
+}
+
+func (p preloaded) History(ctx context.Context, q gitops.HistoryQuery) ([]gitops.Entry, error) {
+	if q.Revision != "" || len(q.Committers) > 0 {
+		return p.Historian.History(ctx, q)
+	}
+	var out []gitops.Entry
+	for _, e := range p.entries {
+		if q.Matches(e) {
+			out = append(out, e)
+			if q.Limit > 0 && len(out) >= q.Limit {
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // splitDiff splits a rendered diff of many overlays ("--- a/<dir>"
