@@ -37,15 +37,15 @@ type Target interface {
 type Desired struct {
 	// Stable is the release that served before the rollout and its
 	// replicas; after the switch it is the new release.
-	Stable Workload
+	Stable Workload `json:"stable"`
 	// Canary is the new release (the canary, or the preview colour) and
 	// its replicas; a zero Release means no pods of it.
-	Canary Workload
+	Canary Workload `json:"canary"`
 	// Weight is the new release's share of the traffic in percent: the
 	// HTTPRoute weights with traffic routing, the active Service's colour
 	// in blue-green (0 the stable colour, 100 the new one). Without a
 	// router the replica ratio is the traffic and Weight is only recorded.
-	Weight int32
+	Weight int32 `json:"weight"`
 }
 
 // Workload is one release and its replica count.

@@ -457,3 +457,15 @@ func (r *RollingTarget) Read(t *gitops.Tree) (Desired, error) {
 	}
 	return Desired{Stable: Workload{Release: rel, Replicas: r.o.Replicas}}, nil
 }
+
+// Overlay returns the overlay the target works on.
+func (r *RouteTarget) Overlay() Overlay { return r.c.o }
+
+// Overlay returns the overlay the target works on.
+func (r *ReplicaTarget) Overlay() Overlay { return r.c.o }
+
+// Overlay returns the overlay the target works on.
+func (r *RollingTarget) Overlay() Overlay { return r.o }
+
+// Overlay returns the overlay the target works on.
+func (b *BlueGreenTarget) Overlay() Overlay { return b.o }

@@ -84,3 +84,11 @@ func (r *Target) next() error {
 	r.errs = r.errs[1:]
 	return err
 }
+
+// Overlay returns the wrapped target's overlay, if it says.
+func (r *Target) Overlay() strategy.Overlay {
+	if t, ok := r.inner.(interface{ Overlay() strategy.Overlay }); ok {
+		return t.Overlay()
+	}
+	return strategy.Overlay{}
+}
