@@ -503,10 +503,45 @@ func workload(base object, name string, extra map[string]string, releaseImage, i
 	for k, v := range extra {
 		labels[k], sel[k], tmpl[k] = v, v, v
 	}
+	pinRollingUpdate(d, base)
 	if setContainerImages(d, imageIs(releaseImage), image) == 0 {
 		return nil, fmt.Errorf("%w: Deployment %s runs no container of image %s", ErrOverlay, str(base, "metadata", "name"), releaseImage)
 	}
 	return d, nil
+}
+
+// pinRollingUpdate writes the rolling update bounds of a copied
+// Deployment as pod counts: the app's own maxSurge and maxUnavailable
+// (25% each by default) resolved against the app's replicas, as
+// Kubernetes resolves them. A copy often runs with 0 replicas, where
+// percentages resolve to nothing (and the simulated cluster refuses a
+// Deployment whose bounds are both zero); as counts, the copy rolls as
+// the app does at full scale.
+func pinRollingUpdate(d, base object) {
+	strategy := mapAt(d, "spec", "strategy")
+	if t, _ := strategy["type"].(string); t != "" && t != "RollingUpdate" {
+		return
+	}
+	replicas := replicasIn(base)
+	if _, ok := get(base, "spec", "replicas").(int); !ok {
+		replicas = 1
+	}
+	ru := mapAt(d, "spec", "strategy", "rollingUpdate")
+	bound := func(key string, roundUp bool) int32 {
+		v := IntOrPercent{Value: DefaultMaxSurgePercent, Percent: true}
+		switch x := ru[key].(type) {
+		case int:
+			v = IntOrPercent{Value: int32(x)}
+		case string:
+			_ = v.UnmarshalJSON([]byte(`"` + x + `"`))
+		}
+		return v.Scaled(replicas, roundUp)
+	}
+	surge, unavailable := bound("maxSurge", true), bound("maxUnavailable", false)
+	if surge == 0 && unavailable == 0 {
+		unavailable = 1
+	}
+	ru["maxSurge"], ru["maxUnavailable"] = int64(surge), int64(unavailable)
 }
 
 // service returns a copy of the rendered Service base named name whose

@@ -186,9 +186,10 @@ func WithAnalysisRunner(r *health.Runner) Option { return func(o *options) { o.a
 func WithSyncApp(name string) Option { return func(o *options) { o.syncApp = name } }
 
 // WithWait sets how each commit is waited for ([gitops.WaitFor]): its
-// PollInterval, StableFor, Timeout (default [DefaultWaitTimeout]),
-// MaxStatusErrors and wanted Health. App, Revision and Clock are the
-// runner's.
+// PollInterval, StableFor, Timeout (zero means [DefaultWaitTimeout],
+// negative no timeout but the context's: a clocktest.NewAuto clock fires
+// a timeout at once), DegradedGrace, MaxStatusErrors and wanted Health.
+// App, Revision and Clock are the runner's.
 func WithWait(w gitops.WaitOptions) Option { return func(o *options) { o.wait = w } }
 
 // WithControlPoll sets how often a waiting run reads Git for commands;
@@ -292,8 +293,11 @@ func New(repo Repository, syncer gitops.Syncer, plan Plan, target Target, opts .
 	if o.controlPoll <= 0 {
 		o.controlPoll = DefaultControlPoll
 	}
-	if o.wait.Timeout == 0 {
+	switch {
+	case o.wait.Timeout == 0:
 		o.wait.Timeout = DefaultWaitTimeout
+	case o.wait.Timeout < 0:
+		o.wait.Timeout = 0
 	}
 	if o.id == "" {
 		var b [8]byte
