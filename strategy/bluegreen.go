@@ -161,6 +161,9 @@ func (b *BlueGreenTarget) Prepare(t *gitops.Tree, rendered []byte) error {
 	if active == nil {
 		return fmt.Errorf("%w: the rendered overlay %s has no Service %s (the active Service)", ErrOverlay, o.Dir, b.active)
 	}
+	if err := writeObject(t, o.file(stablePatchFile), stablePatch(base, o.Deployment, nil)); err != nil {
+		return err
+	}
 	if b.preview != "" {
 		if find(objs, "Service", b.preview) != nil && !o.mine(t, previewServiceFile) {
 			return fmt.Errorf("%w: the overlay %s already defines Service %s; flightdeck writes the preview Service itself", ErrOverlay, o.Dir, b.preview)
@@ -181,12 +184,12 @@ func (b *BlueGreenTarget) Prepare(t *gitops.Tree, rendered []byte) error {
 // component writes the component's kustomization: the colours, the
 // preview Service, and the active Service's patch once Write wrote it.
 func (b *BlueGreenTarget) component(t *gitops.Tree) error {
-	spec := componentSpec{resources: []string{b.file(colours[0]), b.file(colours[1])}}
+	spec := componentSpec{resources: []string{b.file(colours[0]), b.file(colours[1])}, patches: []string{stablePatchFile}}
 	if b.preview != "" {
 		spec.resources = append(spec.resources, previewServiceFile)
 	}
 	if b.o.mine(t, activeServicePatch) {
-		spec.patches = []string{activeServicePatch}
+		spec.patches = append(spec.patches, activeServicePatch)
 	}
 	return writeComponent(t, b.o, spec)
 }

@@ -79,7 +79,7 @@ func Control(ctx context.Context, rw gitops.ReadWriter, req ControlRequest) (Sta
 		if err != nil {
 			return cur, fmt.Errorf("%s: %w", where, err)
 		}
-		next.Seq, next.Updated = cur.Seq+1, clk.Now().UTC()
+		next.Seq, next.Updated, next.raw = cur.Seq+1, clk.Now().UTC(), nil
 		tr := next.trailers(ActionControl)
 		tr.Extra.Set(TrailerCommand, string(req.Command))
 		if req.Reason != "" {
@@ -88,7 +88,7 @@ func Control(ctx context.Context, rw gitops.ReadWriter, req ControlRequest) (Sta
 		res, err := rw.Apply(ctx, gitops.Change{
 			Message:  fmt.Sprintf("rollout %s: %s %s", req.Command, req.App, req.Environment),
 			Trailers: tr,
-			Edits:    []gitops.Edit{casEdit(next, cur.Seq)},
+			Edits:    []gitops.Edit{casEdit(next, cur)},
 		})
 		switch {
 		case errors.Is(err, ErrRecordMoved) && attempt < controlAttempts:

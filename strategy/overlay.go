@@ -510,28 +510,28 @@ func workload(base object, name string, extra map[string]string, releaseImage, i
 	return d, nil
 }
 
-// pinRollingUpdate writes the rolling update bounds of a copied
-// Deployment as pod counts: the app's own maxSurge and maxUnavailable
-// (25% each by default) resolved against the app's replicas, as
-// Kubernetes resolves them. A copy often runs with 0 replicas, where
-// percentages resolve to nothing (and the simulated cluster refuses a
-// Deployment whose bounds are both zero); as counts, the copy rolls as
-// the app does at full scale.
+// pinRollingUpdate writes into d the rolling update bounds of the app's
+// Deployment base as pod counts: its maxSurge and maxUnavailable (25%
+// each by default) resolved against its replicas, as Kubernetes resolves
+// them. The copies flightdeck writes, and the app's own Deployment once a
+// strategy scales it, often run with 0 replicas, where percentages
+// resolve to nothing (and the simulated cluster refuses a Deployment
+// whose bounds are both zero); as counts, they roll as the app does at
+// full scale.
 func pinRollingUpdate(d, base object) {
-	strategy := mapAt(d, "spec", "strategy")
-	if t, _ := strategy["type"].(string); t != "" && t != "RollingUpdate" {
+	if t, _ := get(base, "spec", "strategy", "type").(string); t != "" && t != "RollingUpdate" {
 		return
 	}
-	replicas := replicasIn(base)
-	if _, ok := get(base, "spec", "replicas").(int); !ok {
-		replicas = 1
+	replicas := int32(1)
+	if n, ok := toInt32(get(base, "spec", "replicas")); ok {
+		replicas = n
 	}
-	ru := mapAt(d, "spec", "strategy", "rollingUpdate")
+	ru, _ := get(base, "spec", "strategy", "rollingUpdate").(map[string]any)
 	bound := func(key string, roundUp bool) int32 {
-		v := IntOrPercent{Value: DefaultMaxSurgePercent, Percent: true}
+		v := Percent(DefaultMaxSurgePercent)
 		switch x := ru[key].(type) {
 		case int:
-			v = IntOrPercent{Value: int32(x)}
+			v = Pods(int32(x))
 		case string:
 			_ = v.UnmarshalJSON([]byte(`"` + x + `"`))
 		}
@@ -541,7 +541,23 @@ func pinRollingUpdate(d, base object) {
 	if surge == 0 && unavailable == 0 {
 		unavailable = 1
 	}
-	ru["maxSurge"], ru["maxUnavailable"] = int64(surge), int64(unavailable)
+	out := mapAt(d, "spec", "strategy", "rollingUpdate")
+	out["maxSurge"], out["maxUnavailable"] = int64(surge), int64(unavailable)
+}
+
+// stablePatch returns a strategic-merge patch of the app's Deployment
+// that pins its rolling update bounds as counts (see pinRollingUpdate)
+// and adds labels to its pod template.
+func stablePatch(base object, name string, labels map[string]string) object {
+	p := object{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": name}}
+	if len(labels) > 0 {
+		l := mapAt(p, "spec", "template", "metadata", "labels")
+		for k, v := range labels {
+			l[k] = v
+		}
+	}
+	pinRollingUpdate(p, base)
+	return p
 }
 
 // service returns a copy of the rendered Service base named name whose
@@ -573,17 +589,6 @@ func selectorPatch(name string, labels map[string]string) object {
 		sel[k] = v
 	}
 	return object{"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": name}, "spec": map[string]any{"selector": sel}}
-}
-
-// templateLabelPatch returns a strategic-merge patch that adds labels to
-// the pod template of Deployment name.
-func templateLabelPatch(name string, labels map[string]string) object {
-	l := map[string]any{}
-	for k, v := range labels {
-		l[k] = v
-	}
-	return object{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": name},
-		"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{"labels": l}}}}
 }
 
 // rendered parses a rendered overlay and finds the app's Deployment.

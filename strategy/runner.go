@@ -377,36 +377,38 @@ func (r *Runner) Run(ctx context.Context, rel flightdeck.Release) (Status, error
 // begin prepares the overlay and returns the record of a new run, not
 // yet committed (its first step's commit writes it).
 func (r *Runner) begin(ctx context.Context, prev *Status, rel flightdeck.Release) (Status, error) {
+	st := Status{
+		App: r.plan.App, Environment: r.plan.Environment, Plan: r.plan, PlanHash: r.hash,
+		Release: RelOf(rel), Phase: PhaseProgressing, Updated: r.now(),
+	}
+	if prev != nil {
+		st.Seq, st.Owner, st.Promotions, st.Promoted, st.git, st.raw = prev.Seq, prev.Owner, prev.Promotions, prev.Promotions, prev.git, prev.raw
+	}
 	cur, err := r.read(ctx)
+	prepared := false
+	if errors.Is(err, ErrOverlay) {
+		// Not prepared yet: the target cannot read the overlay.
+		if err = r.prepare(ctx, &st); err != nil {
+			return st, err
+		}
+		prepared = true
+		cur, err = r.read(ctx)
+	}
 	if err != nil {
 		return Status{}, err
 	}
-	st := Status{
-		App: r.plan.App, Environment: r.plan.Environment, Plan: r.plan, PlanHash: r.hash,
-		Release: RelOf(rel), Stable: RelOf(cur.Stable.Release), Phase: PhaseProgressing,
-		Desired: cur, Updated: r.now(),
-	}
-	if prev != nil {
-		st.Seq, st.Owner, st.Promotions, st.Promoted, st.git = prev.Seq, prev.Owner, prev.Promotions, prev.Promotions, prev.git
-		if !prev.Done() {
-			// The stable of a run that did not end is still the stable.
-			st.Stable = prev.Stable
-		}
+	st.Stable, st.Desired = RelOf(cur.Stable.Release), cur
+	if prev != nil && !prev.Done() {
+		// The stable of a run that did not end is still the stable.
+		st.Stable = prev.Stable
 	}
 	if sameRelease(st.Stable.Release(), rel) {
 		st.Phase, st.Step, st.Message = PhaseCompleted, len(r.plan.Steps), "already the stable release"
 		return st, nil
 	}
-	tr := st.trailers(ActionPrepare)
-	res, err := PrepareOverlay(ctx, r.repo, r.target, PrepareRequest{App: r.plan.App, Environment: r.plan.Environment, Dir: r.ov.Dir, Trailers: &tr, Guards: r.o.guards})
-	if err != nil {
-		return Status{}, err
-	}
-	if res.Changed {
-		st.Commit, st.needsSync = res.Commit.String(), true
-		r.emit(EventPrepared, st, "")
-		if err := r.settle(ctx, &st); err != nil {
-			return st, fmt.Errorf("rollout of %s in %s: the prepared overlay did not become healthy: %w", r.plan.App, r.plan.Environment, err)
+	if !prepared {
+		if err := r.prepare(ctx, &st); err != nil {
+			return st, err
 		}
 	}
 	msg := fmt.Sprintf("rolling out %s over %s (%s, plan %s)", short(rel), short(st.Stable.Release()), r.plan.Strategy, r.hash[:12])
@@ -415,6 +417,23 @@ func (r *Runner) begin(ctx context.Context, prev *Status, rel flightdeck.Release
 	}
 	r.emit(EventStarted, st, msg)
 	return st, nil
+}
+
+// prepare writes the target's manifests, and waits for them to be synced
+// and healthy when they changed.
+func (r *Runner) prepare(ctx context.Context, st *Status) error {
+	tr := gitops.ReleaseTrailers(ActionPrepare, st.Environment, st.Release.Release())
+	tr.Extra.Set(gitops.TrailerPlanHash, "sha256:"+st.PlanHash)
+	res, err := PrepareOverlay(ctx, r.repo, r.target, PrepareRequest{App: r.plan.App, Environment: r.plan.Environment, Dir: r.ov.Dir, Trailers: &tr, Guards: r.o.guards})
+	if err != nil || !res.Changed {
+		return err
+	}
+	st.Commit, st.needsSync = res.Commit.String(), true
+	r.emit(EventPrepared, *st, "")
+	if err := r.settle(ctx, st); err != nil {
+		return fmt.Errorf("rollout of %s in %s: the prepared overlay did not become healthy: %w", r.plan.App, r.plan.Environment, err)
+	}
+	return nil
 }
 
 // read returns what the target says the overlay holds at the head.
@@ -758,7 +777,7 @@ func (r *Runner) absorb(st, cur Status) (Status, bool, error) {
 		return st, false, fmt.Errorf("rollout of %s in %s: %w (%s at %s)", st.App, st.Environment, ErrOtherRunner, cur.Owner, cur.StepLabel())
 	}
 	next := st
-	next.Seq, next.Promotions = cur.Seq, cur.Promotions
+	next.Seq, next.Promotions, next.raw = cur.Seq, cur.Promotions, cur.raw
 	if cur.AbortRequested != "" && st.Phase != PhaseAborted {
 		next.AbortRequested = cur.AbortRequested
 		return next, true, &interrupt{st: next, abort: cur.AbortRequested, cause: causeManual}
@@ -813,10 +832,14 @@ func (r *Runner) commit(ctx context.Context, st Status, mutate func(*Status), ac
 		if len(r.o.guards) > 0 {
 			edits = append(edits, gitops.GuardEdit(gitops.Intent{Target: r.gitopsTarget(), Trailers: tr}, r.o.guards...))
 		}
-		edits = append(edits, casEdit(next, st.Seq), gitops.EditFunc(func(t *gitops.Tree) error { return r.target.Write(t, next.Desired) }))
+		edits = append(edits, casEdit(next, st), gitops.EditFunc(func(t *gitops.Tree) error { return r.target.Write(t, next.Desired) }))
+		raw, err := next.encode()
+		if err != nil {
+			return st, err
+		}
 		res, err := r.repo.Apply(ctx, gitops.Change{Message: r.message(next, action), Trailers: tr, Edits: edits})
 		if err == nil {
-			next.Commit, next.git = res.Commit.String(), next.position()
+			next.Commit, next.git, next.raw = res.Commit.String(), next.position(), raw
 			next.needsSync = slices.ContainsFunc(res.Files, func(f string) bool { return f != StatusFile(next.App, next.Environment) })
 			return next, nil
 		}
@@ -829,7 +852,7 @@ func (r *Runner) commit(ctx context.Context, st Status, mutate func(*Status), ac
 			return st, rerr
 		}
 		if cur.Seq == st.Seq {
-			return st, fmt.Errorf("rollout of %s in %s: %w: %s in the tree is not at %d", st.App, st.Environment, ErrTampered, StatusFile(st.App, st.Environment), st.Seq)
+			return st, fmt.Errorf("rollout of %s in %s: %w: %s in the tree is not the record of its last trusted commit", st.App, st.Environment, ErrTampered, StatusFile(st.App, st.Environment))
 		}
 		r.emit(EventConflict, st, fmt.Sprintf("the record moved to %d (%s); read again", cur.Seq, cur.StepLabel()))
 		absorbed, interrupted, err := r.absorb(st, cur)

@@ -3,6 +3,7 @@ package strategy
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -141,6 +142,8 @@ type Status struct {
 
 	// needsSync says the overlay at Commit may not be synced yet.
 	needsSync bool
+	// raw is the record's bytes in Git (nil: none).
+	raw []byte
 	// git is where the record in Git stands, which commands leave alone.
 	git position
 }
@@ -293,27 +296,43 @@ func readTree(t *gitops.Tree, app, env string) (Status, bool, error) {
 }
 
 // casEdit is the record's compare-and-swap, run inside the commit: the
-// record in the tree must still have seq (0: there must be none, or only
-// a finished one when a new run starts), then next is written.
-func casEdit(next Status, seq int64) gitops.Edit {
+// record in the tree must still be, byte for byte, the one base was read
+// from or written as (none, for a run that begins where there was no
+// record); then next is written. A record with base's Seq but other bytes
+// was edited outside flightdeck ([ErrTampered]); another Seq means another
+// process committed meanwhile ([ErrRecordMoved]).
+func casEdit(next Status, base Status) gitops.Edit {
 	return gitops.EditFunc(func(t *gitops.Tree) error {
-		cur, ok, err := readTree(t, next.App, next.Environment)
+		file := StatusFile(next.App, next.Environment)
+		data, err := t.ReadFile(file)
+		switch {
+		case errors.Is(err, gitops.ErrNotExist):
+			data = nil
+		case err != nil:
+			return err
+		}
+		if sha256.Sum256(data) != base.digest() {
+			cur, derr := decodeStatus(file, data)
+			if data != nil && derr == nil && cur.Seq == base.Seq {
+				return fmt.Errorf("%w: %s differs from the record of its last trusted commit", ErrTampered, file)
+			}
+			return fmt.Errorf("%w: record %s is at %d, not %d", ErrRecordMoved, file, cur.Seq, base.Seq)
+		}
+		out, err := next.encode()
 		if err != nil {
 			return err
 		}
-		have := int64(0)
-		if ok {
-			have = cur.Seq
-		}
-		if have != seq {
-			return fmt.Errorf("%w: record %s is at %d, not %d", ErrRecordMoved, StatusFile(next.App, next.Environment), have, seq)
-		}
-		data, err := next.encode()
-		if err != nil {
-			return err
-		}
-		return t.WriteFile(StatusFile(next.App, next.Environment), data)
+		return t.WriteFile(file, out)
 	})
+}
+
+// digest is the SHA-256 of the record's bytes in Git, or of nothing when
+// Git holds none.
+func (s Status) digest() [32]byte {
+	if s.raw == nil {
+		return sha256.Sum256(nil)
+	}
+	return sha256.Sum256(s.raw)
 }
 
 // ReadStatus reads the record of app's run in environment from the
@@ -347,7 +366,7 @@ func ReadStatus(ctx context.Context, h gitops.Historian, app, environment string
 	if strconv.FormatInt(s.Seq, 10) != seq || s.App != app || s.Environment != environment {
 		return Status{}, fmt.Errorf("rollout of %s in %s: commit %s: %w: its record is at %d, its trailers say %q", app, environment, e.Commit, ErrTampered, s.Seq, seq)
 	}
-	s.Commit = e.Commit.String()
+	s.Commit, s.raw = e.Commit.String(), data
 	s.git = s.position()
 	return s, nil
 }

@@ -245,7 +245,7 @@ func (r *RouteTarget) Prepare(t *gitops.Tree, rendered []byte) error {
 		return err
 	}
 	stableLabel := map[string]string{TrackLabel: "stable"}
-	if err := writeObject(t, o.file(stablePatchFile), templateLabelPatch(o.Deployment, stableLabel)); err != nil {
+	if err := writeObject(t, o.file(stablePatchFile), stablePatch(base, o.Deployment, stableLabel)); err != nil {
 		return err
 	}
 	if err := writeObject(t, o.file(stableSvcPatch), selectorPatch(r.route.StableService, stableLabel)); err != nil {
@@ -387,7 +387,10 @@ func (r *ReplicaTarget) Prepare(t *gitops.Tree, rendered []byte) error {
 	if err := r.c.prepare(t, base, stable); err != nil {
 		return err
 	}
-	return writeComponent(t, o, componentSpec{resources: []string{canaryFile}})
+	if err := writeObject(t, o.file(stablePatchFile), stablePatch(base, o.Deployment, nil)); err != nil {
+		return err
+	}
+	return writeComponent(t, o, componentSpec{resources: []string{canaryFile}, patches: []string{stablePatchFile}})
 }
 
 // Write implements [Target].
