@@ -428,9 +428,11 @@ func (r *Runner) prepare(ctx context.Context, st *Status) error {
 	if err != nil || !res.Changed {
 		return err
 	}
-	st.Commit, st.needsSync = res.Commit.String(), true
-	r.emit(EventPrepared, *st, "")
-	if err := r.settle(ctx, st); err != nil {
+	// Events of the preparation belong to no step.
+	ps := *st
+	ps.Step, ps.Commit, ps.needsSync = len(r.plan.Steps), res.Commit.String(), true
+	r.emit(EventPrepared, ps, "")
+	if err := r.settle(ctx, &ps); err != nil {
 		return fmt.Errorf("rollout of %s in %s: the prepared overlay did not become healthy: %w", r.plan.App, r.plan.Environment, err)
 	}
 	return nil
@@ -479,6 +481,9 @@ func (r *Runner) drive(ctx context.Context, st Status) (Status, error) {
 		var err error
 		if ev, ok := bg.poll(); ok {
 			err = r.backgroundResult(st, ev)
+		} else if st.Step >= st.Plan.Finish {
+			// Background analyses guard the steps, not the finish.
+			bg.stop()
 		}
 		if err == nil {
 			switch {
@@ -532,7 +537,7 @@ func (r *Runner) drive(ctx context.Context, st Status) (Status, error) {
 func (r *Runner) step(ctx context.Context, st Status, bg *background) (Status, error) {
 	s := st.Plan.Steps[st.Step]
 	if st.FullyPromoted && st.Step >= st.Plan.Finish && (s.Pause != nil || s.Analysis != nil) {
-		return r.advance(st, bg), nil
+		return r.advance(st), nil
 	}
 	switch s.Kind() {
 	case StepSetWeight, StepSetCanaryScale:
@@ -555,7 +560,7 @@ func (r *Runner) step(ctx context.Context, st Status, bg *background) (Status, e
 		if err != nil {
 			return st, err
 		}
-		return r.advance(st, bg), nil
+		return r.advance(st), nil
 	case StepAnalysis:
 		return r.analysisStep(ctx, st, bg)
 	case StepScaleDown:
@@ -574,7 +579,7 @@ func (r *Runner) stages(ctx context.Context, st Status, bg *background, stages [
 			}
 		}
 		if st.Stage >= len(stages) {
-			return r.advance(st, bg), nil
+			return r.advance(st), nil
 		}
 		var err error
 		if st, err = r.enter(ctx, st, &stages[st.Stage], nil); err != nil {
@@ -601,7 +606,7 @@ func (r *Runner) analysisStep(ctx context.Context, st Status, bg *background) (S
 	}
 	if a.Background {
 		bg.start(st, st.Step)
-		return r.advance(st, bg), nil
+		return r.advance(st), nil
 	}
 	if st.Stage == 1 {
 		res, err := r.analyze(ctx, st, bg, st.Step)
@@ -610,7 +615,7 @@ func (r *Runner) analysisStep(ctx context.Context, st Status, bg *background) (S
 		}
 		switch res.Phase {
 		case health.Successful:
-			return r.advance(st, bg), nil
+			return r.advance(st), nil
 		case health.Inconclusive:
 			reason := fmt.Sprintf("analysis %s Inconclusive", names)
 			if st, err = r.enter(ctx, st, nil, func(n *Status) {
@@ -627,7 +632,7 @@ func (r *Runner) analysisStep(ctx context.Context, st Status, bg *background) (S
 	if st, err = r.waitPause(ctx, st, bg); err != nil {
 		return st, err
 	}
-	return r.advance(st, bg), nil
+	return r.advance(st), nil
 }
 
 // scaleDownStep waits the step's delay (recorded in a commit, so that
@@ -655,20 +660,17 @@ func (r *Runner) scaleDownStep(ctx context.Context, st Status, bg *background) (
 		return st, fmt.Errorf("rollout of %s in %s: completed, but the scale-down did not become healthy: %w", st.App, st.Environment, err)
 	}
 	r.emit(EventCompleted, st, "")
-	return r.advance(st, bg), nil
+	return r.advance(st), nil
 }
 
 // advance moves the record (in memory) to the next step.
-func (r *Runner) advance(st Status, bg *background) Status {
+func (r *Runner) advance(st Status) Status {
 	if s := st.Step; s < len(st.Plan.Steps) && !st.StepStarted.IsZero() {
 		r.m.stepTime.WithLabelValues(string(st.Plan.Strategy), string(st.Plan.Steps[s].Kind())).Observe(r.now().Sub(st.StepStarted).Seconds())
 	}
 	st.Step++
 	st.Stage = 0
 	st.StepStarted = time.Time{}
-	if st.Step >= st.Plan.Finish {
-		bg.stop()
-	}
 	return st
 }
 

@@ -576,12 +576,12 @@ func TestBackgroundAnalysisFailureAbortsAtALaterStep(t *testing.T) {
 	})
 	plan := compile(t, strategy.Canary{
 		TrafficRouting: &shopRoute,
-		Steps:          []strategy.Step{strategy.SetWeight(10), strategy.SetWeight(20), strategy.Pause(30 * time.Minute), strategy.SetWeight(50)},
+		Steps:          []strategy.Step{strategy.SetWeight(10), strategy.SetWeight(20), strategy.PauseUntilPromoted(), strategy.SetWeight(50)},
 		Analysis:       &strategy.BackgroundAnalysis{Analysis: strategy.Templates("success-rate"), StartingStep: new(int32(1))},
 	})
 	_, err := h.runner(plan, routeTarget(t, h), strategy.WithTemplate("success-rate", bg)).Run(h.ctx, h.v2)
 	var aborted *strategy.AbortedError
 	require.ErrorAs(t, err, &aborted)
 	assert.Contains(t, aborted.Reason, "background analysis success-rate Failed")
-	assert.Equal(t, "pause 30m0s", aborted.StepText, "it acts at whatever step the run is on")
+	assert.Equal(t, "pause until promoted", aborted.StepText, "it acts at whatever step the run is on")
 }
