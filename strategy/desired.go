@@ -6,7 +6,9 @@ package strategy
 // workloadRS is a workload as the replica arithmetic sees it, its pods
 // taken as available: a run commits the counts a step aims at, and the
 // Deployment controllers bring the pods there.
-func workloadRS(w Workload) *ReplicaSet { return &ReplicaSet{Replicas: w.Replicas, Available: w.Replicas} }
+func workloadRS(w Workload) *ReplicaSet {
+	return &ReplicaSet{Replicas: w.Replicas, Available: w.Replicas}
+}
 
 // desiredAt returns the state of the setWeight or setCanaryScale step the
 // run is at.

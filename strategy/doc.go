@@ -1,9 +1,12 @@
-// Package strategy describes progressive delivery as data: rolling,
-// blue-green and canary strategies compile to a [Plan], a list of steps
-// from a closed set, that validates, hashes and prints before anything
-// runs. It also holds the arithmetic a canary needs without a service
-// mesh: Argo Rollouts' replica counts for a weight, and the weights of a
-// Gateway API HTTPRoute.
+// Package strategy describes progressive delivery as data and carries it
+// out through Git: rolling, blue-green and canary strategies compile to a
+// [Plan], a list of steps from a closed set, that validates, hashes and
+// prints before anything runs; a [Runner] then makes each step one commit
+// of an app's overlay, synced and waited for, with analyses between
+// steps, and keeps the whole state of the run in Git. It also holds the
+// arithmetic a canary needs without a service mesh: Argo Rollouts'
+// replica counts for a weight, and the weights of a Gateway API
+// HTTPRoute.
 //
 // # Plans
 //
@@ -79,6 +82,54 @@
 // Rollouts does. With traffic routing the weights go to an HTTPRoute,
 // explicit on both backends and never all zero ([HTTPRouteWeights]).
 //
+// # Running a plan through Git
+//
+// A [Runner] carries out a plan for one app in one environment. Every
+// step is one commit through gitops (its trailers say the app, the
+// environment, the release, the plan hash, "Flightdeck-Step: n/m", the
+// weight and the action: [ActionStep], [ActionAbort], [ActionControl]),
+// followed by a sync of exactly that commit through a gitops.Syncer and
+// gitops.WaitFor on that revision. What a step changes in the overlay is
+// a [Target]'s business: [RouteTarget] writes Gateway API HTTPRoute
+// weights, explicit on both backends; [ReplicaTarget] the replica counts
+// of the stable and the canary Deployment behind one Service (Argo
+// Rollouts' arithmetic, see below); [BlueGreenTarget] one Deployment per
+// colour and the active Service's selector; [RollingTarget] the app's
+// own `images:` entry, the Deployment rolling itself. [PrepareOverlay]
+// writes a target's manifests (in the overlay's "flightdeck" directory,
+// listed in its kustomization) in one commit; a run does it first when
+// they are missing or out of date.
+//
+// The run's record, a [Status] in [StatusFile] under .flightdeck/, is
+// written by every commit of the run, and read back ([ReadStatus]) from
+// the newest rollout commit that gitops.Historian.History trusts, checked
+// against its trailers. Nothing else is kept: a process that dies
+// mid-canary is replaced by a new one whose Run carries on from Git
+// without repeating a step (a pause keeps its deadline, a scale-down its
+// due time; only an analysis cut short is run again). Every commit is a
+// compare-and-swap on the record: it is made only if the record in the
+// tree is, byte for byte, the one the runner last read or wrote. A
+// runner that loses the swap to a command takes the command in and
+// commits again; one that loses it to another runner's step stops with
+// [ErrOtherRunner] instead of replaying its step, so two runners never
+// both advance a run. A record changed by hand is refused
+// ([ErrTampered]).
+//
+// Commands ([Control]: [CommandPromote], [CommandPromoteFull],
+// [CommandAbort], [CommandRetry]) are commits of the record too, so any
+// process can give them; a waiting runner reads Git every control poll
+// and acts on them at once. Guards (gitops.Guard, [WithGuards]) see every
+// commit of a run: an environment under a hold refuses them and the run
+// stops with the guard's error.
+//
+// An [Observer] receives every step, sync, analysis verdict and
+// decision; [Printer] prints them for a terminal; [WithRegisterer]
+// exports Prometheus metrics labelled only by strategy, step kind, phase
+// and abort cause.
+//
+// strategytest has a recording [Target], the conformance suite
+// strategytest.TestTarget, and the repository layout it uses.
+//
 // # Where flightdeck departs from Argo Rollouts
 //
 //   - A step has exactly one kind. Argo Rollouts refuses two of setWeight,
@@ -109,4 +160,28 @@
 //     or the stable is the new ReplicaSet itself); with one workload per
 //     release only the first arises, and [BasicCanary] takes it as a nil
 //     Stable.
+//   - Each release has a Deployment of its own (the app's for the stable,
+//     "<deployment>-canary" or a colour for the new one), where Argo
+//     Rollouts has ReplicaSets of one Rollout. So a canary's switchActive
+//     rolls the app's Deployment to the new release while the canary
+//     still carries the traffic, and (with a router) then moves the
+//     traffic back to it: two commits of one step. After that an abort is
+//     refused ([ErrTooLate]); only a rollback undoes it. A
+//     podTemplateHashValue argument resolves to the release's digest.
+//   - A step commits the replica counts its weight aims at (Argo
+//     Rollouts' own counts, applied until they settle); the Deployment
+//     controllers bring the pods there within each Deployment's
+//     maxSurge and maxUnavailable, rather than one controller stepping
+//     both. Workloads flightdeck writes carry the app's rolling-update
+//     bounds as pod counts, resolved at the app's replicas.
+//   - Promote given while the run is not paused waits for the next pause
+//     and passes it (Argo Rollouts would skip the current step).
+//   - A background analysis guards the steps: it stops when the run
+//     reaches the finish, and its verdict acts at the next step boundary
+//     or during a wait (a pause, an analysis, a delay), not in the middle
+//     of a sync.
+//   - A scale-down step with a delay is two commits (the due time, then
+//     the scale-down), so that another process keeps the same deadline.
+//   - A run that ends Aborted stays so until retried; Run returns an
+//     [*AbortedError] wrapping [ErrAborted], never success.
 package strategy
