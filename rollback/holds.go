@@ -92,9 +92,9 @@ func (c *Controller) Lift(ctx context.Context, req HoldRequest) (gitops.Result, 
 	if err != nil {
 		return res, fmt.Errorf("lift %s: %w", t, err)
 	}
-	msg := "lifted"
+	msg := ""
 	if lifted != nil {
-		msg = "lifted: " + lifted.String()
+		msg = lifted.String()
 	}
 	c.emit(ctx, Event{Kind: EventHold, Target: t, Verdict: HoldLifted, Commit: res.Commit.String(), Message: msg})
 	return res, nil
