@@ -17,7 +17,7 @@ const (
 	colourHigh      = "#2563eb"
 	colourMedium    = "#d97706"
 	colourLow       = "#dc2626"
-	colourPlanned   = "#2563eb"
+	colourPlanned   = "#0ea5e9"
 	colourUnplanned = "#f59e0b"
 	colourFailure   = "#dc2626"
 	colourAxis      = "#9ca3af"
@@ -408,14 +408,16 @@ func failuresChart(r Report) string {
 	// Band areas, lightest first: under an hour is elite, and so on.
 	prev := p.h - p.bott
 	for _, b := range []struct {
-		upTo time.Duration
-		band Band
-		fill string
-	}{{RecoveryElite, BandElite, "#f0fdf4"}, {RecoveryHigh, BandHigh, "#eff6ff"}, {RecoveryMedium, BandMedium, "#fffbeb"}, {Month, BandLow, "#fef2f2"}} {
+		upTo  time.Duration
+		label string
+		band  Band
+		fill  string
+	}{{RecoveryElite, "1 hour", BandElite, "#f0fdf4"}, {RecoveryHigh, "1 day", BandHigh, "#eff6ff"},
+		{RecoveryMedium, "1 week", BandMedium, "#fffbeb"}, {Month, "1 month", BandLow, "#fef2f2"}} {
 		yy := y(b.upTo)
-		p.rect(p.left, yy, p.plotW(), prev-yy, b.fill, fmt.Sprintf("%s: recovered in under %s", b.band, FormatDuration(b.upTo)))
+		p.rect(p.left, yy, p.plotW(), prev-yy, b.fill, fmt.Sprintf("%s: recovered in under %s", b.band, b.label))
 		p.line(p.left, yy, p.w-p.right, yy, bandColour(b.band), true)
-		p.text(p.left-6, yy+4, "end", FormatDuration(b.upTo))
+		p.text(p.left-6, yy+4, "end", b.label)
 		prev = yy
 	}
 	p.b.WriteString(`<g shape-rendering="geometricPrecision">`)

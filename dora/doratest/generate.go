@@ -93,8 +93,8 @@ func LeadTime(i int) time.Duration { return time.Duration(i%97+1) * 7 * time.Min
 // [LeadTime](i) before the commit), rollbacks and verification markers
 // as s says, with the trailers flightdeck writes and its committer
 // identity. It feeds `git fast-import`, so a history of tens of
-// thousands of commits takes seconds, then packs the repository as a
-// server keeps it. It needs git on PATH.
+// thousands of commits takes seconds (its output is one pack with
+// deltas, as a server keeps a repository). It needs git on PATH.
 func Generate(dir string, s Spec) error {
 	s = s.withDefaults()
 	if _, err := os.Stat(dir); err == nil {
@@ -121,7 +121,7 @@ func Generate(dir string, s Spec) error {
 	if err := cmd.Wait(); err != nil || werr != nil {
 		return fmt.Errorf("doratest: git fast-import: %w: %s", cmp.Or(err, werr), bytes.TrimSpace(stderr.Bytes()))
 	}
-	for _, args := range [][]string{{"repack", "-adq"}, {"config", "receive.autogc", "false"}} {
+	for _, args := range [][]string{{"config", "receive.autogc", "false"}} {
 		c := exec.Command("git", args...)
 		c.Dir = dir
 		if out, err := c.CombinedOutput(); err != nil {
