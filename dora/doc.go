@@ -13,27 +13,35 @@
 // # What is counted
 //
 // A deployment is a deploy, promote or rollback commit of an app in an
-// environment (see [IsDeployment]). Over a period (a [Query]):
+// environment (see [IsDeployment]), or a progressive rollout run by
+// package strategy: its step commits (action rollout-step) of one plan
+// and release are one deployment, from its first step, delivered when a
+// step commit records the phase Completed; its abort (rollout-abort) is
+// an unplanned deployment of its own that fails the rollout and
+// recovers from it. Over a period (a [Query]):
 //
 //   - Deployment frequency: the number of deployments, and per day.
-//   - Change lead time: for each deploy or promote that brings a change
-//     new to the environment, the time from its release's source commit
-//     (Flightdeck-Source-Time) to the deployment being good: the first
-//     verification marker that says "verified" (Synced/Healthy and
-//     verified), else the deploy commit's time. The median ignores
+//   - Change lead time: for each deploy, promote or rollout that brings a
+//     change new to the environment, the time from its release's source
+//     commit (Flightdeck-Source-Time) to the deployment being good: the
+//     first verification marker that says "verified" (Synced/Healthy and
+//     verified), else the completion of a rollout, else the deploy
+//     commit's time (a rollout that did not complete has none). The median ignores
 //     values <= 0, as Four Keys does ("ignore automated pushes").
 //   - Change fail rate: the share of deployments that failed. A
 //     deployment failed if a rollback reverted it (Flightdeck-Reverts,
 //     or the newest planned deployment before the rollback), if an
-//     unplanned fix followed it (Flightdeck-Change: unplanned), or if a
-//     verification marker of it says "failed".
+//     unplanned fix followed it (Flightdeck-Change: unplanned), if it is
+//     a rollout that was aborted, or if a verification marker of it says
+//     "failed".
 //   - Failed deployment recovery time: for each failed deployment, the
 //     time from its commit to the next deployment of the app in the
 //     environment that did not fail being good (verified, else
 //     committed). Failed deployments not yet recovered are counted
 //     apart ([Stats.Unrecovered]).
 //   - Deployment rework rate: the share of deployments that were
-//     unplanned (rollbacks, and deploys marked unplanned).
+//     unplanned (rollbacks, rollout aborts, and deploys marked
+//     unplanned).
 //
 // Medians are computed as SQL's PERCENTILE_CONT(x, 0.5), which Four Keys
 // uses ([Median]). The bands and their source are documented at

@@ -18,6 +18,18 @@ import (
 // Flightdeck-Verified trailer only.
 const ActionVerify gitops.Action = "verify"
 
+// The actions and trailers of package strategy's rollout commits
+// (strategy.ActionStep, strategy.ActionAbort, strategy.TrailerPhase and
+// strategy.PhaseCompleted): each step of a progressive rollout is a
+// commit with the release's trailers, the plan's hash and the run's
+// phase after it; an abort sends all traffic back to the stable release.
+const (
+	ActionRolloutStep   gitops.Action = "rollout-step"
+	ActionRolloutAbort  gitops.Action = "rollout-abort"
+	TrailerRolloutPhase               = "Flightdeck-Rollout-Phase"
+	RolloutCompleted                  = "Completed"
+)
+
 // TrailerDeploy is the key of the trailer in which a verification marker
 // names the full hash of the deploy commit it judged, as package
 // rollback writes it (rollback.TrailerDeploy). Without it, a marker is
@@ -127,8 +139,11 @@ type Rate struct {
 }
 
 // Deployment is one deploy, promote or rollback commit of an app in an
-// environment, as dora reads it.
+// environment, or one progressive rollout of package strategy (from its
+// first step commit) or its abort, as dora reads it.
 type Deployment struct {
+	// Commit is the deploy commit, or a rollout's first step commit, or
+	// the first commit of its abort.
 	Commit           plumbing.Hash
 	App, Environment string
 	Action           gitops.Action
@@ -141,18 +156,24 @@ type Deployment struct {
 	Revision   string
 	SourceTime time.Time
 	// Unplanned is set for a rollback (unless its Flightdeck-Change
-	// trailer says planned) and for a commit whose Flightdeck-Change
-	// trailer says unplanned: a fix made because of a failure.
+	// trailer says planned), for the abort of a rollout, and for a
+	// commit whose Flightdeck-Change trailer says unplanned: a fix made
+	// because of a failure.
 	Unplanned bool
 	// VerifiedAt is the commit time of the first "verified" marker of
 	// this deployment (see [VerdictVerified]): when it reached
 	// Synced/Healthy and passed verification. Zero without one.
 	VerifiedAt time.Time
-	// LeadTime is the time from SourceTime to the deployment being good
-	// (VerifiedAt, else Time). It is set only for a deploy or promote
+	// Completed is, for a progressive rollout, the time of the step
+	// commit that completed it: when the release took all the traffic.
+	// Zero for other deployments and for rollouts that did not complete.
+	Completed time.Time
+	// LeadTime is the time from SourceTime to the deployment being good:
+	// VerifiedAt, else Completed, else Time (a rollout that did not
+	// complete has none). It is set only for a deploy, promote or rollout
 	// that brings a change new to the environment (a source revision, or
-	// without one a release, not deployed there before) and only when
-	// positive; zero otherwise.
+	// without one a release, not delivered there before: deployed, or
+	// rolled out to completion) and only when positive; zero otherwise.
 	LeadTime time.Duration
 	// Failed is set when the deployment needed a rollback or an
 	// unplanned fix, or failed its verification; FailedBy is the commit
@@ -161,8 +182,8 @@ type Deployment struct {
 	FailedBy plumbing.Hash
 	// RecoveredBy is the first later deployment of the app in the
 	// environment that did not fail, and RecoveredAt when it was good
-	// (its VerifiedAt, else its Time); zero while unrecovered. Recovery
-	// is RecoveredAt minus Time.
+	// (its VerifiedAt, else its Completed, else its Time); zero while
+	// unrecovered. Recovery is RecoveredAt minus Time.
 	RecoveredBy plumbing.Hash
 	RecoveredAt time.Time
 	Recovery    time.Duration
@@ -171,12 +192,29 @@ type Deployment struct {
 // Recovered reports whether a failed deployment was recovered.
 func (d Deployment) Recovered() bool { return !d.RecoveredAt.IsZero() }
 
-// goodAt is when the deployment was good: VerifiedAt, else Time.
+// goodAt is when the deployment was good: VerifiedAt, else Completed,
+// else Time.
 func (d Deployment) goodAt() time.Time {
-	if !d.VerifiedAt.IsZero() {
-		return d.VerifiedAt
+	t, _ := d.delivered()
+	if t.IsZero() {
+		return d.Time
 	}
-	return d.Time
+	return t
+}
+
+// delivered returns when the deployment's change reached the
+// environment whole: VerifiedAt, else Completed, else Time for a commit
+// that is not a rollout; false for a rollout that did not complete.
+func (d Deployment) delivered() (time.Time, bool) {
+	switch {
+	case !d.VerifiedAt.IsZero():
+		return d.VerifiedAt, true
+	case !d.Completed.IsZero():
+		return d.Completed, true
+	case d.Action == ActionRolloutStep:
+		return time.Time{}, false
+	}
+	return d.Time, true
 }
 
 // IsDeployment reports whether an entry is a deployment: a deploy,
@@ -271,10 +309,8 @@ func groupTargets(entries []gitops.Entry) map[targetKey]*target {
 // marker.
 func addEntry(m map[targetKey]*target, entries []gitops.Entry, i int) {
 	e := &entries[i]
-	if !IsDeployment(*e) {
-		if _, ok := Verdict(*e); !ok {
-			return
-		}
+	if kindOf(*e) == kindOther {
+		return
 	}
 	k := targetKey{e.Trailers.App, e.Trailers.Environment}
 	t := m[k]
@@ -364,13 +400,38 @@ func analyse(entries []gitops.Entry, idx []int, until time.Time) []Deployment {
 			deps[i].Failed, deps[i].FailedBy = true, by
 		}
 	}
+	// rollout is the run of package strategy the target is in: its plan
+	// and release, and its deployment; -1 when none is under way.
+	rolloutKey, rollout := "", -1
+	add := func(e *gitops.Entry, unplannedDeploy bool) int {
+		t := e.Trailers
+		d := Deployment{
+			Commit: e.Commit, App: t.App, Environment: t.Environment, Action: t.Action,
+			Time: e.Time, Release: t.Ref(), Revision: t.SourceRevision, SourceTime: t.SourceTime,
+			Unplanned: unplannedDeploy,
+		}
+		change := changeOf(d)
+		newChange := change != "" && !changes[change] && !isRollback(d.Action)
+		// A rollout delivers its change when it completes; its abort's
+		// trailers name the release it failed to deliver.
+		if change != "" && d.Action != ActionRolloutStep && d.Action != ActionRolloutAbort {
+			changes[change] = true
+		}
+		if newChange && !d.SourceTime.IsZero() {
+			d.LeadTime = -1 // resolved below, once markers are read
+		}
+		byCommit[e.Commit.String()] = len(deps)
+		deps = append(deps, d)
+		return len(deps) - 1
+	}
 	for _, j := range idx {
 		e := &entries[j]
 		if !e.Time.Before(until) {
 			continue
 		}
 		t := e.Trailers
-		if !IsDeployment(*e) {
+		switch kindOf(*e) {
+		case kindMarker:
 			v, _ := Verdict(*e)
 			i := markedDeployment(deps, byCommit, t)
 			switch {
@@ -382,32 +443,36 @@ func analyse(entries []gitops.Entry, idx []int, until time.Time) []Deployment {
 			case v == VerdictFailed:
 				fail(i, e.Commit)
 			}
-			continue
-		}
-		d := Deployment{
-			Commit: e.Commit, App: t.App, Environment: t.Environment, Action: t.Action,
-			Time: e.Time, Release: t.Ref(), Revision: t.SourceRevision, SourceTime: t.SourceTime,
-			Unplanned: unplanned(*e),
-		}
-		if d.Unplanned {
-			reverts, _ := t.Extra.Get(gitops.TrailerReverts)
-			if i := culprit(deps, byCommit, reverts); i >= 0 {
-				fail(i, e.Commit)
+		case kindDeploy:
+			rolloutKey, rollout = "", -1
+			u := unplanned(*e)
+			if u {
+				reverts, _ := t.Extra.Get(gitops.TrailerReverts)
+				if i := culprit(deps, byCommit, reverts); i >= 0 {
+					fail(i, e.Commit)
+				}
 			}
+			add(e, u)
+		case kindRolloutStep:
+			key := rolloutOf(t)
+			if rollout < 0 || key != rolloutKey {
+				rolloutKey, rollout = key, add(e, false)
+			}
+			if phase, _ := t.Extra.Get(TrailerRolloutPhase); phase == RolloutCompleted {
+				deps[rollout].Completed = e.Time
+				if c := changeOf(deps[rollout]); c != "" {
+					changes[c] = true
+				}
+				rolloutKey, rollout = "", -1
+			}
+		case kindRolloutAbort:
+			if rollout < 0 || rolloutOf(t) != rolloutKey {
+				break // a later commit of an abort already counted, or of no run read
+			}
+			fail(rollout, e.Commit)
+			add(e, true)
+			rolloutKey, rollout = "", -1
 		}
-		change := d.Revision
-		if change == "" {
-			change = d.Release
-		}
-		newChange := change != "" && !changes[change] && d.Action != gitops.ActionRollback
-		if change != "" {
-			changes[change] = true
-		}
-		if newChange && !d.SourceTime.IsZero() {
-			d.LeadTime = -1 // resolved below, once markers are read
-		}
-		byCommit[e.Commit.String()] = len(deps)
-		deps = append(deps, d)
 	}
 	// Lead times and recoveries, now that every marker and failure is
 	// known. next is the index of the first later deployment that did
@@ -417,7 +482,8 @@ func analyse(entries []gitops.Entry, idx []int, until time.Time) []Deployment {
 		d := &deps[i]
 		if d.LeadTime < 0 {
 			d.LeadTime = 0
-			if lt := d.goodAt().Sub(d.SourceTime); lt > 0 {
+			good, ok := d.delivered()
+			if lt := good.Sub(d.SourceTime); ok && lt > 0 {
 				d.LeadTime = lt
 			}
 		}
@@ -431,6 +497,54 @@ func analyse(entries []gitops.Entry, idx []int, until time.Time) []Deployment {
 		}
 	}
 	return deps
+}
+
+// changeOf identifies the change a deployment brings: its source
+// revision, else its release.
+func changeOf(d Deployment) string {
+	if d.Revision != "" {
+		return d.Revision
+	}
+	return d.Release
+}
+
+func isRollback(a gitops.Action) bool { return a == gitops.ActionRollback || a == ActionRolloutAbort }
+
+// rolloutOf identifies the run a rollout commit belongs to: its plan and
+// release.
+func rolloutOf(t gitops.Trailers) string {
+	h, _ := t.Extra.Get(gitops.TrailerPlanHash)
+	return h + " " + t.Ref()
+}
+
+type entryKind int
+
+const (
+	kindOther entryKind = iota
+	kindDeploy
+	kindRolloutStep
+	kindRolloutAbort
+	kindMarker
+)
+
+// kindOf says what an entry is to dora.
+func kindOf(e gitops.Entry) entryKind {
+	t := e.Trailers
+	if t.App == "" || t.Environment == "" {
+		return kindOther
+	}
+	switch {
+	case IsDeployment(e):
+		return kindDeploy
+	case t.Action == ActionRolloutStep:
+		return kindRolloutStep
+	case t.Action == ActionRolloutAbort:
+		return kindRolloutAbort
+	}
+	if _, ok := Verdict(e); ok {
+		return kindMarker
+	}
+	return kindOther
 }
 
 // markedDeployment returns the deployment a marker with trailers t is

@@ -172,3 +172,42 @@ func TestHTMLIsSelfContainedAndEscaped(t *testing.T) {
 	assert.Contains(t, b.String(), "no deployments in the period")
 	assert.Contains(t, b.String(), "no failed deployments in the period")
 }
+
+func rolloutTr(action gitops.Action, digest, plan, phase string, src time.Time) gitops.Trailers {
+	tr := deployTr("web", digest, src)
+	tr.Action = action
+	tr.Extra = gitops.Extra{{Key: gitops.TrailerPlanHash, Value: plan}, {Key: dora.TrailerRolloutPhase, Value: phase}}
+	return tr
+}
+
+func TestComputeRollouts(t *testing.T) {
+	dA, dB := "sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("b", 64)
+	src := day0.Add(-time.Hour)
+	step, abort := dora.ActionRolloutStep, dora.ActionRolloutAbort
+	hist := synthetic(
+		at(0, rolloutTr(abort, dA, "p1", "Aborted", src)),     // the abort of a run not read: nothing
+		at(10, rolloutTr(step, dA, "p1", "Progressing", src)), // run 1 of A begins
+		at(20, rolloutTr(step, dA, "p1", "Paused", src)),      // same run
+		at(30, rolloutTr(abort, dA, "p1", "Aborted", src)),    // aborted: run 1 failed, the abort recovers it
+		at(35, rolloutTr(abort, dA, "p1", "Aborted", src)),    // its scale-down: the same abort
+		at(40, rolloutTr(step, dA, "p1", "Progressing", src)), // a retry: run 2
+		at(50, rolloutTr(step, dA, "p1", "Completed", src)),   // completed
+		at(60, rolloutTr(step, dB, "p2", "Progressing", src)), // run of B, still under way
+	)
+	rep := dora.Compute(hist, dora.Query{})
+	require.Len(t, rep.Targets, 1)
+	deps := rep.Targets[0].Deployments
+	require.Len(t, deps, 4)
+	run1, ab, run2, runB := deps[0], deps[1], deps[2], deps[3]
+	assert.True(t, run1.Failed)
+	assert.Equal(t, ab.Commit, run1.FailedBy)
+	assert.Equal(t, 20*time.Minute, run1.Recovery)
+	assert.Zero(t, run1.LeadTime)
+	assert.True(t, ab.Unplanned)
+	assert.Equal(t, abort, ab.Action)
+	assert.True(t, day0.Add(50*time.Minute).Equal(run2.Completed))
+	assert.Equal(t, 110*time.Minute, run2.LeadTime, "the aborted run delivered nothing: the retry brings the change, from its source to its completion")
+	assert.True(t, runB.Completed.IsZero())
+	assert.Zero(t, runB.LeadTime, "not delivered yet")
+	assert.Equal(t, dora.Rate{Count: 1, Of: 4, Value: 0.25, Band: dora.BandMedium}, rep.Targets[0].ChangeFailRate)
+}

@@ -61,6 +61,7 @@ type jsonDeployment struct {
 	SourceTime      time.Time `json:"sourceTime,omitzero"`
 	Unplanned       bool      `json:"unplanned,omitempty"`
 	VerifiedAt      time.Time `json:"verifiedAt,omitzero"`
+	Completed       time.Time `json:"completed,omitzero"`
 	LeadTimeSeconds float64   `json:"leadTimeSeconds,omitempty"`
 	Failed          bool      `json:"failed,omitempty"`
 	FailedBy        string    `json:"failedBy,omitempty"`
@@ -94,7 +95,7 @@ func jsonOf(st Stats, withDeployments bool) jsonStats {
 		jd := jsonDeployment{
 			Commit: d.Commit.String(), Action: string(d.Action), Time: d.Time.UTC(),
 			Release: d.Release, Revision: d.Revision, SourceTime: d.SourceTime.UTC(),
-			Unplanned: d.Unplanned, VerifiedAt: d.VerifiedAt.UTC(), LeadTimeSeconds: d.LeadTime.Seconds(),
+			Unplanned: d.Unplanned, VerifiedAt: d.VerifiedAt.UTC(), Completed: d.Completed.UTC(), LeadTimeSeconds: d.LeadTime.Seconds(),
 			Failed: d.Failed, FailedBy: hashText(d.FailedBy),
 			RecoveredBy: hashText(d.RecoveredBy), RecoveredAt: d.RecoveredAt.UTC(),
 		}
