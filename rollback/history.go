@@ -17,13 +17,16 @@ import (
 // and a verification can judge.
 var deployActions = []gitops.Action{gitops.ActionDeploy, gitops.ActionPromote, gitops.ActionRollback, gitops.ActionStep}
 
-// historyPage is how many entries each History read asks for.
-const historyPage = 32
+// maxHistoryPage caps how many entries one History read asks for.
+const maxHistoryPage = 64
 
 // each calls fn with the entries of q from revision on, newest first,
-// page by page, until fn returns false or history ends.
+// until fn returns false or history ends. It reads in pages that start
+// at one entry and double: History walks until it has filled a page, so
+// a small first page keeps the common case (the answer is the newest
+// match) from walking the whole history.
 func (c *Controller) each(ctx context.Context, q gitops.HistoryQuery, fn func(gitops.Entry) (bool, error)) error {
-	q.Limit = historyPage
+	q.Limit = 1
 	for {
 		entries, err := c.rw.History(ctx, q)
 		if err != nil {
@@ -35,10 +38,11 @@ func (c *Controller) each(ctx context.Context, q gitops.HistoryQuery, fn func(gi
 				return err
 			}
 		}
-		if len(entries) < historyPage || entries[len(entries)-1].Parent.IsZero() {
+		if len(entries) < q.Limit || entries[len(entries)-1].Parent.IsZero() {
 			return nil
 		}
 		q.Revision = entries[len(entries)-1].Parent.String()
+		q.Limit = min(2*q.Limit, maxHistoryPage)
 	}
 }
 
@@ -63,6 +67,32 @@ func (c *Controller) Current(ctx context.Context, t gitops.Target, revision stri
 // of t reachable from revision; otherwise an error wrapping
 // [ErrNotADeploy].
 func (c *Controller) Deploy(ctx context.Context, t gitops.Target, commit, revision string) (gitops.Entry, error) {
+	e, err := c.deployEntry(ctx, t, commit)
+	if err != nil {
+		return e, err
+	}
+	// It must be on the branch the environment is read from. The walk
+	// looks for deploys of the same release only, so it stops at e
+	// after few matches.
+	found := false
+	q := gitops.HistoryQuery{App: t.App, Environment: t.Environment.Name, Actions: deployActions, Revision: revision,
+		Image: e.Trailers.Image, Digest: e.Trailers.Digest}
+	err = c.each(ctx, q, func(x gitops.Entry) (bool, error) {
+		found = x.Commit == e.Commit
+		return !found, nil
+	})
+	if err != nil {
+		return gitops.Entry{}, fmt.Errorf("deploy %s of %s: %w", commit, t, err)
+	}
+	if !found {
+		return gitops.Entry{}, fmt.Errorf("%w: %s is not on the branch", ErrNotADeploy, commit)
+	}
+	return e, nil
+}
+
+// deployEntry returns the entry of commit if it is a deploy, promote,
+// rollback or step commit of t.
+func (c *Controller) deployEntry(ctx context.Context, t gitops.Target, commit string) (gitops.Entry, error) {
 	entries, err := c.rw.History(ctx, gitops.HistoryQuery{Revision: commit, AllActions: true, Limit: 1})
 	switch {
 	case errors.Is(err, gitops.ErrNotExist):
@@ -78,19 +108,6 @@ func (c *Controller) Deploy(ctx context.Context, t gitops.Target, commit, revisi
 	if !q.Matches(e) {
 		return gitops.Entry{}, fmt.Errorf("%w: %s is a %s of %s in %s, not a deploy of %s", ErrNotADeploy, commit,
 			e.Trailers.Action, e.Trailers.App, e.Trailers.Environment, t)
-	}
-	// It must be on the branch the environment is read from.
-	found := false
-	q.Revision = revision
-	err = c.each(ctx, q, func(x gitops.Entry) (bool, error) {
-		found = x.Commit == e.Commit
-		return !found, nil
-	})
-	if err != nil {
-		return gitops.Entry{}, fmt.Errorf("deploy %s of %s: %w", commit, t, err)
-	}
-	if !found {
-		return gitops.Entry{}, fmt.Errorf("%w: %s is not on the branch", ErrNotADeploy, commit)
 	}
 	return e, nil
 }
@@ -159,7 +176,9 @@ func (c *Controller) LastKnownGood(ctx context.Context, t gitops.Target, revisio
 	if good == "" {
 		return gitops.Entry{}, fmt.Errorf("%s: %w: no deploy there has been verified", where, ErrNoKnownGood)
 	}
-	e, err := c.Deploy(ctx, t, good, revision)
+	// A marker reachable from revision names a deploy before it on the
+	// same linear history.
+	e, err := c.deployEntry(ctx, t, good)
 	if err != nil {
 		return gitops.Entry{}, fmt.Errorf("%s: %w", where, err)
 	}
