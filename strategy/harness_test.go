@@ -3,7 +3,6 @@ package strategy_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/argocd"
-	"github.com/flightdeck-dev/flightdeck/gitops/argocd/argocdtest"
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/sim"
@@ -31,15 +29,15 @@ const (
 	syncApp = "shop-prod"
 )
 
-// harness is a GitOps repository on disk, the fake Argo CD rendering it
-// into a simulated cluster, and one auto-advancing clock for all of them.
+// harness is a strategytest.Environment on the auto-advancing clock,
+// with the test's helpers.
 type harness struct {
 	t       *testing.T
 	ctx     context.Context
+	env     *strategytest.Environment
 	clk     *clocktest.Clock
 	dir     string
 	repo    *gitops.Repo
-	srv     *argocdtest.Server
 	argo    *argocd.Client
 	cluster *sim.Cluster
 	ov      strategy.Overlay
@@ -54,42 +52,23 @@ func newHarness(t *testing.T, replicas int32, behaviors ...sim.Behavior) *harnes
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	clk := clocktest.NewAuto(time.Time{})
-	dir := gitopstest.NewBareRepo(t, strategytest.Layout(replicas, app))
-	repo, err := gitops.New(gitopstest.FileURL(dir), gitops.WithCacheDir(filepath.Join(t.TempDir(), "cache")))
-	require.NoError(t, err)
-	srv, err := argocdtest.New(argocdtest.WithClock(clk))
-	require.NoError(t, err)
-	t.Cleanup(srv.Close)
-	ov := strategytest.Overlay(app, replicas)
-	require.NoError(t, srv.AddApp(ctx, argocdtest.App{Name: syncApp, RepoURL: gitopstest.FileURL(dir), Path: ov.Dir}))
-	argo, err := srv.Client(argocd.WithClock(clk))
-	require.NoError(t, err)
-	h := &harness{t: t, ctx: ctx, clk: clk, dir: dir, repo: repo, srv: srv, argo: argo, cluster: srv.Cluster(), ov: ov,
-		ns: strategytest.Namespace(app), v1: strategytest.Release(app, 1), v2: strategytest.Release(app, 2), events: &eventLog{}}
-	h.v2.SourceRepo, h.v2.Revision = "https://git.example.com/shop", strings.Repeat("ab", 20)
+	bs := map[int]sim.Behavior{}
 	for i, b := range behaviors {
-		h.behave(strategytest.Release(app, i+1), b)
+		bs[i+1] = b
 	}
-	h.sync("")
+	env, err := strategytest.NewEnvironment(ctx, strategytest.EnvironmentConfig{Dir: t.TempDir(), App: app, Replicas: replicas, Behaviors: bs})
+	require.NoError(t, err)
+	t.Cleanup(env.Close)
+	h := &harness{t: t, ctx: ctx, env: env, clk: env.Clock, dir: env.Dir, repo: env.Repo, argo: env.Argo, cluster: env.Cluster, ov: env.Overlay,
+		ns: env.Namespace, v1: env.Release(1), v2: env.Release(2), events: &eventLog{}}
+	h.v2.SourceRepo, h.v2.Revision = "https://git.example.com/shop", strings.Repeat("ab", 20)
 	return h
-}
-
-// sync syncs the app to revision (empty: the branch head) and waits for
-// it to be healthy.
-func (h *harness) sync(revision string) {
-	h.t.Helper()
-	require.NoError(h.t, h.argo.Sync(h.ctx, gitops.SyncRequest{App: syncApp, Revision: revision}))
-	_, err := gitops.WaitFor(h.ctx, h.argo, gitops.WaitOptions{App: syncApp, Revision: revision, Clock: h.clk, PollInterval: time.Second, StableFor: -1})
-	require.NoError(h.t, err)
 }
 
 // prepare writes the target's manifests and syncs them.
 func (h *harness) prepare(target strategy.Target) {
 	h.t.Helper()
-	res, err := strategy.PrepareOverlay(h.ctx, h.repo, target, strategy.PrepareRequest{App: app, Environment: env})
-	require.NoError(h.t, err)
-	h.sync(res.Commit.String())
+	require.NoError(h.t, h.env.Prepare(h.ctx, target))
 }
 
 // behave sets how the pods of a release behave.
@@ -102,22 +81,14 @@ func (h *harness) behave(rel flightdeck.Release, b sim.Behavior) {
 // HTTPRoute.
 func (h *harness) load(kind, name string, rps float64) {
 	h.t.Helper()
-	ref := sim.Ref{APIVersion: "v1", Kind: "Service", Namespace: h.ns, Name: name}
-	if kind == "HTTPRoute" {
-		ref = sim.Ref{APIVersion: "gateway.networking.k8s.io/v1", Kind: "HTTPRoute", Namespace: h.ns, Name: name}
-	}
-	require.NoError(h.t, h.cluster.SetLoad(ref, rps))
+	require.NoError(h.t, h.cluster.SetLoad(h.env.Ref(kind, name), rps))
 }
 
 // runner returns a runner of plan on the harness, observing into
 // h.events.
 func (h *harness) runner(plan strategy.Plan, target strategy.Target, opts ...strategy.Option) *strategy.Runner {
 	h.t.Helper()
-	base := []strategy.Option{
-		strategy.WithClock(h.clk), strategy.WithSyncApp(syncApp), strategy.WithObserver(h.events),
-		strategy.WithWait(gitops.WaitOptions{PollInterval: time.Second, StableFor: 2 * time.Second, Timeout: -1}),
-		strategy.WithControlPoll(5 * time.Second),
-	}
+	base := append(h.env.Options(), strategy.WithObserver(h.events))
 	r, err := strategy.New(h.repo, h.argo, plan, target, append(base, opts...)...)
 	require.NoError(h.t, err)
 	return r
@@ -127,7 +98,7 @@ func (h *harness) runner(plan strategy.Plan, target strategy.Target, opts ...str
 // the cluster has it.
 func (h *harness) deployment(name string) (int, []string) {
 	h.t.Helper()
-	obj, err := h.cluster.Get(sim.Ref{APIVersion: "apps/v1", Kind: "Deployment", Namespace: h.ns, Name: name})
+	obj, err := h.cluster.Get(h.env.Ref("Deployment", name))
 	require.NoError(h.t, err)
 	spec, _ := obj["spec"].(map[string]any)
 	n, _ := spec["replicas"].(int64)
@@ -150,7 +121,7 @@ func (h *harness) rolloutCommits() []commit {
 	for i := len(log) - 1; i >= 0; i-- {
 		c := log[i]
 		tr, err := gitops.ParseTrailers(c.Message)
-		if err != nil || !strings.HasPrefix(string(tr.Action), "rollout-") {
+		if err != nil || tr.Action != strategy.ActionStep && tr.Action != strategy.ActionAbort && !strings.HasPrefix(string(tr.Action), "rollout-") {
 			continue
 		}
 		out = append(out, commit{c: c, tr: tr})
@@ -169,37 +140,6 @@ func (c commit) extra(key string) string { v, _ := c.tr.Extra.Get(key); return v
 func (h *harness) readFile(path string) string {
 	h.t.Helper()
 	return gitopstest.ReadFile(h.t, h.dir, path)
-}
-
-// errorTemplate is the sequential error judge between the new and the
-// stable release's Deployments, reading the cluster's request counters.
-func (h *harness) errorTemplate(canary, stable string) strategy.Template {
-	return strategy.TemplateFunc(func(ctx context.Context, in strategy.AnalysisInput) (health.Analysis, error) {
-		share := float64(in.Desired.Weight) / 100
-		if share <= 0 || share >= 1 {
-			share = 0.5
-		}
-		test, err := health.NewSequentialTest(health.SequentialConfig{CanaryShare: share})
-		if err != nil {
-			return health.Analysis{}, err
-		}
-		split, err := health.NewErrorSplit(test, h.failures(canary), h.failures(stable), health.WithClock(h.clk))
-		if err != nil {
-			return health.Analysis{}, err
-		}
-		return health.Analysis{Metrics: []health.Metric{{Name: "errors", Evaluator: split, Interval: 30 * time.Second, Count: 10}}}, nil
-	})
-}
-
-// failures counts the failed requests of Deployment name.
-func (h *harness) failures(name string) health.Evaluator {
-	return health.Func(func(ctx context.Context) health.Measurement {
-		_, failed, err := h.cluster.Requests(sim.Ref{APIVersion: "apps/v1", Kind: "Deployment", Namespace: h.ns, Name: name})
-		if err != nil {
-			return health.Measurement{Time: h.clk.Now(), Phase: health.Error, Err: err, Message: err.Error()}
-		}
-		return health.Measurement{Time: h.clk.Now(), Value: failed, Phase: health.Successful}
-	})
 }
 
 // fixed is a template whose analysis measures phase once.
@@ -259,3 +199,5 @@ func (l *eventLog) of(kind strategy.EventKind) []strategy.Event {
 	}
 	return out
 }
+
+func envOf(name string) flightdeck.Environment { return flightdeck.Environment{Name: name} }

@@ -23,7 +23,9 @@ type PrepareRequest struct {
 	// Trailers are the commit's trailers; nil means action
 	// [ActionPrepare] with the app and environment.
 	Trailers *gitops.Trailers
-	// Guards run before the edit (see gitops.Guard).
+	// Guards run before the edit (see gitops.Guard), after the
+	// environment's hold and quarantine (gitops.HoldGuard), which always
+	// apply.
 	Guards []gitops.Guard
 	// DryRun computes the commit and pushes nothing.
 	DryRun bool
@@ -38,7 +40,8 @@ type PrepareRequest struct {
 // calls it at the start of every run.
 //
 // Errors name the overlay and wrap [ErrOverlay], gitops' render and edit
-// errors, a guard's refusal, or what repo returns.
+// errors, a hold or a guard's refusal (gitops.ErrHeld, gitops.ErrRefused),
+// or what repo returns.
 func PrepareOverlay(ctx context.Context, repo Repository, target Target, req PrepareRequest) (gitops.Result, error) {
 	dir := req.Dir
 	if dir == "" {
@@ -58,11 +61,8 @@ func PrepareOverlay(ctx context.Context, repo Repository, target Target, req Pre
 	if req.Trailers != nil {
 		tr = *req.Trailers
 	}
-	var edits []gitops.Edit
-	if len(req.Guards) > 0 {
-		in := gitops.Intent{Target: gitops.Target{App: req.App, Environment: flightdeck.Environment{Name: req.Environment}}, Trailers: tr}
-		edits = append(edits, gitops.GuardEdit(in, req.Guards...))
-	}
+	in := gitops.Intent{Target: gitops.Target{App: req.App, Environment: flightdeck.Environment{Name: req.Environment}}, Trailers: tr}
+	edits := []gitops.Edit{gitops.GuardEdit(in, append([]gitops.Guard{gitops.HoldGuard()}, req.Guards...)...)}
 	edits = append(edits, gitops.EditFunc(func(t *gitops.Tree) error { return target.Prepare(t, rendered) }))
 	msg := req.Message
 	if msg == "" {

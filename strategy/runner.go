@@ -197,8 +197,9 @@ func WithWait(w gitops.WaitOptions) Option { return func(o *options) { o.wait = 
 func WithControlPoll(d time.Duration) Option { return func(o *options) { o.controlPoll = d } }
 
 // WithGuards adds guards that every commit of the run must pass (see
-// gitops.Guard): an environment under a hold refuses the run's commits,
-// and the run stops with the guard's error.
+// gitops.Guard), besides the environment's hold and quarantine
+// (gitops.HoldGuard), which always apply: a refused commit stops the run
+// with the guard's error.
 func WithGuards(g ...gitops.Guard) Option {
 	return func(o *options) { o.guards = append(o.guards, g...) }
 }
@@ -830,10 +831,7 @@ func (r *Runner) commit(ctx context.Context, st Status, mutate func(*Status), ac
 		if next.Abort != nil && action == ActionAbort {
 			tr.Extra.Set(gitops.TrailerReason, next.Abort.Reason)
 		}
-		var edits []gitops.Edit
-		if len(r.o.guards) > 0 {
-			edits = append(edits, gitops.GuardEdit(gitops.Intent{Target: r.gitopsTarget(), Trailers: tr}, r.o.guards...))
-		}
+		edits := r.guards(tr)
 		edits = append(edits, casEdit(next, st), gitops.EditFunc(func(t *gitops.Tree) error { return r.target.Write(t, next.Desired) }))
 		raw, err := next.encode()
 		if err != nil {
@@ -877,6 +875,20 @@ func (r *Runner) message(st Status, action gitops.Action) string {
 		what += ", completed"
 	}
 	return fmt.Sprintf("rollout %s to %s: %s %s", st.App, st.Environment, st.StepLabel(), what)
+}
+
+// guards returns the edit that checks a commit with trailers tr against
+// the environment's hold and quarantine (gitops.HoldGuard; step commits
+// are checked by gitops itself) and the runner's guards.
+func (r *Runner) guards(tr gitops.Trailers) []gitops.Edit {
+	guards := r.o.guards
+	if !slices.Contains(gitops.HeldActions, tr.Action) {
+		guards = append([]gitops.Guard{gitops.HoldGuard()}, guards...)
+	}
+	if len(guards) == 0 {
+		return nil
+	}
+	return []gitops.Edit{gitops.GuardEdit(gitops.Intent{Target: r.gitopsTarget(), Trailers: tr}, guards...)}
 }
 
 func (r *Runner) gitopsTarget() gitops.Target {
@@ -925,12 +937,14 @@ func (r *Runner) abort(ctx context.Context, st Status, bg *background, reason, c
 		if err != nil {
 			return st, err
 		}
+		if traffic {
+			r.m.aborts.WithLabelValues(string(st.Plan.Strategy), cause).Inc()
+			r.emit(EventAborted, st, reason)
+		}
 		if err := r.settle(ctx, &st); err != nil {
 			r.o.logger.ErrorContext(ctx, "abort commit not healthy", "commit", st.Commit, "err", err)
 		}
 	}
-	r.m.aborts.WithLabelValues(string(st.Plan.Strategy), cause).Inc()
-	r.emit(EventAborted, st, reason)
 	return st, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/sim"
 	"github.com/flightdeck-dev/flightdeck/strategy"
+	"github.com/flightdeck-dev/flightdeck/strategy/strategytest"
 )
 
 var ready = sim.Behavior{ReadyAfter: 5 * time.Second}
@@ -71,7 +72,7 @@ func TestReplicaCanarySplitsTrafficByArgoRolloutsReplicaCounts(t *testing.T) {
 	}})
 	var share float64
 	wg := h.onPaused(func(e strategy.Event) {
-		res, err := h.cluster.Send(h.ctx, sim.Ref{APIVersion: "v1", Kind: "Service", Namespace: h.ns, Name: "shop"}, 1100)
+		res, err := h.cluster.Send(h.ctx, h.env.Ref("Service", "shop"), 1100)
 		if assert.NoError(t, err) {
 			share = float64(res.Deployments[h.ns+"/shop-canary"]) / 1100
 		}
@@ -110,11 +111,8 @@ func TestBlueGreenFailedPostPromotionAnalysisSwitchesBack(t *testing.T) {
 		PrePromotionAnalysis:  new(strategy.Templates("smoke")),
 		PostPromotionAnalysis: new(strategy.Templates("errors")),
 	})
-	svc := func(name string) sim.Ref {
-		return sim.Ref{APIVersion: "v1", Kind: "Service", Namespace: h.ns, Name: name}
-	}
 	served := func(name string) map[string]int {
-		res, err := h.cluster.Send(h.ctx, svc(name), 100)
+		res, err := h.cluster.Send(h.ctx, h.env.Ref("Service", name), 100)
 		require.NoError(t, err)
 		return res.Deployments
 	}
@@ -501,11 +499,7 @@ func TestACommitThatLosesTheRaceToACommandTakesItIn(t *testing.T) {
 		strategy.SetWeight(10), strategy.SetWeight(25), strategy.PauseUntilPromoted(), strategy.SetWeight(50),
 	}})
 	repo := &racingRepo{Repo: h.repo, h: h, step: "2/7"}
-	base := []strategy.Option{
-		strategy.WithClock(h.clk), strategy.WithSyncApp(syncApp), strategy.WithObserver(h.events),
-		strategy.WithWait(gitops.WaitOptions{PollInterval: time.Second, StableFor: 2 * time.Second, Timeout: -1}),
-	}
-	r, err := strategy.New(repo, h.argo, plan, routeTarget(t, h), base...)
+	r, err := strategy.New(repo, h.argo, plan, routeTarget(t, h), append(h.env.Options(), strategy.WithObserver(h.events))...)
 	require.NoError(t, err)
 	st, err := r.Run(h.ctx, h.v2)
 	require.NoError(t, err, "the early Promote passed the pause; no other command was given")
@@ -537,6 +531,28 @@ func TestGuardsRefuseTheRunsCommits(t *testing.T) {
 	for _, c := range h.rolloutCommits() {
 		assert.NotEqual(t, "50", c.extra(gitops.TrailerWeight), "a refused step was committed")
 	}
+}
+
+func TestAHoldStopsTheRun(t *testing.T) {
+	h := newHarness(t, 4, ready, ready)
+	plan := compile(t, strategy.Canary{TrafficRouting: &shopRoute, Steps: []strategy.Step{strategy.SetWeight(20), strategy.PauseUntilPromoted(), strategy.SetWeight(50)}})
+	hold, err := gitops.Hold{App: app, Environment: env, By: "on-call", At: h.clk.Now(), Reason: "checkout errors"}.Marshal()
+	require.NoError(t, err)
+	wg := h.onPaused(func(e strategy.Event) {
+		gitopstest.Commit(t, h.dir, gitopstest.Files{gitops.HoldPath(app, env): string(hold)}, nil, "hold prod")
+		_, err := h.control(strategy.CommandPromote, "")
+		assert.NoError(t, err)
+	})
+	_, err = h.runner(plan, routeTarget(t, h)).Run(h.ctx, h.v2)
+	wg.Wait()
+	require.ErrorIs(t, err, gitops.ErrHeld)
+	assert.Contains(t, err.Error(), "checkout errors")
+	for _, c := range h.rolloutCommits() {
+		assert.NotEqual(t, "50", c.extra(gitops.TrailerWeight), "a step was committed under the hold")
+	}
+
+	_, err = h.runner(plan, routeTarget(t, h)).Run(h.ctx, strategytest.Release(app, 3))
+	require.ErrorIs(t, err, gitops.ErrHeld, "a new run is refused too")
 }
 
 func TestARecordChangedOutsideFlightdeckIsRefused(t *testing.T) {

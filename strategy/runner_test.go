@@ -36,7 +36,7 @@ func TestRouteCanaryGoodReleaseGoesToFullWeightStepByStep(t *testing.T) {
 	h.prepare(target)
 	h.load("HTTPRoute", "shop", 100)
 	plan := routedCanary(t)
-	r := h.runner(plan, target, strategy.WithTemplate("errors", h.errorTemplate("shop-canary", "shop")))
+	r := h.runner(plan, target, strategy.WithTemplate("errors", h.env.ErrorJudge("shop-canary", "shop", 30*time.Second, 10)))
 
 	st, err := r.Run(h.ctx, h.v2)
 	require.NoError(t, err)
@@ -76,7 +76,7 @@ func TestRouteCanaryBadReleaseIsAbortedAtItsFirstStep(t *testing.T) {
 	require.NoError(t, err)
 	h.prepare(target)
 	h.load("HTTPRoute", "shop", 100)
-	r := h.runner(routedCanary(t), target, strategy.WithTemplate("errors", h.errorTemplate("shop-canary", "shop")))
+	r := h.runner(routedCanary(t), target, strategy.WithTemplate("errors", h.env.ErrorJudge("shop-canary", "shop", 30*time.Second, 10)))
 
 	st, err := r.Run(h.ctx, h.v2)
 	var aborted *strategy.AbortedError

@@ -22,12 +22,12 @@ const (
 	ActionPrepare gitops.Action = "rollout-prepare"
 	// ActionStep is the commit of one step of a run (or of one stage of
 	// it: a scale-down step commits when it is scheduled and when it
-	// scales down).
-	ActionStep gitops.Action = "rollout-step"
+	// scales down): gitops' own step action, which holds refuse.
+	ActionStep = gitops.ActionStep
 	// ActionAbort is the commit that sends all traffic back to the stable
 	// release, and the one that scales the new release down after
 	// AbortScaleDownDelay.
-	ActionAbort gitops.Action = "rollout-abort"
+	ActionAbort gitops.Action = "abort"
 	// ActionControl is a command to a run: promote, promote-full, abort
 	// or retry ([Control]).
 	ActionControl gitops.Action = "rollout-control"
