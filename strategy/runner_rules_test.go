@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -600,4 +602,99 @@ func TestBackgroundAnalysisFailureAbortsAtALaterStep(t *testing.T) {
 	require.ErrorAs(t, err, &aborted)
 	assert.Contains(t, aborted.Reason, "background analysis success-rate Failed")
 	assert.Equal(t, "pause until promoted", aborted.StepText, "it acts at whatever step the run is on")
+}
+
+func TestMetricsCountStepsAnalysesAndAborts(t *testing.T) {
+	h := newHarness(t, 4, ready, ready)
+	reg := prometheus.NewPedanticRegistry()
+	plan := compile(t, strategy.Canary{TrafficRouting: &shopRoute, Steps: []strategy.Step{strategy.SetWeight(20), strategy.Analyze("check")}})
+	_, err := h.runner(plan, routeTarget(t, h), strategy.WithTemplate("check", fixed(health.Failed)), strategy.WithRegisterer(reg)).Run(h.ctx, h.v2)
+	require.ErrorIs(t, err, strategy.ErrAborted)
+	// A second runner shares the registry.
+	_, err = strategy.New(h.repo, h.argo, plan, routeTarget(t, h), strategy.WithTemplate("check", fixed(health.Failed)), strategy.WithRegisterer(reg))
+	require.NoError(t, err)
+
+	assert.Equal(t, 1.0, testutil.ToFloat64(counter(t, reg, "flightdeck_rollout_aborts_total", map[string]string{"strategy": "canary", "cause": "analysis"})))
+	assert.Equal(t, 1.0, testutil.ToFloat64(counter(t, reg, "flightdeck_rollout_runs_total", map[string]string{"strategy": "canary", "phase": "Aborted"})))
+	assert.Equal(t, 1.0, testutil.ToFloat64(counter(t, reg, "flightdeck_rollout_analyses_total", map[string]string{"strategy": "canary", "phase": "Failed"})))
+	assert.Equal(t, 1.0, testutil.ToFloat64(counter(t, reg, "flightdeck_rollout_steps_total", map[string]string{"strategy": "canary", "step": "setWeight"})))
+	problems, err := testutil.GatherAndLint(reg)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+}
+
+// counter returns a collector of the one series of name with labels.
+func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) prometheus.Collector {
+	t.Helper()
+	fams, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if labels[l.GetName()] != l.GetValue() {
+					continue metrics
+				}
+			}
+			v := m.GetCounter().GetValue()
+			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "value"}, func() float64 { return v })
+		}
+	}
+	t.Fatalf("no series %s%v", name, labels)
+	return nil
+}
+
+func TestANewReleaseSupersedesARunningOne(t *testing.T) {
+	h := newHarness(t, 4, ready, ready, ready)
+	plan := compile(t, strategy.Canary{TrafficRouting: &shopRoute, Steps: []strategy.Step{strategy.SetWeight(20), strategy.PauseUntilPromoted(), strategy.SetWeight(50)}})
+	ctx, stop := context.WithCancel(h.ctx)
+	h.events.on(func(e strategy.Event) {
+		if e.Kind == strategy.EventPaused {
+			stop()
+		}
+	})
+	r := h.runner(plan, routeTarget(t, h))
+	_, err := r.Run(ctx, h.v2)
+	require.ErrorIs(t, err, context.Canceled)
+
+	v3 := strategytest.Release(app, 3)
+	wg := h.onPaused(func(e strategy.Event) {
+		if e.Time.After(time.Time{}) {
+			_, err := h.control(strategy.CommandPromote, "")
+			assert.NoError(t, err)
+		}
+	})
+	st, err := h.runner(plan, routeTarget(t, h)).Run(h.ctx, v3)
+	wg.Wait()
+	require.NoError(t, err)
+	assert.Equal(t, v3.Digest, st.Release.Digest)
+	assert.Equal(t, h.v1.Digest, st.Stable.Digest, "the new run starts from the release that served")
+	started := h.events.of(strategy.EventStarted)
+	assert.Contains(t, started[len(started)-1].Message, "superseding the run of")
+	_, imgs := h.deployment("shop")
+	assert.Equal(t, []string{v3.Ref()}, imgs)
+
+	other := compile(t, strategy.Canary{TrafficRouting: &shopRoute, Steps: []strategy.Step{strategy.SetWeight(30)}})
+	st, err = h.runner(other, routeTarget(t, h)).Run(h.ctx, v3)
+	require.NoError(t, err, "a completed release is done whatever the plan")
+	assert.Equal(t, strategy.PhaseCompleted, st.Phase)
+}
+
+func TestARunOfTheSameReleaseUnderAnotherPlanIsRefused(t *testing.T) {
+	h := newHarness(t, 4, ready, ready)
+	plan := compile(t, strategy.Canary{TrafficRouting: &shopRoute, Steps: []strategy.Step{strategy.SetWeight(20), strategy.PauseUntilPromoted()}})
+	ctx, stop := context.WithCancel(h.ctx)
+	h.events.on(func(e strategy.Event) {
+		if e.Kind == strategy.EventPaused {
+			stop()
+		}
+	})
+	_, err := h.runner(plan, routeTarget(t, h)).Run(ctx, h.v2)
+	require.ErrorIs(t, err, context.Canceled)
+	other := compile(t, strategy.Canary{TrafficRouting: &shopRoute, Steps: []strategy.Step{strategy.SetWeight(40)}})
+	_, err = h.runner(other, routeTarget(t, h)).Run(h.ctx, h.v2)
+	assert.ErrorIs(t, err, strategy.ErrPlanChanged)
 }
