@@ -19,10 +19,8 @@ import (
 func ExampleRunner() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dir, _ := os.MkdirTemp("", "example-runner-")
-	defer os.RemoveAll(dir)
 	env, err := strategytest.NewEnvironment(ctx, strategytest.EnvironmentConfig{
-		Dir: dir, Replicas: 4, Behaviors: map[int]sim.Behavior{1: {ReadyAfter: 5 * time.Second}, 2: {ReadyAfter: 5 * time.Second}},
+		Replicas: 4, Behaviors: map[int]sim.Behavior{1: {ReadyAfter: 5 * time.Second}, 2: {ReadyAfter: 5 * time.Second}},
 	})
 	if err != nil {
 		fmt.Println(err)

@@ -182,3 +182,23 @@ func ExamplePlan_ReplicaCounts() {
 	// setWeight 41%: 4 canary / 6 stable
 	// setWeight 100%: 10 canary / 0 stable
 }
+
+func ExampleParseStrategy() {
+	spec, err := strategy.ParseStrategy([]byte(`{"blueGreen": {"activeService": "shop", "previewService": "shop-preview", "autoPromotionEnabled": false}}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	plan, _ := spec.Compile("shop", "prod")
+	fmt.Print(plan)
+	_, err = strategy.ParseStrategy([]byte(`{"canary": {"steps": [{"setWeight": 20}], "stepz": []}}`))
+	fmt.Println(err)
+	// Output:
+	// blueGreen plan for shop in prod (active shop, preview shop-preview)
+	// 1/4 setCanaryScale 100%
+	// 2/4 pause until promoted
+	// 3/4 switchActive (finish)
+	// 4/4 scaleDown after 30s
+	// abort: all traffic back to stable, then scale the new release down after 30s
+	// decoding strategy: json: unknown field "stepz"
+}

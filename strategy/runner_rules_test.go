@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	flightdeck "github.com/flightdeck-dev/flightdeck"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 	"github.com/flightdeck-dev/flightdeck/health"
@@ -476,6 +477,23 @@ func TestTwoRunnersCannotBothAdvanceARun(t *testing.T) {
 	t.Logf("%d of 2 runners stopped for the other", others)
 }
 
+// runUntilPaused runs plan for rel until it first pauses, and ends that
+// run there, as a process that dies would.
+func (h *harness) runUntilPaused(plan strategy.Plan, rel flightdeck.Release) {
+	h.t.Helper()
+	ctx, stop := context.WithCancel(h.ctx)
+	defer stop()
+	var armed atomic.Bool
+	armed.Store(true)
+	h.events.on(func(e strategy.Event) {
+		if e.Kind == strategy.EventPaused && armed.CompareAndSwap(true, false) {
+			stop()
+		}
+	})
+	_, err := h.runner(plan, routeTarget(h.t, h)).Run(ctx, rel)
+	require.ErrorIs(h.t, err, context.Canceled)
+}
+
 // racingRepo gives a Promote through the real repository just before the
 // runner's commit of one step, so that the commit loses the record's
 // compare-and-swap.
@@ -560,15 +578,7 @@ func TestAHoldStopsTheRun(t *testing.T) {
 func TestARecordChangedOutsideFlightdeckIsRefused(t *testing.T) {
 	h := newHarness(t, 4, ready, ready)
 	plan := compile(t, strategy.Canary{TrafficRouting: &shopRoute, Steps: []strategy.Step{strategy.SetWeight(20), strategy.PauseUntilPromoted(), strategy.SetWeight(50)}})
-	ctx, stop := context.WithCancel(h.ctx)
-	h.events.on(func(e strategy.Event) {
-		if e.Kind == strategy.EventPaused {
-			stop()
-		}
-	})
-	r := h.runner(plan, routeTarget(t, h))
-	_, err := r.Run(ctx, h.v2)
-	require.ErrorIs(t, err, context.Canceled)
+	h.runUntilPaused(plan, h.v2)
 	file := strategy.StatusFile(app, env)
 	record := h.readFile(file)
 	gitopstest.Commit(t, h.dir, gitopstest.Files{file: strings.Replace(record, `"step": 1`, `"step": 4`, 1)}, nil, "skip ahead by hand")
@@ -650,15 +660,7 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[str
 func TestANewReleaseSupersedesARunningOne(t *testing.T) {
 	h := newHarness(t, 4, ready, ready, ready)
 	plan := compile(t, strategy.Canary{TrafficRouting: &shopRoute, Steps: []strategy.Step{strategy.SetWeight(20), strategy.PauseUntilPromoted(), strategy.SetWeight(50)}})
-	ctx, stop := context.WithCancel(h.ctx)
-	h.events.on(func(e strategy.Event) {
-		if e.Kind == strategy.EventPaused {
-			stop()
-		}
-	})
-	r := h.runner(plan, routeTarget(t, h))
-	_, err := r.Run(ctx, h.v2)
-	require.ErrorIs(t, err, context.Canceled)
+	h.runUntilPaused(plan, h.v2)
 
 	v3 := strategytest.Release(app, 3)
 	wg := h.onPaused(func(e strategy.Event) {
@@ -686,15 +688,8 @@ func TestANewReleaseSupersedesARunningOne(t *testing.T) {
 func TestARunOfTheSameReleaseUnderAnotherPlanIsRefused(t *testing.T) {
 	h := newHarness(t, 4, ready, ready)
 	plan := compile(t, strategy.Canary{TrafficRouting: &shopRoute, Steps: []strategy.Step{strategy.SetWeight(20), strategy.PauseUntilPromoted()}})
-	ctx, stop := context.WithCancel(h.ctx)
-	h.events.on(func(e strategy.Event) {
-		if e.Kind == strategy.EventPaused {
-			stop()
-		}
-	})
-	_, err := h.runner(plan, routeTarget(t, h)).Run(ctx, h.v2)
-	require.ErrorIs(t, err, context.Canceled)
+	h.runUntilPaused(plan, h.v2)
 	other := compile(t, strategy.Canary{TrafficRouting: &shopRoute, Steps: []strategy.Step{strategy.SetWeight(40)}})
-	_, err = h.runner(other, routeTarget(t, h)).Run(h.ctx, h.v2)
+	_, err := h.runner(other, routeTarget(t, h)).Run(h.ctx, h.v2)
 	assert.ErrorIs(t, err, strategy.ErrPlanChanged)
 }

@@ -24,15 +24,12 @@ package main
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/flightdeck-dev/flightdeck/health"
@@ -72,24 +69,19 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer, c config) error {
-	work, err := os.MkdirTemp("", "flightdeck-bluegreen-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
 	stable := sim.Behavior{ReadyAfter: 5 * time.Second, ErrorRate: 0.005}
 	release := stable
 	release.ErrorRate = c.errorRate
 	env, err := strategytest.NewEnvironment(ctx, strategytest.EnvironmentConfig{
-		Dir: work, Replicas: int32(c.replicas), Speed: c.speed, Behaviors: map[int]sim.Behavior{1: stable, 2: release},
+		Replicas: int32(c.replicas), Speed: c.speed, Behaviors: map[int]sim.Behavior{1: stable, 2: release},
 	})
 	if err != nil {
 		return err
 	}
 	defer env.Close()
 
-	var spec strategy.Strategy
-	if err := json.Unmarshal(strategyJSON, &spec); err != nil {
+	spec, err := strategy.ParseStrategy(strategyJSON)
+	if err != nil {
 		return fmt.Errorf("strategy.json: %w", err)
 	}
 	plan, err := spec.Compile(env.App, strategytest.Env)
@@ -108,9 +100,11 @@ func run(ctx context.Context, out io.Writer, c config) error {
 		return err
 	}
 	show := func(when, svc string) {
-		if err := served(ctx, out, env, when, svc); err != nil {
-			fmt.Fprintln(out, err)
+		by, err := env.Served(ctx, "Service", svc, 100)
+		if err != nil {
+			by = err.Error()
 		}
+		fmt.Fprintf(out, "%s: 100 requests to Service %s served by %s\n", when, svc, by)
 	}
 	show("before the rollout", plan.ActiveService)
 
@@ -140,22 +134,6 @@ func run(ctx context.Context, out io.Writer, c config) error {
 	}
 	fmt.Fprintf(out, "result: switched back at step %d/%d (%s)\n", aborted.Step+1, len(plan.Steps), aborted.StepText)
 	show("at the end", plan.ActiveService)
-	return nil
-}
-
-// served sends a hundred requests to a Service and prints which
-// Deployments served them.
-func served(ctx context.Context, out io.Writer, env *strategytest.Environment, when, svc string) error {
-	res, err := env.Cluster.Send(ctx, env.Ref("Service", svc), 100)
-	if err != nil {
-		return err
-	}
-	var by []string
-	for d, n := range res.Deployments {
-		by = append(by, fmt.Sprintf("%s %d", strings.TrimPrefix(d, env.Namespace+"/"), n))
-	}
-	sort.Strings(by)
-	fmt.Fprintf(out, "%s: 100 requests to Service %s served by %s\n", when, svc, strings.Join(by, ", "))
 	return nil
 }
 

@@ -22,15 +22,12 @@ package main
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/flightdeck-dev/flightdeck/sim"
@@ -72,17 +69,12 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer, c config) error {
-	work, err := os.MkdirTemp("", "flightdeck-canary-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
 	latency := sim.Latency{Median: 40 * time.Millisecond, P99: 150 * time.Millisecond}
 	good := sim.Behavior{ReadyAfter: 5 * time.Second, ErrorRate: c.errorRate, Latency: latency}
 	bad := good
 	bad.ErrorRate = c.errorRate * c.badFactor
 	env, err := strategytest.NewEnvironment(ctx, strategytest.EnvironmentConfig{
-		Dir: work, Replicas: int32(c.replicas), Speed: c.speed,
+		Replicas: int32(c.replicas), Speed: c.speed,
 		Behaviors: map[int]sim.Behavior{1: good, 2: good, 3: bad},
 	})
 	if err != nil {
@@ -90,8 +82,8 @@ func run(ctx context.Context, out io.Writer, c config) error {
 	}
 	defer env.Close()
 
-	var spec strategy.Strategy
-	if err := json.Unmarshal(strategyJSON, &spec); err != nil {
+	spec, err := strategy.ParseStrategy(strategyJSON)
+	if err != nil {
 		return fmt.Errorf("strategy.json: %w", err)
 	}
 	plan, err := spec.Compile(env.App, strategytest.Env)
@@ -145,16 +137,11 @@ func run(ctx context.Context, out io.Writer, c config) error {
 // traffic sends a thousand requests through the HTTPRoute and prints
 // which Deployments served them.
 func traffic(ctx context.Context, out io.Writer, env *strategytest.Environment, route string) error {
-	res, err := env.Cluster.Send(ctx, env.Ref("HTTPRoute", route), 1000)
+	by, err := env.Served(ctx, "HTTPRoute", route, 1000)
 	if err != nil {
 		return err
 	}
-	var parts []string
-	for d, n := range res.Deployments {
-		parts = append(parts, fmt.Sprintf("%d by %s", n, strings.TrimPrefix(d, env.Namespace+"/")))
-	}
-	sort.Strings(parts)
-	fmt.Fprintf(out, "1000 requests through the HTTPRoute: %s\n", strings.Join(parts, ", "))
+	fmt.Fprintf(out, "1000 requests through the HTTPRoute served by %s\n", by)
 	return nil
 }
 

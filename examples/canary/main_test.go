@@ -27,7 +27,7 @@ func TestCanary(t *testing.T) {
 		"shop/prod 7/9 setWeight 100%: committed, weight 100% (stable ×4, canary ×4)",
 		"shop/prod 6/9 analysis errors, latency: Successful",
 		"result: Completed",
-		"1000 requests through the HTTPRoute: 1000 by shop\n\n== a bad release",
+		"1000 requests through the HTTPRoute served by shop 1000\n\n== a bad release",
 		"shop/prod 2/9 analysis errors, latency: Failed (errors Failed",
 		"result: aborted at step 2/9 (analysis errors, latency)",
 	} {
@@ -38,5 +38,5 @@ func TestCanary(t *testing.T) {
 	_, bad, ok := strings.Cut(s, "== a bad release")
 	require.True(t, ok)
 	assert.NotContains(t, bad, "setWeight 25%", "the bad release never got past its first weight")
-	assert.Regexp(t, `1000 requests through the HTTPRoute: 1000 by shop\n$`, s, "the bad release serves nothing at the end")
+	assert.Regexp(t, `1000 requests through the HTTPRoute served by shop 1000\n$`, s, "the bad release serves nothing at the end")
 }

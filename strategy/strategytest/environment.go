@@ -2,10 +2,12 @@ package strategytest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	flightdeck "github.com/flightdeck-dev/flightdeck"
@@ -22,7 +24,8 @@ import (
 // EnvironmentConfig configures [NewEnvironment]. The zero value of every
 // field but Dir is the default.
 type EnvironmentConfig struct {
-	// Dir is a directory for the repository and its caches. Required.
+	// Dir is a directory for the repository and its caches; empty means
+	// a temporary directory that Close removes.
 	Dir string
 	// App is the app's name; default "shop".
 	App string
@@ -70,14 +73,20 @@ type Environment struct {
 	MetricsURL string
 
 	metrics *httptest.Server
+	tmp     string
 	stop    context.CancelFunc
 	done    chan struct{}
 }
 
 // NewEnvironment builds an [Environment]. Close it when done.
 func NewEnvironment(ctx context.Context, cfg EnvironmentConfig) (*Environment, error) {
+	var tmp string
 	if cfg.Dir == "" {
-		return nil, errors.New("strategytest: NewEnvironment: Dir is required")
+		var err error
+		if tmp, err = os.MkdirTemp("", "strategytest-"); err != nil {
+			return nil, fmt.Errorf("strategytest: %w", err)
+		}
+		cfg.Dir = tmp
 	}
 	if cfg.App == "" {
 		cfg.App = "shop"
@@ -89,20 +98,24 @@ func NewEnvironment(ctx context.Context, cfg EnvironmentConfig) (*Environment, e
 		cfg.Seed = 1
 	}
 	e := &Environment{App: cfg.App, SyncApp: cfg.App + "-" + Env, Namespace: Namespace(cfg.App), Overlay: Overlay(cfg.App, cfg.Replicas),
-		Dir: filepath.Join(cfg.Dir, "gitops.git"), done: make(chan struct{})}
+		Dir: filepath.Join(cfg.Dir, "gitops.git"), tmp: tmp, done: make(chan struct{})}
 	apps := []string{cfg.App}
 	for i := range cfg.OtherApps {
 		apps = append(apps, fmt.Sprintf("app%02d", i))
 	}
+	runCtx, stop := context.WithCancel(context.Background())
+	e.stop = stop
 	if err := gitopstest.CreateBareRepo(e.Dir, Layout(cfg.Replicas, apps...)); err != nil {
+		close(e.done)
+		e.Close()
 		return nil, fmt.Errorf("strategytest: %w", err)
 	}
 	var err error
 	if e.Repo, err = gitops.New(gitopstest.FileURL(e.Dir), gitops.WithCacheDir(filepath.Join(cfg.Dir, "cache"))); err != nil {
+		close(e.done)
+		e.Close()
 		return nil, fmt.Errorf("strategytest: %w", err)
 	}
-	runCtx, stop := context.WithCancel(context.Background())
-	e.stop = stop
 	if cfg.Speed > 0 {
 		e.Clock = clocktest.New(time.Time{})
 		go func() {
@@ -151,6 +164,9 @@ func (e *Environment) Close() {
 	if e.Server != nil {
 		e.Server.Close()
 	}
+	if e.tmp != "" {
+		_ = os.RemoveAll(e.tmp)
+	}
 }
 
 // Release returns release n of the app ([Release]).
@@ -191,6 +207,25 @@ func (e *Environment) Ref(kind, name string) sim.Ref {
 		return sim.Ref{APIVersion: "apps/v1", Kind: kind, Namespace: e.Namespace, Name: name}
 	}
 	return sim.Ref{APIVersion: "v1", Kind: kind, Namespace: e.Namespace, Name: name}
+}
+
+// Served sends n requests to a Service or an HTTPRoute of the app (kind
+// "Service" or "HTTPRoute") and says which Deployments served them:
+// "shop 97, shop-canary 3", in name order.
+func (e *Environment) Served(ctx context.Context, kind, name string, n int) (string, error) {
+	res, err := e.Cluster.Send(ctx, e.Ref(kind, name), n)
+	if err != nil {
+		return "", err
+	}
+	var by []string
+	for d, k := range res.Deployments {
+		by = append(by, fmt.Sprintf("%s %d", strings.TrimPrefix(d, e.Namespace+"/"), k))
+	}
+	sort.Strings(by)
+	if len(by) == 0 {
+		return "none", nil
+	}
+	return strings.Join(by, ", "), nil
 }
 
 // Options returns the runner options that fit the environment: its
