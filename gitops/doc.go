@@ -168,7 +168,9 @@
 // explicit [Override] with a reason, recorded in the commit's
 // Flightdeck-Override and Flightdeck-Reason trailers, is the only way
 // past; a writer that records an action of its own adds [HoldGuard]. A
-// hold file that does not parse still holds.
+// hold file that does not parse still holds. A rollout or promotion in
+// progress says so with a lock file, ".flightdeck/locks/<app>/<env>.yaml"
+// ([LockPath]), which package rollback's triggers respect.
 //
 // # Trailers and history
 //

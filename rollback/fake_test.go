@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -326,4 +328,80 @@ func TestHoldsLiftAndQuarantineClear(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.ReadFile(ctx, "", gitops.QuarantinePath("web", "prod"))
 	assert.ErrorIs(t, err, gitops.ErrNotExist, "the last entry removes the file")
+}
+
+func TestARollbackThatFailsItsVerificationGoesFurtherBack(t *testing.T) {
+	f, clk := newFake(t)
+	c, err := rollback.New(f, rollback.WithClock(clk))
+	require.NoError(t, err)
+	ctx := context.Background()
+	prod := target("web", "prod")
+	older, err := gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 1)})
+	require.NoError(t, err)
+	_, err = c.Verify(ctx, rollback.VerifyRequest{Target: prod, Analysis: passes})
+	require.NoError(t, err)
+	newer, err := gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 2)})
+	require.NoError(t, err)
+	_, err = c.Verify(ctx, rollback.VerifyRequest{Target: prod, Analysis: passes})
+	require.NoError(t, err)
+	_, err = gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 3)})
+	require.NoError(t, err)
+
+	v, err := c.Verify(ctx, rollback.VerifyRequest{Target: prod, Analysis: fails})
+	require.NoError(t, err)
+	require.Equal(t, newer.Commit, v.Rollback.Restored.Commit)
+
+	// What it restored fails now (a dependency moved on): the next
+	// rollback skips it.
+	v, err = c.Verify(ctx, rollback.VerifyRequest{Target: prod, Analysis: fails})
+	require.NoError(t, err)
+	assert.Equal(t, v.Deploy.Trailers.Action, gitops.ActionRollback)
+	require.NotNil(t, v.Rollback)
+	assert.Equal(t, rollback.RolledBack, v.Rollback.Decision)
+	assert.Equal(t, older.Commit, v.Rollback.Restored.Commit)
+	cur, err := gitops.CurrentRelease(ctx, f, prod, "")
+	require.NoError(t, err)
+	assert.Equal(t, digestN(1), cur.Release.Digest)
+	q, err := gitops.ReadQuarantineAt(ctx, f, "", "web", "prod")
+	require.NoError(t, err)
+	assert.NotNil(t, q.Find(digestN(3)))
+	assert.NotNil(t, q.Find(digestN(2)), "each digest rolled back from is quarantined")
+}
+
+func TestMetricsAreRegisteredAndLint(t *testing.T) {
+	f, clk := newFake(t)
+	reg := prometheus.NewPedanticRegistry()
+	c, err := rollback.New(f, rollback.WithClock(clk), rollback.WithRegisterer(reg))
+	require.NoError(t, err)
+	_, err = rollback.New(f, rollback.WithRegisterer(reg))
+	require.Error(t, err, "registering twice")
+	ctx := context.Background()
+	prod := target("web", "prod")
+	_, err = gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 1)})
+	require.NoError(t, err)
+	_, err = c.Verify(ctx, rollback.VerifyRequest{Target: prod, Analysis: passes})
+	require.NoError(t, err)
+	_, err = gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 2)})
+	require.NoError(t, err)
+	_, err = c.Rollback(ctx, rollback.Request{Target: prod, Reason: "manual"})
+	require.NoError(t, err)
+	_, err = c.Rollback(ctx, rollback.Request{Target: prod, Trigger: rollback.TriggerDegradation})
+	require.ErrorIs(t, err, rollback.ErrNoKnownGood)
+
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP flightdeck_rollback_decisions_total What rollback requests came to, by trigger and decision.
+# TYPE flightdeck_rollback_decisions_total counter
+flightdeck_rollback_decisions_total{decision="refused",trigger="degradation"} 1
+flightdeck_rollback_decisions_total{decision="rolled_back",trigger="manual"} 1
+# HELP flightdeck_rollback_triggers_total Rollbacks asked for, by trigger (verification, degradation, manual).
+# TYPE flightdeck_rollback_triggers_total counter
+flightdeck_rollback_triggers_total{trigger="degradation"} 1
+flightdeck_rollback_triggers_total{trigger="manual"} 1
+# HELP flightdeck_rollback_verifications_total Post-deploy verifications recorded, by verdict.
+# TYPE flightdeck_rollback_verifications_total counter
+flightdeck_rollback_verifications_total{verdict="verified"} 1
+`), "flightdeck_rollback_decisions_total", "flightdeck_rollback_triggers_total", "flightdeck_rollback_verifications_total"))
+	problems, err := testutil.GatherAndLint(reg)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
 }

@@ -142,7 +142,8 @@ func (c *Controller) Verdicts(ctx context.Context, t gitops.Target, revision str
 // LastKnownGood returns the last-known-good deploy of t at revision (""
 // for the branch head): the newest deploy whose newest verification
 // marker says [Verified], leaving out the commits in exclude and deploys
-// of a digest quarantined for the environment. It returns an error
+// of a digest quarantined for the environment. A rollback commit that
+// failed its verification leaves out the deploy it restored too. It returns an error
 // wrapping [ErrNoKnownGood] when there is none: the previous commit is
 // never taken for a good one merely for being earlier.
 func (c *Controller) LastKnownGood(ctx context.Context, t gitops.Target, revision string, exclude ...string) (gitops.Entry, error) {
@@ -164,7 +165,15 @@ func (c *Controller) LastKnownGood(ctx context.Context, t gitops.Target, revisio
 				return true, nil
 			}
 			judged[d] = true // the newest verdict of a deploy is its verdict
-			if v != Verified || q.Find(e.Trailers.Digest) != nil {
+			if v != Verified {
+				// A rollback that failed its verification condemns the
+				// deploy it restored as well: that state failed now.
+				if r, ok := e.Trailers.Extra.Get(TrailerRestores); ok {
+					judged[r] = true
+				}
+				return true, nil
+			}
+			if q.Find(e.Trailers.Digest) != nil {
 				return true, nil
 			}
 			good = d

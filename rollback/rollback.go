@@ -237,7 +237,11 @@ func (c *Controller) rollback(ctx context.Context, req Request, out Outcome) (Ou
 		if req.To != "" {
 			to, err = c.Deploy(ctx, t, req.To, rev)
 		} else {
-			to, err = c.LastKnownGood(ctx, t, rev, cur.Commit.String())
+			exclude := []string{cur.Commit.String()}
+			if r, ok := cur.Trailers.Extra.Get(TrailerRestores); ok && cur.Trailers.Action == gitops.ActionRollback {
+				exclude = append(exclude, r) // rolling a rollback back: what it restored is no good either
+			}
+			to, err = c.LastKnownGood(ctx, t, rev, exclude...)
 		}
 		if err != nil {
 			out.Decision = Refused

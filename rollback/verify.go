@@ -85,7 +85,8 @@ type Verification struct {
 //
 // The marker is one commit, action verify, with the deploy's release
 // trailers, Flightdeck-Verified (the verdict) and Flightdeck-Deploy (the
-// deploy's commit), the evidence in its body, writing the record
+// deploy's commit; for a rollback also its Flightdeck-Restores), the
+// evidence in its body, writing the record
 // ".flightdeck/verifications/<app>/<env>.yaml".
 //
 // Errors wrap [ErrInvalidRequest], [ErrNoDeploy], [ErrNotADeploy], the
@@ -252,6 +253,9 @@ func (c *Controller) mark(ctx context.Context, v Verification) (plumbing.Hash, e
 	tr.Extra = nil
 	tr.Extra.Set(gitops.TrailerVerified, v.Verdict)
 	tr.Extra.Set(TrailerDeploy, v.Deploy.Commit.String())
+	if r, ok := v.Deploy.Trailers.Extra.Get(TrailerRestores); ok && v.Deploy.Trailers.Action == gitops.ActionRollback {
+		tr.Extra.Set(TrailerRestores, r)
+	}
 	msg := fmt.Sprintf("verify %s in %s: %s (%s)\n\n%s", t.App, t.Environment.Name, v.Verdict, v.Deploy.Commit.String()[:12], ev.Text())
 	res, err := c.rw.Apply(ctx, gitops.Change{Message: msg, Trailers: tr,
 		Edits: []gitops.Edit{gitops.WriteFile{Path: VerificationPath(t.App, t.Environment.Name), Data: data}}})
