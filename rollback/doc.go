@@ -35,8 +35,10 @@
 // A trigger acts only on the deploy it judged (a newer deploy supersedes
 // it) and only when no rollout or promotion is in flight for the app and
 // environment ([Controller.InFlight]: a lock file
-// .flightdeck/locks/<app>/<env>.yaml, or a current strategy step commit
-// whose Flightdeck-Step "n/m" has n < m); a manual rollback may Force.
+// .flightdeck/locks/<app>/<env>.yaml, or a newest rollout commit whose
+// Flightdeck-Rollout-Phase is Progressing or Paused, or, without one, a
+// strategy step commit whose Flightdeck-Step "n/m" has n < m); a manual
+// rollback may Force.
 // Each records its evidence, the analysis record (queries, thresholds,
 // values and their times, or both windows with the judge's ratio, shift,
 // interval and p-value), in the commit's body.

@@ -56,6 +56,21 @@ func newFake(t *testing.T) (*gitopstest.Fake, *clocktest.Clock) {
 	return f, clk
 }
 
+// verified returns a Controller over a fake whose prod environment runs
+// release 1 of web, deployed and verified, and that deploy.
+func verified(t *testing.T, opts ...rollback.Option) (*gitopstest.Fake, *rollback.Controller, gitops.Result) {
+	t.Helper()
+	f, clk := newFake(t)
+	c, err := rollback.New(f, append([]rollback.Option{rollback.WithClock(clk)}, opts...)...)
+	require.NoError(t, err)
+	ctx := context.Background()
+	good, err := gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: target("web", "prod"), Release: release("web", 1)})
+	require.NoError(t, err)
+	_, err = c.Verify(ctx, rollback.VerifyRequest{Target: target("web", "prod"), Analysis: passes})
+	require.NoError(t, err)
+	return f, c, good
+}
+
 func TestVerifyRecordsVerdictsThatHistoryReadsBack(t *testing.T) {
 	f, clk := newFake(t)
 	obs := &rollbacktest.Observer{}
@@ -227,15 +242,9 @@ func TestManualRollbackToANamedDeployAndItsRefusals(t *testing.T) {
 }
 
 func TestTriggersDoNotActWhileARolloutIsInFlight(t *testing.T) {
-	f, clk := newFake(t)
-	c, err := rollback.New(f, rollback.WithClock(clk))
-	require.NoError(t, err)
+	f, c, good := verified(t)
 	ctx := context.Background()
 	prod := target("web", "prod")
-	good, err := gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 1)})
-	require.NoError(t, err)
-	_, err = c.Verify(ctx, rollback.VerifyRequest{Target: prod, Analysis: passes})
-	require.NoError(t, err)
 
 	// A canary at step 2 of 5.
 	var x gitops.Extra
@@ -247,6 +256,35 @@ func TestTriggersDoNotActWhileARolloutIsInFlight(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, `a rollout of web in prod is at step "2/5" (commit `+step.Commit.String()[:12]+")", why)
 
+	// The phase a strategy runner records decides when it is there: the
+	// last step while Progressing is still in flight, an abort ends it.
+	for _, tc := range []struct {
+		action       gitops.Action
+		step, phase  string
+		wantInFlight bool
+	}{
+		{gitops.ActionStep, "5/5", "Progressing", true},
+		{gitops.ActionStep, "3/5", "Paused", true},
+		{"abort", "3/5", "Aborted", false},
+		{gitops.ActionStep, "5/5", "Completed", false},
+		{"rollout-control", "3/5", "Paused", true},
+	} {
+		var x gitops.Extra
+		x.Set(gitops.TrailerStep, tc.step)
+		x.Set(rollback.TrailerRolloutPhase, tc.phase)
+		tr := gitops.ReleaseTrailers(tc.action, "prod", release("web", 2))
+		tr.Extra = x
+		_, err := f.Apply(ctx, gitops.Change{Trailers: tr, Edits: []gitops.Edit{gitops.WriteFile{Path: ".flightdeck/rollouts/web/prod.json", Data: []byte(tc.step + tc.phase)}}})
+		require.NoError(t, err)
+		why, err := c.InFlight(ctx, prod, "")
+		require.NoError(t, err)
+		assert.Equal(t, tc.wantInFlight, why != "", "%s %s %s: %q", tc.action, tc.step, tc.phase, why)
+	}
+	x.Set(gitops.TrailerStep, "2/5")
+	x.Set(rollback.TrailerRolloutPhase, "Progressing")
+	_, err = gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 5), Action: gitops.ActionStep, Extra: x})
+	require.NoError(t, err)
+
 	v, err := c.Verify(ctx, rollback.VerifyRequest{Target: prod, Analysis: fails})
 	require.ErrorIs(t, err, rollback.ErrInFlight)
 	assert.ErrorIs(t, err, gitops.ErrRefused)
@@ -255,7 +293,7 @@ func TestTriggersDoNotActWhileARolloutIsInFlight(t *testing.T) {
 	assert.Equal(t, rollback.Refused, v.Rollback.Decision)
 	cur, err := gitops.CurrentRelease(ctx, f, prod, "")
 	require.NoError(t, err)
-	assert.Equal(t, digestN(2), cur.Release.Digest, "the rollout is left to its runner")
+	assert.Equal(t, digestN(5), cur.Release.Digest, "the rollout is left to its runner")
 
 	// A person may force it.
 	out, err := c.Rollback(ctx, rollback.Request{Target: prod, Reason: "stop the canary", Force: true})
@@ -264,6 +302,7 @@ func TestTriggersDoNotActWhileARolloutIsInFlight(t *testing.T) {
 
 	// The plan's last step ends the rollout.
 	x.Set(gitops.TrailerStep, "5/5")
+	x.Set(rollback.TrailerRolloutPhase, "Completed")
 	_, err = gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 4), Action: gitops.ActionStep, Extra: x,
 		Override: gitops.Override{Hold: true, Reason: "retry the rollout"}})
 	require.NoError(t, err)
@@ -331,15 +370,9 @@ func TestHoldsLiftAndQuarantineClear(t *testing.T) {
 }
 
 func TestARollbackThatFailsItsVerificationGoesFurtherBack(t *testing.T) {
-	f, clk := newFake(t)
-	c, err := rollback.New(f, rollback.WithClock(clk))
-	require.NoError(t, err)
+	f, c, older := verified(t)
 	ctx := context.Background()
 	prod := target("web", "prod")
-	older, err := gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 1)})
-	require.NoError(t, err)
-	_, err = c.Verify(ctx, rollback.VerifyRequest{Target: prod, Analysis: passes})
-	require.NoError(t, err)
 	newer, err := gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 2)})
 	require.NoError(t, err)
 	_, err = c.Verify(ctx, rollback.VerifyRequest{Target: prod, Analysis: passes})
@@ -369,18 +402,12 @@ func TestARollbackThatFailsItsVerificationGoesFurtherBack(t *testing.T) {
 }
 
 func TestMetricsAreRegisteredAndLint(t *testing.T) {
-	f, clk := newFake(t)
 	reg := prometheus.NewPedanticRegistry()
-	c, err := rollback.New(f, rollback.WithClock(clk), rollback.WithRegisterer(reg))
-	require.NoError(t, err)
-	_, err = rollback.New(f, rollback.WithRegisterer(reg))
+	f, c, _ := verified(t, rollback.WithRegisterer(reg))
+	_, err := rollback.New(f, rollback.WithRegisterer(reg))
 	require.Error(t, err, "registering twice")
 	ctx := context.Background()
 	prod := target("web", "prod")
-	_, err = gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 1)})
-	require.NoError(t, err)
-	_, err = c.Verify(ctx, rollback.VerifyRequest{Target: prod, Analysis: passes})
-	require.NoError(t, err)
 	_, err = gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 2)})
 	require.NoError(t, err)
 	_, err = c.Rollback(ctx, rollback.Request{Target: prod, Reason: "manual"})

@@ -194,16 +194,29 @@ func (c *Controller) LastKnownGood(ctx context.Context, t gitops.Target, revisio
 	return e, nil
 }
 
+// TrailerRolloutPhase is the trailer in which package strategy's runner
+// records a run's phase after each of its commits (Progressing, Paused,
+// Aborted, Completed); [Controller.InFlight] reads it.
+const TrailerRolloutPhase = "Flightdeck-Rollout-Phase"
+
+// rolloutActions are the actions of the commits that can start, move or
+// end a rollout: releases put in place, and package strategy's abort and
+// control commits.
+var rolloutActions = append(append([]gitops.Action(nil), deployActions...), "abort", "rollout-control")
+
 // InFlight says whether a rollout or a promotion is in progress for t at
-// revision ("" for the branch head), and why: flightdeck reads Git only,
+// revision ("" for the branch head), and why. It reads Git only:
 //
 //   - a lock file at [gitops.LockPath] (written by a promotion or a
-//     rollout when it starts, removed when it ends), or
-//   - the environment's current deploy (see [Controller.Current]) is a
-//     strategy step commit ([gitops.ActionStep]) whose [gitops.TrailerStep]
-//     "n/m" is not the plan's last step (n < m); a plan's last step, and
-//     any deploy, promote or rollback after it, ends the rollout. A step
-//     commit without a readable step counts as in flight.
+//     rollout when it starts, removed when it ends) means one is;
+//   - otherwise the newest deploy, promote, rollback, strategy step,
+//     abort or rollout-control commit of the app in the environment
+//     decides: with a [TrailerRolloutPhase] trailer, the rollout is in
+//     flight while that phase is Progressing or Paused (Completed and
+//     Aborted end it); a step commit ([gitops.ActionStep]) without one
+//     is in flight while its [gitops.TrailerStep] "n/m" is short of the
+//     plan's last step (n < m), or unreadable. Any later deploy, promote
+//     or rollback ends it.
 //
 // It returns "" when nothing is in flight.
 func (c *Controller) InFlight(ctx context.Context, t gitops.Target, revision string) (string, error) {
@@ -214,28 +227,37 @@ func (c *Controller) InFlight(ctx context.Context, t gitops.Target, revision str
 	case !errors.Is(err, gitops.ErrNotExist):
 		return "", fmt.Errorf("in-flight state of %s: %w", t, err)
 	}
-	cur, err := c.Current(ctx, t, revision)
-	if errors.Is(err, ErrNoDeploy) {
+	entries, err := c.rw.History(ctx, gitops.HistoryQuery{App: t.App, Environment: t.Environment.Name,
+		Actions: rolloutActions, Revision: revision, Limit: 1})
+	if err != nil {
+		return "", fmt.Errorf("in-flight state of %s: %w", t, err)
+	}
+	if len(entries) == 0 {
 		return "", nil
 	}
-	if err != nil {
-		return "", err
-	}
-	return stepInFlight(cur), nil
+	return rolloutInFlight(entries[0]), nil
 }
 
-// stepInFlight returns why the step commit e leaves a rollout in flight,
-// or "".
-func stepInFlight(e gitops.Entry) string {
+// rolloutInFlight returns why the commit e leaves a rollout in flight, or
+// "".
+func rolloutInFlight(e gitops.Entry) string {
+	step, _ := e.Trailers.Extra.Get(gitops.TrailerStep)
+	where := fmt.Sprintf("a rollout of %s in %s", e.Trailers.App, e.Trailers.Environment)
+	at := fmt.Sprintf("(commit %s)", e.Commit.String()[:12])
+	if phase, ok := e.Trailers.Extra.Get(TrailerRolloutPhase); ok {
+		switch phase {
+		case "Progressing", "Paused":
+			return fmt.Sprintf("%s is %s at step %q %s", where, phase, step, at)
+		}
+		return ""
+	}
 	if e.Trailers.Action != gitops.ActionStep {
 		return ""
 	}
-	step, _ := e.Trailers.Extra.Get(gitops.TrailerStep)
-	n, m, ok := parseStep(step)
-	if ok && n >= m {
+	if n, m, ok := parseStep(step); ok && n >= m {
 		return ""
 	}
-	return fmt.Sprintf("a rollout of %s in %s is at step %q (commit %s)", e.Trailers.App, e.Trailers.Environment, step, e.Commit.String()[:12])
+	return fmt.Sprintf("%s is at step %q %s", where, step, at)
 }
 
 func parseStep(s string) (n, m int, ok bool) {

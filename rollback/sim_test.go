@@ -102,6 +102,24 @@ func (w *world) deploy(n int) gitops.Result {
 	return res
 }
 
+// synced waits until Argo CD has synced commit and the app is Healthy.
+func (w *world) synced(ctx context.Context, commit plumbing.Hash) {
+	w.t.Helper()
+	_, err := w.client.Get(ctx, "web-prod", "normal")
+	require.NoError(w.t, err)
+	_, err = gitops.WaitFor(ctx, w.client, gitops.WaitOptions{App: "web-prod", Revision: commit.String(), Clock: w.clk, PollInterval: 2 * time.Second})
+	require.NoError(w.t, err)
+}
+
+// verify verifies the current deploy on its sync alone and requires it
+// Verified.
+func (w *world) verify(ctx context.Context) {
+	w.t.Helper()
+	v, err := w.ctl.Verify(ctx, rollback.VerifyRequest{Target: w.prod, Sync: true})
+	require.NoError(w.t, err)
+	require.Equal(w.t, rollback.Verified, v.Verdict)
+}
+
 func (w *world) behave(n int, b sim.Behavior) {
 	require.NoError(w.t, w.cluster.SetBehavior(gitopstest.Image("web")+"@"+digestN(n), b))
 }
@@ -177,10 +195,7 @@ func TestFailedVerificationRollsBackToTheLastVerifiedDeploy(t *testing.T) {
 	assert.Equal(t, digestN(1), w.liveDigest())
 
 	unverified := w.deploy(2) // deployed and synced, never verified
-	_, err = w.client.Get(ctx, "web-prod", "normal")
-	require.NoError(t, err)
-	_, err = gitops.WaitFor(ctx, w.client, gitops.WaitOptions{App: "web-prod", Revision: unverified.Commit.String(), Clock: w.clk, PollInterval: 2 * time.Second})
-	require.NoError(t, err)
+	w.synced(ctx, unverified.Commit)
 	assert.Equal(t, digestN(2), w.liveDigest())
 
 	bad := w.deploy(3)
@@ -257,9 +272,7 @@ func degradationRun(t *testing.T, b sim.Behavior) (*world, rollback.Comparison, 
 	w.behave(1, base)
 	w.behave(2, b)
 	w.deploy(1)
-	v, err := w.ctl.Verify(ctx, rollback.VerifyRequest{Target: w.prod, Sync: true})
-	require.NoError(t, err)
-	require.Equal(t, rollback.Verified, v.Verdict)
+	w.verify(ctx)
 
 	step := 30 * time.Second
 	rec := rollbacktest.NewSimRecorder(w.cluster, "web-prod", "web", step)
@@ -267,10 +280,7 @@ func degradationRun(t *testing.T, b sim.Behavior) (*world, rollback.Comparison, 
 	require.NoError(t, rec.Advance(w.clk, 10*time.Minute))
 
 	next := w.deploy(2)
-	_, err = w.client.Get(ctx, "web-prod", "normal")
-	require.NoError(t, err)
-	_, err = gitops.WaitFor(ctx, w.client, gitops.WaitOptions{App: "web-prod", Revision: next.Commit.String(), Clock: w.clk, PollInterval: 2 * time.Second})
-	require.NoError(t, err)
+	w.synced(ctx, next.Commit)
 	since := w.clk.Now()
 	require.NoError(t, rec.Record(since)) // the step of the rollout itself
 	require.NoError(t, rec.Advance(w.clk, 10*time.Minute))
@@ -373,11 +383,9 @@ func TestArgoCDsRollbackAPIOnlyWithoutAutoSync(t *testing.T) {
 		w := newWorld(t, worldOptions{autoSync: autoSync, argo: true})
 		ctx := realCtx(t)
 		good := w.deploy(1)
-		_, err := w.ctl.Verify(ctx, rollback.VerifyRequest{Target: w.prod, Sync: true})
-		require.NoError(t, err)
+		w.verify(ctx)
 		w.deploy(2)
-		_, err = w.ctl.Verify(ctx, rollback.VerifyRequest{Target: w.prod, Sync: true})
-		require.NoError(t, err)
+		w.verify(ctx)
 		out, err := w.ctl.Rollback(ctx, rollback.Request{Target: w.prod, Reason: "bad config", ArgoRollback: true})
 		require.NoError(t, err)
 		assert.Equal(t, good.Commit, out.Restored.Commit)
@@ -402,8 +410,7 @@ func TestHoldSurvivesAnAutomatedDeployLoopAndARestart(t *testing.T) {
 	w := newWorld(t, worldOptions{autoSync: true})
 	ctx := realCtx(t)
 	w.deploy(1)
-	_, err := w.ctl.Verify(ctx, rollback.VerifyRequest{Target: w.prod, Sync: true})
-	require.NoError(t, err)
+	w.verify(ctx)
 	w.deploy(2)
 	out, err := w.ctl.Rollback(ctx, rollback.Request{Target: w.prod, Reason: "release 2 is broken"})
 	require.NoError(t, err)
@@ -443,8 +450,7 @@ func TestTwoProcessesRollingBackAtOnceMakeOneCommit(t *testing.T) {
 	w := newWorld(t, worldOptions{autoSync: true})
 	ctx := realCtx(t)
 	w.deploy(1)
-	_, err := w.ctl.Verify(ctx, rollback.VerifyRequest{Target: w.prod, Sync: true})
-	require.NoError(t, err)
+	w.verify(ctx)
 	bad := w.deploy(2)
 
 	// Deterministic interleaving: the second process decides on the head
