@@ -18,9 +18,10 @@ import (
 // (which fetches and renders the revision and applies it to the
 // simulated cluster) and the wait for that revision to be healthy. Each
 // iteration rolls a new release out through a canary of 20 weights and
-// its finish, without analyses. Beside it, "apply" is a bare gitops
-// Apply of one image bump on the same repository: the floor of a
-// commit.
+// its finish, without analyses. Beside it, on the same repository and in
+// the same run: "deploy", a gitops.DeployRelease of one image bump to
+// another app (a commit with its render check), and "record", a commit
+// of one file outside any overlay (a commit and push alone).
 func BenchmarkRunnerStep(b *testing.B) {
 	ctx := context.Background()
 	env, err := strategytest.NewEnvironment(ctx, strategytest.EnvironmentConfig{Dir: b.TempDir(), Replicas: 2, OtherApps: 49})
@@ -90,7 +91,16 @@ func BenchmarkRunnerStep(b *testing.B) {
 		b.Logf("%d commits in %d runs: %.1f ms per step (commit %.1f ms, sync and wait %.1f ms)", commits, b.N, per(total), per(commitTime), per(syncTime))
 	})
 
-	b.Run("apply", func(b *testing.B) {
+	b.Run("record", func(b *testing.B) {
+		for i := range b.N {
+			w := gitops.WriteFile{Path: ".flightdeck/bench.json", Data: fmt.Appendf(nil, "%d\n", i)}
+			if _, err := env.Repo.Apply(ctx, gitops.Change{Message: "bench", Edits: []gitops.Edit{w}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
+	b.Run("deploy", func(b *testing.B) {
 		for i := range b.N {
 			rel := strategytest.Release(fmt.Sprintf("app%02d", i%49), 1000+i)
 			d := gitops.DeployRequest{Target: gitops.Target{App: rel.App, Environment: envOf(strategytest.Env)}, Release: rel}
