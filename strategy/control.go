@@ -65,6 +65,12 @@ const controlAttempts = 5
 // takes effect when a runner picks the run up; Retry needs a runner to
 // drive the run again ([Runner.Run]).
 //
+// The runner reads commands only from commits it trusts (see
+// [ReadStatus] and gitops.HistoryQuery.Committers): rw must commit as
+// the runner's committer, or as one the runner is given with
+// [WithCommitters]; a command from an untrusted committer leaves a
+// record the runner refuses ([ErrTampered]).
+//
 // It returns the record as committed. Errors wrap [ErrNoRollout],
 // [ErrCommand], [ErrTampered], or what the repository returns.
 func Control(ctx context.Context, rw gitops.ReadWriter, req ControlRequest) (Status, error) {

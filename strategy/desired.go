@@ -54,26 +54,48 @@ func (r *Runner) desiredAt(st Status) Desired {
 	return Desired{Stable: Workload{Release: stable, Replicas: stableN}, Canary: Workload{Release: rel, Replicas: canary}, Weight: p.WeightAt(st.Step)}
 }
 
-// switchStages returns the states of the switchActive step: blue-green
-// moves the active Service to the new colour in one commit; a canary's
-// stable workload takes the new release (at full scale) while the canary
-// still carries the traffic, and then, with a router, the traffic moves
-// back to it.
-func (r *Runner) switchStages(st Status) []Desired {
+// weightStage returns the state of a setWeight or setCanaryScale step at
+// its stage: the step's counts and weight; then, with a dynamically
+// scaled stable, once the traffic has moved, the stable's counts for its
+// new share (Argo Rollouts keeps the stable's pods until the router
+// carries the new weights, and scales it at its next reconcile).
+func (r *Runner) weightStage(st Status) (Desired, bool) {
+	switch {
+	case st.Stage == 0:
+		return r.desiredAt(st), true
+	case st.Stage == 1 && st.Plan.TrafficRouting != nil && st.Plan.DynamicStableScale:
+		d := r.desiredAt(st)
+		return d, !d.same(st.Desired)
+	}
+	return Desired{}, false
+}
+
+// switchStage returns the state of the switchActive step at its stage:
+// blue-green moves the active Service to the new colour in one commit; a
+// canary's stable workload takes the new release (at full scale) while
+// the canary still carries the traffic, and then, with a router, the
+// traffic moves back to it.
+func (r *Runner) switchStage(st Status) (Desired, bool) {
 	n := r.ov.Replicas
 	rel := st.Release.Release()
 	cur := st.Desired
-	if st.Plan.Strategy == KindBlueGreen {
-		return []Desired{{Stable: cur.Stable, Canary: Workload{Release: rel, Replicas: max(cur.Canary.Replicas, n)}, Weight: MaxWeight}}
+	switch {
+	case st.Plan.Strategy == KindBlueGreen && st.Stage == 0:
+		return Desired{Stable: cur.Stable, Canary: Workload{Release: rel, Replicas: max(cur.Canary.Replicas, n)}, Weight: MaxWeight}, true
+	case st.Plan.Strategy == KindBlueGreen:
+		return Desired{}, false
+	case st.Stage == 0:
+		taken := Desired{Stable: Workload{Release: rel, Replicas: n}, Canary: cur.Canary, Weight: cur.Weight}
+		if st.Plan.TrafficRouting == nil {
+			taken.Weight = 0
+		}
+		return taken, true
+	case st.Stage == 1 && st.Plan.TrafficRouting != nil:
+		back := cur
+		back.Weight = 0
+		return back, true
 	}
-	taken := Desired{Stable: Workload{Release: rel, Replicas: n}, Canary: cur.Canary, Weight: cur.Weight}
-	if st.Plan.TrafficRouting == nil {
-		taken.Weight = 0
-		return []Desired{taken}
-	}
-	back := taken
-	back.Weight = 0
-	return []Desired{taken, back}
+	return Desired{}, false
 }
 
 // finalDesired is the state a completed run leaves: the new release
@@ -111,4 +133,11 @@ func (r *Runner) abortStages(st Status) []Desired {
 		out = append(out, Desired{Stable: back.Stable, Canary: cur.Canary, Weight: cur.Weight})
 	}
 	return append(out, back)
+}
+
+// same reports whether two states write the same overlay: releases by
+// image and digest, replicas and weight.
+func (d Desired) same(o Desired) bool {
+	w := func(a, b Workload) bool { return sameRelease(a.Release, b.Release) && a.Replicas == b.Replicas }
+	return w(d.Stable, o.Stable) && w(d.Canary, o.Canary) && d.Weight == o.Weight
 }

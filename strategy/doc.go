@@ -172,7 +172,10 @@
 //     Rollouts' own counts, applied until they settle); the Deployment
 //     controllers bring the pods there within each Deployment's
 //     maxSurge and maxUnavailable, rather than one controller stepping
-//     both. Workloads flightdeck writes carry the app's rolling-update
+//     both. With dynamicStableScale a step is two commits: the traffic
+//     moves while the stable keeps its pods, then the stable is scaled to
+//     its share; an abort first gives the stable its pods back, then its
+//     traffic. Workloads flightdeck writes carry the app's rolling-update
 //     bounds as pod counts, resolved at the app's replicas.
 //   - Promote given while the run is not paused waits for the next pause
 //     and passes it (Argo Rollouts would skip the current step).

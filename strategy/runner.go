@@ -542,9 +542,9 @@ func (r *Runner) step(ctx context.Context, st Status, bg *background) (Status, e
 	}
 	switch s.Kind() {
 	case StepSetWeight, StepSetCanaryScale:
-		return r.stages(ctx, st, bg, []Desired{r.desiredAt(st)})
+		return r.stages(ctx, st, bg, r.weightStage)
 	case StepSwitchActive:
-		return r.stages(ctx, st, bg, r.switchStages(st))
+		return r.stages(ctx, st, bg, r.switchStage)
 	case StepPause:
 		if st.Stage == 0 {
 			p := &PauseState{Reason: "pause step", Since: r.now()}
@@ -570,20 +570,24 @@ func (r *Runner) step(ctx context.Context, st Status, bg *background) (Status, e
 	return st, fmt.Errorf("rollout of %s in %s: step %s: %w", st.App, st.Environment, s, ErrInvalidStrategy)
 }
 
-// stages commits each desired state of a step in turn, waiting for the
-// app to be healthy on each; a step that does not become healthy aborts.
-func (r *Runner) stages(ctx context.Context, st Status, bg *background, stages []Desired) (Status, error) {
+// stages commits the states of a step in turn, waiting for the app to be
+// healthy on each; next gives the state of the stage st is at (computed
+// from the record alone, so that another process carries on the same
+// way), or false when the step is done. A stage that does not become
+// healthy aborts the run.
+func (r *Runner) stages(ctx context.Context, st Status, bg *background, next func(Status) (Desired, bool)) (Status, error) {
 	for {
 		if st.Stage > 0 {
 			if err := r.settle(ctx, &st); err != nil {
 				return r.abort(ctx, st, bg, fmt.Sprintf("step %s (%s) did not become healthy: %v", st.StepLabel(), st.Plan.Steps[st.Step], err), causeUnhealthy)
 			}
 		}
-		if st.Stage >= len(stages) {
+		d, ok := next(st)
+		if !ok {
 			return r.advance(st), nil
 		}
 		var err error
-		if st, err = r.enter(ctx, st, &stages[st.Stage], nil); err != nil {
+		if st, err = r.enter(ctx, st, &d, nil); err != nil {
 			return st, err
 		}
 	}

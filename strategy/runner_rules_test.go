@@ -693,3 +693,22 @@ func TestARunOfTheSameReleaseUnderAnotherPlanIsRefused(t *testing.T) {
 	_, err := h.runner(other, routeTarget(t, h)).Run(h.ctx, h.v2)
 	assert.ErrorIs(t, err, strategy.ErrPlanChanged)
 }
+
+func TestAnAbortGivesADynamicallyScaledStableItsPodsBeforeItsTraffic(t *testing.T) {
+	h := newHarness(t, 4, ready, ready)
+	plan := compile(t, strategy.Canary{TrafficRouting: &shopRoute, DynamicStableScale: true, Steps: []strategy.Step{strategy.SetWeight(75), strategy.Analyze("check")}})
+	_, err := h.runner(plan, routeTarget(t, h), strategy.WithTemplate("check", fixed(health.Failed))).Run(h.ctx, h.v2)
+	require.ErrorIs(t, err, strategy.ErrAborted)
+	var got []strategy.Desired
+	for _, e := range h.events.of(strategy.EventSynced) {
+		got = append(got, e.Desired)
+	}
+	require.GreaterOrEqual(t, len(got), 3)
+	at75, restored, back := got[len(got)-3], got[len(got)-2], got[len(got)-1]
+	assert.Equal(t, int32(75), at75.Weight)
+	assert.Equal(t, int32(1), at75.Stable.Replicas, "the stable scaled down with its traffic")
+	assert.Equal(t, int32(75), restored.Weight, "the stable first gets its pods back, keeping the traffic where it is")
+	assert.Equal(t, int32(4), restored.Stable.Replicas)
+	assert.Equal(t, int32(0), back.Weight)
+	assert.Equal(t, int32(0), back.Canary.Replicas, "with dynamic stable scale the canary goes with its traffic")
+}
