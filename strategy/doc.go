@@ -177,6 +177,15 @@
 //     its share; an abort first gives the stable its pods back, then its
 //     traffic. Workloads flightdeck writes carry the app's rolling-update
 //     bounds as pod counts, resolved at the app's replicas.
+//   - The new release's workload is a copy of the app's Deployment as the
+//     overlay renders it, written at the start of each run: a change to
+//     the overlay's configuration reaches it at the next run. A
+//     blue-green app's own Deployment is kept at 0 replicas once its
+//     colours serve, and the overlay's `images:` entry always pins the
+//     serving release, so readers of the overlay (gitops.CurrentRelease
+//     with the Target's ImageName) see what serves; while a run is in
+//     flight the overlay pins a second release, and a reader that does
+//     not name the entry is refused.
 //   - Promote given while the run is not paused waits for the next pause
 //     and passes it (Argo Rollouts would skip the current step).
 //   - A background analysis guards the steps: it stops when the run

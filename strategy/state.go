@@ -182,11 +182,15 @@ type AbortState struct {
 	ScaledDown bool `json:"scaledDown"`
 }
 
-// Rel is a release as the record stores it.
+// Rel is a release as the record stores it: the fields of
+// flightdeck.Release under JSON names.
 type Rel struct {
-	App        string    `json:"app,omitempty"`
-	Image      string    `json:"image"`
-	Digest     string    `json:"digest"`
+	// App, Image and Digest are the release's app and image pinned by
+	// digest.
+	App    string `json:"app,omitempty"`
+	Image  string `json:"image"`
+	Digest string `json:"digest"`
+	// Tag, SourceRepo, Revision and Time say what it was built from.
 	Tag        string    `json:"tag,omitempty"`
 	SourceRepo string    `json:"sourceRepo,omitempty"`
 	Revision   string    `json:"revision,omitempty"`
