@@ -712,3 +712,22 @@ func TestAnAbortGivesADynamicallyScaledStableItsPodsBeforeItsTraffic(t *testing.
 	assert.Equal(t, int32(0), back.Weight)
 	assert.Equal(t, int32(0), back.Canary.Replicas, "with dynamic stable scale the canary goes with its traffic")
 }
+
+func TestBlueGreenFailedPrePromotionAnalysisNeverSwitches(t *testing.T) {
+	h := newHarness(t, 3, ready, ready)
+	target, err := strategy.NewBlueGreenTarget(h.ov, "shop", "shop-preview")
+	require.NoError(t, err)
+	plan := compile(t, strategy.BlueGreen{ActiveService: "shop", PreviewService: "shop-preview", PrePromotionAnalysis: new(strategy.Templates("smoke"))})
+	_, err = h.runner(plan, target, strategy.WithTemplate("smoke", fixed(health.Failed))).Run(h.ctx, h.v2)
+	var aborted *strategy.AbortedError
+	require.ErrorAs(t, err, &aborted)
+	assert.Equal(t, "analysis smoke", aborted.StepText)
+	for _, e := range h.events.of(strategy.EventStep) {
+		assert.NotEqual(t, "switchActive", e.StepText, "the active Service never moved")
+	}
+	res, err := h.cluster.Send(h.ctx, h.env.Ref("Service", "shop"), 100)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{h.ns + "/shop-blue": 100}, res.Deployments)
+	n, _ := h.deployment("shop-green")
+	assert.Zero(t, n, "the preview is scaled down after abortScaleDownDelay")
+}
