@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# bench/gitops.sh — flightdeck's image bump against the script teams write
-# today (shallow `git clone`, `kustomize edit set image`, `git commit`,
-# `git push`), on two generated GitOps repositories:
+# bench/gitops.sh — flightdeck's GitOps writer against the tools teams use today, on two
+# generated GitOps repositories:
 #   small: 50 apps x 3 envs, 300 commits;  large: 1000 apps x 3 envs, 3000 commits.
-# Prints, side by side and from one run: the script's bump, flightdeck's bump
-# with a warm cache, the cold first clone against `git clone`, and the
-# throughput of 16 concurrent flightdeck writers (separate caches).
+# Prints, from one run, every figure beside its baseline measured in the same run, the
+# figure of the code this work started from ("landed", constants), and the target:
+#   - an image bump with a warm cache, against the script teams write today (shallow
+#     `git clone`, `kustomize edit set image`, `git commit`, `git push`);
+#   - the cold first fetch into an empty cache, against `git clone --bare`;
+#   - 16 concurrent writers with separate caches (commits/s);
+#   - one Repo shared by 64 goroutines, a bot serving many apps (changes/s, each its own
+#     commit), against one writer applying the same changes one after the other.
 #
 # Environment: RUNS (timed repetitions, default 5), FLIGHTDECK_BENCH_CACHE
 # (where the kustomize CLI and the generated repositories are kept between
@@ -15,23 +19,29 @@ cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-5}
 . bench/lib.sh
+ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN{printf f, a/b}'; }
 
-results=()
-for spec in "small 50 300" "large 1000 3000"; do
+# fresh copies the pristine repository of a spec, so that every figure starts
+# from the same history.
+fresh() { # name pristine
+	rm -rf "$TMP/$1.git"
+	cp -a "$2" "$TMP/$1.git"
+	echo "file://$TMP/$1.git"
+}
+
+rows=()
+row() { rows+=("$(printf '%-44s %-9s %10s   %-28s %8s   %-9s %s' "$@")"); }
+
+for spec in "small 50 300 5.2x" "large 1000 3000 64x"; do
 	set -- $spec
-	name=$1 apps=$2 commits=$3
-	pristine=$CACHE/repo-$apps-$commits.git
-	if [ ! -d "$pristine" ]; then
-		echo "generating $name repository ($apps apps x 3 envs, $commits commits) ..." >&2
-		"$TMP/gen" -apps "$apps" -commits "$commits" -out "$pristine.tmp" >/dev/null
-		mv "$pristine.tmp" "$pristine"
-	fi
-	repo=$TMP/$name.git
-	cp -a "$pristine" "$repo"
-	url=file://$repo
+	name=$1 apps=$2 commits=$3 landed_speedup=$4
+	pristine=$(generated_repo "$apps" "$commits")
 	echo "measuring $name ..." >&2
+	target_speedup=20x
+	[ "$name" = large ] && target_speedup=100x
 
-	# Script bump, RUNS times, different apps.
+	# Warm bump: the script RUNS times (different apps), flightdeck RUNS*4 times.
+	url=$(fresh "$name" "$pristine")
 	t=()
 	for i in $(seq 1 "$RUNS"); do
 		app=$(printf 'app%04d' $(((i * 7 + 1) % apps)))
@@ -41,45 +51,54 @@ for spec in "small 50 300" "large 1000 3000"; do
 		t+=($(($(now_ms) - s)))
 	done
 	script_ms=$(printf '%s\n' "${t[@]}" | median)
+	warm_ms=$("$TMP/bump" -mode warm -url "$url" -apps "$apps" -n $((RUNS * 4)) | kv warm_median_ms)
+	row "warm bump, $name: ms (speed-up)" "$name" "$warm_ms" "script $script_ms ms" \
+		"$(ratio "$script_ms" "$warm_ms" '%.1fx')" "$landed_speedup" "≥$target_speedup"
 
-	warm=$("$TMP/bump" -mode warm -url "$url" -apps "$apps" -n $((RUNS * 4)))
-	warm_ms=$(echo "$warm" | kv warm_median_ms)
-
-	t=()
+	# Cold first fetch against git clone --bare, alternating.
 	tb=()
 	c=()
 	for i in $(seq 1 "$RUNS"); do
-		s=$(now_ms)
-		git clone -q "$url" "$TMP/clone$i"
-		t+=($(($(now_ms) - s)))
-		rm -rf "$TMP/clone$i"
 		s=$(now_ms)
 		git clone -q --bare "$url" "$TMP/clone$i"
 		tb+=($(($(now_ms) - s)))
 		rm -rf "$TMP/clone$i"
 		c+=($("$TMP/bump" -mode cold -url "$url" | kv cold_ms))
 	done
-	clone_ms=$(printf '%s\n' "${t[@]}" | median)
 	bare_ms=$(printf '%s\n' "${tb[@]}" | median)
 	cold_ms=$(printf '%s\n' "${c[@]}" | median)
+	row "cold first fetch, $name: ms (x clone)" "$name" "$cold_ms" "git clone --bare $bare_ms ms" \
+		"$(ratio "$cold_ms" "$bare_ms" '%.2fx')" "2.4x" "≤1.0x"
 
+	# 16 writers, separate caches, 4 bumps each on their own app.
+	url=$(fresh "$name" "$pristine")
 	conc=$("$TMP/bump" -mode concurrent -url "$url" -apps "$apps" -writers 16 -n 4)
 	cps=$(echo "$conc" | kv commits_per_s)
 	attempts=$(echo "$conc" | kv attempts)
+	landed=-
+	target=-
+	[ "$name" = large ] && landed=5.3 && target=≥20
+	row "16 writers, $name: commits/s" "$name" "$cps" "($attempts attempts for 64)" "" "$landed" "$target"
 
-	results+=("$(printf '%-32s %9s %10s %8s %9s %9s %10s %8s %12s %8s' \
-		"$name ($apps apps, $commits commits)" "$script_ms" "$warm_ms" \
-		"$(awk -v a="$script_ms" -v b="$warm_ms" 'BEGIN{printf "%.1fx", a/b}')" \
-		"$clone_ms" "$bare_ms" "$cold_ms" \
-		"$(awk -v a="$cold_ms" -v b="$clone_ms" 'BEGIN{printf "%.2fx", a/b}')" \
-		"$cps" "$attempts")")
+	# One Repo, 64 goroutines, 4 bumps each on their own app; the baseline is
+	# one writer applying 64 bumps one after the other.
+	url=$(fresh "$name" "$pristine")
+	shared=$("$TMP/bump" -mode shared -url "$url" -apps "$apps" -writers 64 -n 4 | kv changes_per_s)
+	url=$(fresh "$name" "$pristine")
+	serial=$("$TMP/bump" -mode shared -url "$url" -apps "$apps" -writers 1 -n 64 | kv changes_per_s)
+	target=-
+	[ "$name" = large ] && target=≥100
+	row "64 goroutines, one Repo, $name: changes/s" "$name" "$shared" "1 writer $serial/s" \
+		"$(ratio "$shared" "$serial" '%.1fx')" "-" "$target"
 done
 
 echo
-echo "gitops image bump, file:// remote, median of $RUNS runs (warm bump: median of $((RUNS * 4)))"
-printf '%-32s %9s %10s %8s %9s %9s %10s %8s %12s %8s\n' repository "script ms" "fd warm ms" speedup "clone ms" "bare ms" "fd cold ms" "vs clone" "16w commit/s" attempts
-printf '%s\n' "${results[@]}"
+echo "gitops writer, file:// remote, one run (medians of $RUNS runs; warm bump: median of $((RUNS * 4)))"
+printf '%-44s %-9s %10s   %-28s %8s   %-9s %s\n' figure repo flightdeck "baseline (same run)" ratio landed target
+printf '%s\n' "${rows[@]}"
 echo "script = git clone --depth 1 + kustomize edit set image + git commit + git push (kustomize v5.7.1)"
-echo "fd warm = gitops.Repo.Apply with a warm cache: fetch, SetImage, render before/after, commit, push"
-echo "clone/bare = git clone (with checkout) / git clone --bare; fd cold = first gitops.Repo.Fetch into an empty cache (a bare clone)"
-echo "16w = 16 concurrent writers, separate caches, 4 bumps each on their own app; attempts includes replays"
+echo "warm bump = gitops.Repo.Apply with a warm cache (render check, commit, push; a fetch only if the remote moved)"
+echo "cold first fetch = first gitops.Repo.Fetch into an empty cache (a bare clone of the branch)"
+echo "16 writers = 16 Repos with separate caches, warmed by one bump each, 4 bumps each on their own app; attempts include replays"
+echo "64 goroutines = one Repo, 4 bumps each on their own app, every change its own commit (pushed in chains)"
+echo "landed = the figure of the code before this work (RUNS=3, same machine); target = what issue 8 asks"

@@ -127,6 +127,11 @@ func (q *queue) lead(r *Repo) {
 	}
 }
 
+type pushOpen struct {
+	ps  *pushSession
+	err error
+}
+
 // finish answers p unless its caller gave up on it.
 func (q *queue) finish(p *pending, res Result, err error) {
 	q.mu.Lock()
@@ -228,30 +233,56 @@ func (r *Repo) runBatch(batch []*pending) {
 	}
 	defer r.release()
 	log := r.o.logger
+	contended := false
 	for attempt := 1; ; attempt++ {
 		began := r.o.clock.Now()
 		members := r.q.live(batch)
 		if len(members) == 0 {
 			return
 		}
+		// Ask the remote where the branch is. Unless other writers are
+		// busy, the cache is usually current: build on it meanwhile, and
+		// keep what was built if it was.
 		r.q.setTalking(true)
-		ps, err := r.openPush(ctx)
+		opened := make(chan pushOpen, 1)
+		go func() {
+			ps, err := r.openPush(ctx)
+			opened <- pushOpen{ps, err}
+		}()
+		var tip plumbing.Hash
+		built := false
+		if !contended && r.headKnown {
+			tip, built = r.buildChain(members, r.head, attempt), true
+		}
+		o := <-opened
+		ps, err := o.ps, o.err
 		if err == nil && (!r.headKnown || ps.head != r.head) {
 			// The cache is behind the remote (or empty): fetch before
-			// building.
+			// building. Another writer moved the branch: it may again
+			// while this one builds.
+			contended = contended || r.headKnown
+			if built {
+				r.st.rollback(0)
+				built = false
+			}
 			if _, err = r.fetchHeld(ctx); err != nil {
 				ps.close()
 			}
 		}
 		r.q.setTalking(false)
 		if err != nil {
-			r.failAll(members, err, attempt)
+			r.st.rollback(0)
+			for _, p := range members {
+				r.q.finish(p, Result{Attempts: attempt}, err)
+			}
 			return
 		}
 		head := r.head
-		var tip plumbing.Hash
 		for {
-			tip = r.buildChain(members, head, attempt)
+			if !built {
+				tip = r.buildChain(members, head, attempt)
+			}
+			built = false
 			if r.q.goInflight(members) {
 				break
 			}
@@ -270,8 +301,22 @@ func (r *Repo) runBatch(batch []*pending) {
 			return
 		}
 		r.q.setTalking(true)
-		err = r.push(ctx, ps, head, tip)
-		ps.close()
+		if contended {
+			// Other writers are active: ask again where the branch is
+			// before sending the pack, rather than have the server
+			// receive it only to refuse the update.
+			ps.close()
+			if ps, err = r.openPush(ctx); err == nil && ps.head != head {
+				ps.close()
+				err = r.remoteErr("push", classify(ctx, fmt.Errorf("remote ref %s required to be %s but is %s",
+					plumbing.NewBranchReferenceName(r.o.branch), head, ps.head), r.auth != nil))
+				ps = nil
+			}
+		}
+		if err == nil {
+			err = r.push(ctx, ps, head, tip)
+			ps.close()
+		}
 		r.q.setTalking(false)
 		if err == nil {
 			n := 0
@@ -296,6 +341,7 @@ func (r *Repo) runBatch(batch []*pending) {
 			return
 		}
 		r.m.conflicts.Inc()
+		contended = true
 		if attempt >= r.o.maxAttempts {
 			var re *RemoteError
 			if errors.As(err, &re) {

@@ -3,7 +3,10 @@ package gitops_test
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -146,6 +149,60 @@ func BenchmarkBumpRender(b *testing.B) {
 				}
 				b.ReportMetric(float64(gitops.RenderRuns(r)-runs)/float64(b.N), "kustomize-runs/op")
 			})
+		}
+	}
+}
+
+// BenchmarkApplyShared measures changes landed by one Repo shared by 64
+// goroutines (a bot serving many apps) on a 64-app repository over
+// file://: every change is its own commit, and changes submitted while a
+// push is on the wire go together in the next one.
+func BenchmarkApplyShared(b *testing.B) {
+	dir := gitopstest.NewBareRepo(b, gitopstest.KustomizeLayout(appNames(64)...))
+	r, err := gitops.New(gitopstest.FileURL(dir), gitops.WithCacheDir(filepath.Join(b.TempDir(), "cache")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.Apply(ctx, deploy("app00", "prod", digestN(1<<30))); err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	b.SetParallelism(64 / max(1, runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(next.Add(1))
+			if _, err := r.Apply(ctx, deploy(fmt.Sprintf("app%02d", i%64), "prod", digestN(i))); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkFetchCold measures the first fetch of a packed 200-app
+// repository with 200 commits into an empty cache: receiving and indexing
+// the pack.
+func BenchmarkFetchCold(b *testing.B) {
+	dir := gitopstest.NewBareRepo(b, gitopstest.KustomizeLayout(appNames(200)...))
+	for i := range 200 {
+		app := fmt.Sprintf("app%02d", i%100)
+		gitopstest.Commit(b, dir, gitopstest.Files{"apps/" + app + "/overlays/prod/note.txt": fmt.Sprintf("bump %d\n", i)}, nil, "bump")
+	}
+	// Packed, as a server's repository is.
+	if out, err := exec.Command("git", "-C", dir, "repack", "-adq").CombinedOutput(); err != nil {
+		b.Fatalf("repack: %v: %s", err, out)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		r, err := gitops.New(gitopstest.FileURL(dir), gitops.WithCacheDir(filepath.Join(b.TempDir(), fmt.Sprint("cache", i))))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Fetch(ctx); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

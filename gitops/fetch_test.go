@@ -102,8 +102,9 @@ func TestWarmApplyNeedsNoFetch(t *testing.T) {
 }
 
 // A Repo whose cache is behind (another writer pushed) learns it from the
-// push's first exchange and fetches before building, so its first push
-// lands.
+// push's first exchange and fetches before building; as other writers are
+// busy, it asks again where the branch is before sending the pack. Its
+// first push lands.
 func TestStaleCacheFetchesBeforeBuilding(t *testing.T) {
 	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
 	srv := gitopstest.Serve(t, dir)
@@ -118,7 +119,8 @@ func TestStaleCacheFetchesBeforeBuilding(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Attempts)
 	assert.Equal(t, other, res.Parent)
-	assert.Equal(t, []string{"GET git-receive-pack", "GET git-upload-pack", "POST git-upload-pack", "POST git-receive-pack"}, services(srv, n))
+	assert.Equal(t, []string{"GET git-receive-pack", "GET git-upload-pack", "POST git-upload-pack",
+		"GET git-receive-pack", "POST git-receive-pack"}, services(srv, n))
 	assert.Equal(t, "other writer\n", gitopstest.ReadFile(t, dir, "docs/note.md"))
 }
 

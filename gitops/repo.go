@@ -329,8 +329,14 @@ func (r *Repo) transportErr(ctx context.Context, op string, err error) error {
 	return r.remoteErr(op, classify(ctx, err, r.auth != nil))
 }
 
+// maxOpenPacks bounds the pack files a Repo keeps open: go-git would
+// otherwise open (and resolve the path of) a pack for every object read.
+const maxOpenPacks = 64
+
 func (r *Repo) newStorage() *overlayStorage {
-	return newOverlayStorage(filesystem.NewStorage(newPrivateFS(r.o.cacheDir), cache.NewObjectLRUDefault()), r.o.cacheDir)
+	fs := filesystem.NewStorageWithOptions(newPrivateFS(r.o.cacheDir), cache.NewObjectLRUDefault(),
+		filesystem.Options{MaxOpenDescriptors: maxOpenPacks})
+	return newOverlayStorage(fs, r.o.cacheDir)
 }
 
 // open opens the cache for reading. It returns an error wrapping

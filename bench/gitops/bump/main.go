@@ -3,6 +3,7 @@
 //	bump -mode cold -url file:///tmp/big.git       # first clone into an empty cache
 //	bump -mode warm -url ... -n 20                 # image bumps with a warm cache
 //	bump -mode concurrent -url ... -writers 16 -n 4
+//	bump -mode shared -url ... -writers 64 -n 4    # 64 goroutines, one Repo
 //
 // It prints one line of results, "key=value" pairs, for bench/gitops.sh.
 package main
@@ -24,7 +25,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "warm", "cold, warm or concurrent")
+	mode := flag.String("mode", "warm", "cold, warm, concurrent or shared")
 	url := flag.String("url", "", "repository URL")
 	apps := flag.Int("apps", 50, "number of apps in the repository")
 	n := flag.Int("n", 10, "bumps (per writer in concurrent mode)")
@@ -116,7 +117,12 @@ func main() {
 			// 16 writers on one branch: a writer may lose more races in a
 			// row than the default number of attempts allows.
 			rs[w] = newRepo(fmt.Sprint("w", w), gitops.WithRetry(*attempts, gitops.DefaultBackoff, gitops.DefaultMaxBackoff))
-			if _, err := rs[w].Fetch(ctx); err != nil {
+		}
+		// Long-running writers: each has its cache and has made one bump
+		// (kustomize's setup, the render index of the tree), one writer
+		// at a time.
+		for w, r := range rs {
+			if _, err := r.Apply(ctx, bump(-1-w, w)); err != nil {
 				log.Fatal(err)
 			}
 		}
@@ -147,6 +153,42 @@ func main() {
 		took := time.Since(start)
 		stop()
 		fmt.Printf("commits=%d attempts=%d total_ms=%.0f commits_per_s=%.2f\n", commits, attempts, ms(took), float64(commits)/took.Seconds())
+	case "shared":
+		// A bot serving many apps: one Repo, many goroutines, each bumping
+		// its own app; every change is its own commit.
+		r := newRepo("shared", gitops.WithRetry(*attempts, gitops.DefaultBackoff, gitops.DefaultMaxBackoff))
+		if _, err := r.Fetch(ctx); err != nil {
+			log.Fatal(err)
+		}
+		if _, err := r.Apply(ctx, bump(-1, 1)); err != nil { // kustomize's one-time setup
+			log.Fatal(err)
+		}
+		stop := profile()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		commits := 0
+		start := time.Now()
+		for w := range *writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range *n {
+					res, err := r.Apply(ctx, bump(w*1000+i, w))
+					if err != nil {
+						log.Fatal(err)
+					}
+					mu.Lock()
+					if res.Changed {
+						commits++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		took := time.Since(start)
+		stop()
+		fmt.Printf("changes=%d total_ms=%.0f changes_per_s=%.2f\n", commits, ms(took), float64(commits)/took.Seconds())
 	default:
 		log.Fatalf("unknown mode %q", *mode)
 	}
