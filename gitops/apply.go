@@ -344,8 +344,10 @@ func (r *Repo) sendPack(ctx context.Context, ps *pushSession, parent, commit plu
 	req.Packfile = rd
 	done := make(chan error, 1)
 	go func() {
+		// No delta search: the pack holds only the attempt's new objects,
+		// whose bases (the objects they replace) are not in it.
 		enc := packfile.NewEncoder(wr, r.repo.Storer, !ps.caps.Supports(capability.OFSDelta))
-		if _, err := enc.Encode(objs, 10); err != nil {
+		if _, err := enc.Encode(objs, 0); err != nil {
 			done <- wr.CloseWithError(err)
 			return
 		}

@@ -52,6 +52,7 @@ type packObject struct {
 	base         int32 // OFS delta base, -1 otherwise
 	baseRef      plumbing.Hash
 	delta        []byte
+	data         []byte // whole content, for a pack kept in memory
 	claimed      atomic.Bool
 	done         bool
 }
@@ -67,7 +68,7 @@ func newPackWriter(o *overlayStorage) *packWriter {
 	pr, pw := io.Pipe()
 	w := &packWriter{pw: pw, done: make(chan error, 1)}
 	go func() {
-		err := indexPack(o, pr)
+		err := indexPack(o, pr, false)
 		pr.CloseWithError(err)
 		w.done <- err
 	}()
@@ -166,26 +167,51 @@ func (s *packStream) readFull(p []byte) error {
 	return err
 }
 
-// indexPack stores the pack read from src in o's cache directory as
-// objects/pack/pack-<sum>.pack with its .idx, and makes o see it.
-func indexPack(o *overlayStorage, src io.Reader) (err error) {
+// Packs of at most memPackObjects objects and memPackBytes inflated
+// bytes (what a fetch brings when another writer pushed a few commits)
+// are kept in memory with the objects of pushed commits and reach the
+// disk with them, as one pack; larger ones are stored at once.
+const (
+	memPackObjects = 1024
+	memPackBytes   = 16 << 20
+)
+
+// indexPack stores the pack read from src in o's cache: a small pack in
+// memory if small is true (see [memPackObjects]), any other in the cache
+// directory as objects/pack/pack-<sum>.pack with its .idx, which o then
+// sees.
+func indexPack(o *overlayStorage, src io.Reader, small bool) (err error) {
 	fs := o.Filesystem()
 	packDir := fs.Join("objects", "pack")
-	tmp, err := fs.TempFile(packDir, "tmp_pack_")
-	if err != nil {
-		return localErr("create pack", err)
-	}
-	tmpName := tmp.Name()
+	var tmp billy.File
+	var tmpName string
 	defer func() {
 		if tmp != nil {
 			tmp.Close()
 		}
-		if err != nil {
+		if err != nil && tmpName != "" {
 			_ = fs.Remove(tmpName)
 		}
 	}()
-	bw := bufio.NewWriterSize(tmp, 256<<10)
-	s := &packStream{src: src, out: bw, sum: ghash.New(ghash.CryptoType), buf: make([]byte, 64<<10)}
+	var mem bytes.Buffer
+	var bw *bufio.Writer
+	s := &packStream{src: src, out: &mem, sum: ghash.New(ghash.CryptoType), buf: make([]byte, 64<<10)}
+	// toDisk moves the pack read so far to a temporary file, where the
+	// rest follows.
+	toDisk := func() error {
+		f, err := fs.TempFile(packDir, "tmp_pack_")
+		if err != nil {
+			return localErr("create pack", err)
+		}
+		tmp, tmpName = f, f.Name()
+		bw = bufio.NewWriterSize(tmp, 256<<10)
+		if _, err := bw.Write(mem.Bytes()); err != nil {
+			return localErr("write pack", err)
+		}
+		mem = bytes.Buffer{}
+		s.out = bw
+		return nil
+	}
 
 	var hdr [12]byte
 	if err := s.readFull(hdr[:]); err != nil {
@@ -198,6 +224,13 @@ func indexPack(o *overlayStorage, src io.Reader) (err error) {
 		return fmt.Errorf("%w: bad header", errPackFormat)
 	}
 	count := binary.BigEndian.Uint32(hdr[8:12])
+	inMemory := small && count <= memPackObjects
+	if !inMemory {
+		if err := toDisk(); err != nil {
+			return err
+		}
+	}
+	var inflated int64
 	objs := make([]packObject, count)
 	byOffset := make(map[int64]int32, count)
 	refWait := map[plumbing.Hash][]int32{}
@@ -257,7 +290,12 @@ func indexPack(o *overlayStorage, src io.Reader) (err error) {
 			}
 		} else {
 			h := plumbing.NewHasher(kind, size)
-			n, err := io.CopyBuffer(h, zr.r, copyBuf)
+			var w io.Writer = h
+			if inMemory {
+				buf.Reset()
+				w = io.MultiWriter(h, &buf)
+			}
+			n, err := io.CopyBuffer(w, zr.r, copyBuf)
 			if err != nil {
 				return fmt.Errorf("%w: object at %d: %w", errPackFormat, p.off, err)
 			}
@@ -265,8 +303,20 @@ func indexPack(o *overlayStorage, src io.Reader) (err error) {
 				return fmt.Errorf("%w: object at %d: size mismatch", errPackFormat, p.off)
 			}
 			p.hash, p.typ, p.done = h.Sum(), kind, true
+			if inMemory {
+				p.data = bytes.Clone(buf.Bytes())
+			}
 		}
 		p.crc = s.endObject()
+		if inflated += size; inMemory && inflated > memPackBytes {
+			inMemory = false
+			for j := range objs[:i+1] {
+				objs[j].data = nil
+			}
+			if err := toDisk(); err != nil {
+				return err
+			}
+		}
 	}
 	sum := s.checksum()
 	var trailer plumbing.Hash
@@ -276,11 +326,16 @@ func indexPack(o *overlayStorage, src io.Reader) (err error) {
 	if trailer != sum {
 		return fmt.Errorf("%w: checksum mismatch", errPackFormat)
 	}
-	if err := bw.Flush(); err != nil {
-		return localErr("write pack", err)
+	var file io.ReaderAt
+	if inMemory {
+		file = bytes.NewReader(mem.Bytes())
+	} else {
+		if err := bw.Flush(); err != nil {
+			return localErr("write pack", err)
+		}
+		file = tmp
 	}
-
-	ix := &resolver{objs: objs, ofsChildren: ofsChildren, refWait: refWait, file: tmp}
+	ix := &resolver{objs: objs, ofsChildren: ofsChildren, refWait: refWait, file: file, keep: inMemory}
 	var roots []int32
 	for i := range objs {
 		if objs[i].done && (len(ofsChildren[i]) > 0 || len(refWait[objs[i].hash]) > 0) {
@@ -320,6 +375,22 @@ func indexPack(o *overlayStorage, src io.Reader) (err error) {
 		if unresolved(objs) {
 			return fmt.Errorf("%w: unresolved deltas", errPackFormat)
 		}
+	}
+
+	if inMemory {
+		fetched := make([]plumbing.EncodedObject, len(objs))
+		for i := range objs {
+			p := &objs[i]
+			obj := &plumbing.MemoryObject{}
+			obj.SetType(p.typ)
+			if _, err := obj.Write(p.data); err != nil {
+				return err
+			}
+			fetched[i] = obj
+			p.data = nil
+		}
+		o.addFetched(fetched)
+		return nil
 	}
 
 	end := s.offset() - int64(len(trailer))
@@ -512,6 +583,7 @@ type resolver struct {
 	ofsChildren [][]int32
 	refWait     map[plumbing.Hash][]int32
 	file        io.ReaderAt
+	keep        bool // keep every object's content (a pack kept in memory)
 }
 
 func (x *resolver) run(roots []int32) error {
@@ -533,7 +605,10 @@ func (x *resolver) run(roots []int32) error {
 					continue
 				}
 				p := &x.objs[i]
-				data, err := in.inflate(p.dataOff, p.size)
+				data, err := p.data, error(nil)
+				if data == nil {
+					data, err = in.inflate(p.dataOff, p.size)
+				}
 				if err == nil {
 					err = x.resolveChildren(in, i, p.hash, data, p.typ)
 				}
@@ -581,6 +656,9 @@ func (x *resolver) resolveChildren(in *inflater, i int32, h plumbing.Hash, data 
 		}
 		p.delta = nil
 		p.typ, p.hash, p.done = t, plumbing.ComputeHash(t, out), true
+		if x.keep {
+			p.data = out
+		}
 		if err := x.resolveChildren(in, c, p.hash, out, t); err != nil {
 			return err
 		}

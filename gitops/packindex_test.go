@@ -66,7 +66,7 @@ func TestIndexThinPack(t *testing.T) {
 	src, old, new, content := thinPackRepo(t)
 	st, dir := testStorage(t)
 	full := gitCmd(t, src, []byte(old+"\n"), "pack-objects", "--revs", "--stdout")
-	require.NoError(t, indexPack(st, bytes.NewReader(full)))
+	require.NoError(t, indexPack(st, bytes.NewReader(full), false))
 	thin := gitCmd(t, src, []byte(new+"\n^"+old+"\n"), "pack-objects", "--revs", "--thin", "--stdout", "--delta-base-offset")
 	// git refuses it as it is: it is thin.
 	packDir := filepath.Join(t.TempDir(), "p.git")
@@ -77,7 +77,7 @@ func TestIndexThinPack(t *testing.T) {
 	require.Error(t, err, "the fixture must be a thin pack")
 	require.Contains(t, string(out), "unresolved delta")
 
-	require.NoError(t, indexPack(st, bytes.NewReader(thin)))
+	require.NoError(t, indexPack(st, bytes.NewReader(thin), false))
 	c, err := object.GetCommit(st, plumbing.NewHash(new))
 	require.NoError(t, err)
 	data, err := NewTree(st, c.TreeHash).ReadFile("big.txt")
@@ -99,7 +99,7 @@ func TestIndexPackRefusesBadPacks(t *testing.T) {
 	src, old, new, _ := thinPackRepo(t)
 	thin := gitCmd(t, src, []byte(new+"\n^"+old+"\n"), "pack-objects", "--revs", "--thin", "--stdout")
 	st, dir := testStorage(t)
-	err := indexPack(st, bytes.NewReader(thin))
+	err := indexPack(st, bytes.NewReader(thin), false)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, errPackFormat)
 	assert.ErrorContains(t, err, "neither in the pack nor in the cache")
@@ -107,10 +107,45 @@ func TestIndexPackRefusesBadPacks(t *testing.T) {
 	full := gitCmd(t, src, []byte(new+"\n"), "pack-objects", "--revs", "--stdout")
 	bad := bytes.Clone(full)
 	bad[len(bad)/2] ^= 0xff
-	assert.ErrorIs(t, indexPack(st, bytes.NewReader(bad)), errPackFormat)
-	assert.ErrorIs(t, indexPack(st, bytes.NewReader(full[:len(full)-5])), errPackFormat, "truncated")
+	assert.ErrorIs(t, indexPack(st, bytes.NewReader(bad), false), errPackFormat)
+	assert.ErrorIs(t, indexPack(st, bytes.NewReader(full[:len(full)-5]), false), errPackFormat, "truncated")
 
 	left, err := os.ReadDir(filepath.Join(dir, "objects", "pack"))
 	require.NoError(t, err)
 	assert.Empty(t, left, "no pack, index or temporary file is left")
+}
+
+// A small pack a fetch brings stays in memory, thin or not, and reaches
+// the disk as one pack with the next flush.
+func TestIndexSmallPackInMemory(t *testing.T) {
+	src, old, new, content := thinPackRepo(t)
+	st, dir := testStorage(t)
+	full := gitCmd(t, src, []byte(old+"\n"), "pack-objects", "--revs", "--stdout")
+	require.NoError(t, indexPack(st, bytes.NewReader(full), false))
+	thin := gitCmd(t, src, []byte(new+"\n^"+old+"\n"), "pack-objects", "--revs", "--thin", "--stdout", "--delta-base-offset")
+	require.NoError(t, indexPack(st, bytes.NewReader(thin), true))
+
+	packs := func() []string {
+		p, err := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.pack"))
+		require.NoError(t, err)
+		return p
+	}
+	assert.Len(t, packs(), 1, "nothing written yet")
+	assert.Equal(t, 3, st.keptCount(), "commit, tree and blob in memory")
+	c, err := object.GetCommit(st, plumbing.NewHash(new))
+	require.NoError(t, err)
+	data, err := NewTree(st, c.TreeHash).ReadFile("big.txt")
+	require.NoError(t, err)
+	assert.Equal(t, content, string(data))
+
+	require.NoError(t, st.flush())
+	assert.Zero(t, st.keptCount())
+	require.Len(t, packs(), 2)
+	for _, p := range packs() {
+		out, err := exec.Command("git", "verify-pack", strings.TrimSuffix(p, ".pack")+".idx").CombinedOutput()
+		assert.NoError(t, err, "%s: %s", p, out)
+	}
+	c, err = object.GetCommit(st, plumbing.NewHash(new))
+	require.NoError(t, err, "read back from disk")
+	assert.Equal(t, "two\n", c.Message)
 }

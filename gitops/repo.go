@@ -23,7 +23,11 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/go-git/go-git/v5/storage/filesystem"
@@ -520,46 +524,97 @@ func (r *Repo) fetch(ctx context.Context) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, err
 	}
 	defer r.release()
-	return r.fetchHeld(ctx)
+	head, err := r.fetchHeld(ctx)
+	if err != nil {
+		return head, err
+	}
+	// Reads resolve revisions against the cache's ref ("HEAD~2"): write
+	// what is held in memory so that the ref is the head.
+	return head, r.flushHeld()
 }
 
-// fetchHeld fetches the branch; callers hold the cache lock. The objects
-// of pushed commits still in memory are written first, so that the ref a
-// fetch writes never names a commit the cache lacks.
+// fetchHeld fetches the branch; callers hold the cache lock. It speaks
+// upload-pack itself rather than through go-git's Fetch so that it can
+// offer the head this Repo knows (perhaps a commit it pushed, still in
+// memory) and keep a small pack in memory; the cache's ref moves only
+// when the objects it names are on disk ([Repo.flushHeld]).
 func (r *Repo) fetchHeld(ctx context.Context) (plumbing.Hash, error) {
-	if err := r.flushHeld(); err != nil {
-		return plumbing.ZeroHash, err
-	}
 	start := r.o.clock.Now()
-	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", r.o.branch, r.remoteRef()))
-	err := r.repo.FetchContext(ctx, &git.FetchOptions{
-		RemoteName: "origin",
-		RemoteURL:  r.remote,
-		RefSpecs:   []config.RefSpec{spec},
-		Auth:       r.auth,
-		Tags:       git.NoTags,
-		Force:      true,
-	})
-	switch {
-	case err == nil, errors.Is(err, git.NoErrAlreadyUpToDate):
-	case errors.Is(err, transport.ErrEmptyRemoteRepository), errors.Is(err, git.NoMatchingRefSpecError{}):
-		r.o.logger.DebugContext(ctx, "remote branch does not exist yet", "branch", r.o.branch)
-		r.head, r.headKnown = plumbing.ZeroHash, true
-		return plumbing.ZeroHash, nil
-	default:
+	ep, err := transport.NewEndpoint(r.remote)
+	if err != nil {
+		return plumbing.ZeroHash, r.remoteErr("fetch", err)
+	}
+	cl, err := client.NewClient(ep)
+	if err != nil {
+		return plumbing.ZeroHash, r.remoteErr("fetch", err)
+	}
+	sess, err := cl.NewUploadPackSession(ep, r.auth)
+	if err != nil {
 		return plumbing.ZeroHash, r.transportErr(ctx, "fetch", err)
 	}
-	ref, err := r.repo.Reference(r.remoteRef(), true)
-	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+	defer sess.Close()
+	ar, err := sess.AdvertisedReferencesContext(ctx)
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		r.o.logger.DebugContext(ctx, "remote repository is empty", "branch", r.o.branch)
 		r.head, r.headKnown = plumbing.ZeroHash, true
 		return plumbing.ZeroHash, nil
 	}
 	if err != nil {
-		return plumbing.ZeroHash, r.cacheErr("fetch", fmt.Errorf("read %s: %w", r.remoteRef(), err))
+		return plumbing.ZeroHash, r.transportErr(ctx, "fetch", err)
 	}
-	r.head, r.headKnown, r.diskHead = ref.Hash(), true, ref.Hash()
-	r.o.logger.DebugContext(ctx, "fetched", "head", ref.Hash().String(), "took", r.o.clock.Now().Sub(start))
-	return ref.Hash(), nil
+	var want plumbing.Hash
+	if refs, err := ar.AllReferences(); err == nil {
+		if ref, err := refs.Reference(plumbing.NewBranchReferenceName(r.o.branch)); err == nil {
+			want = ref.Hash()
+		}
+	}
+	if want.IsZero() {
+		r.o.logger.DebugContext(ctx, "remote branch does not exist yet", "branch", r.o.branch)
+		r.head, r.headKnown = plumbing.ZeroHash, true
+		return plumbing.ZeroHash, nil
+	}
+	if r.st.HasEncodedObject(want) != nil {
+		req := packp.NewUploadPackRequestFromCapabilities(ar.Capabilities)
+		req.Wants = []plumbing.Hash{want}
+		for _, h := range []plumbing.Hash{r.head, r.diskHead} {
+			if !h.IsZero() && !slices.Contains(req.Haves, h) && r.st.HasEncodedObject(h) == nil {
+				req.Haves = append(req.Haves, h)
+			}
+		}
+		if ar.Capabilities.Supports(capability.NoProgress) {
+			_ = req.Capabilities.Set(capability.NoProgress)
+		}
+		resp, err := sess.UploadPack(ctx, req)
+		if err != nil {
+			return plumbing.ZeroHash, r.transportErr(ctx, "fetch", err)
+		}
+		var pack io.Reader = resp
+		switch {
+		case req.Capabilities.Supports(capability.Sideband64k):
+			pack = sideband.NewDemuxer(sideband.Sideband64k, resp)
+		case req.Capabilities.Supports(capability.Sideband):
+			pack = sideband.NewDemuxer(sideband.Sideband, resp)
+		}
+		err = indexPack(r.st, pack, true)
+		if cerr := resp.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			return plumbing.ZeroHash, r.transportErr(ctx, "fetch", err)
+		}
+		if _, err := r.repo.CommitObject(want); err != nil {
+			return plumbing.ZeroHash, r.remoteErr("fetch", classify(ctx, fmt.Errorf("the pack lacks the branch head %s: %w", want, err), r.auth != nil))
+		}
+	}
+	r.head, r.headKnown = want, true
+	if r.st.keptCount() == 0 {
+		// Everything is on disk: the ref may say so at once.
+		if err := r.flushHeld(); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
+	r.o.logger.DebugContext(ctx, "fetched", "head", want.String(), "took", r.o.clock.Now().Sub(start))
+	return want, nil
 }
 
 // flushHeld writes the objects of pushed commits kept in memory to the

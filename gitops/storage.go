@@ -228,6 +228,22 @@ func localErr(op string, err error) error {
 	return &cacheWriteError{err: fmt.Errorf("%s: %w", op, err)}
 }
 
+// addFetched keeps objects a fetch brought in memory, with the pushed
+// ones: [overlayStorage.flush] writes them all.
+func (o *overlayStorage) addFetched(objs []plumbing.EncodedObject) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, obj := range objs {
+		h := obj.Hash()
+		if _, ok := o.mem[h]; ok {
+			continue
+		}
+		o.mem[h] = obj
+		o.kept = append(o.kept, h)
+		o.keptBytes += obj.Size()
+	}
+}
+
 // keptCount returns how many pushed objects are still only in memory.
 func (o *overlayStorage) keptCount() int {
 	o.mu.Lock()
