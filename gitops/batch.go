@@ -231,7 +231,12 @@ func (r *Repo) runBatch(batch []*pending) {
 		}
 		return
 	}
-	defer r.release()
+	locked := true
+	defer func() {
+		if locked {
+			r.release()
+		}
+	}()
 	log := r.o.logger
 	contended := false
 	for attempt := 1; ; attempt++ {
@@ -352,10 +357,21 @@ func (r *Repo) runBatch(batch []*pending) {
 		}
 		wait := r.backoff(attempt, r.o.clock.Now().Sub(began))
 		log.DebugContext(ctx, "push lost a race; replaying on the new head", "attempt", attempt, "wait", wait, "changes", len(members))
-		if serr := clock.Sleep(ctx, r.o.clock, wait); serr != nil {
+		// Other Repos on the cache, and reads of this one, go meanwhile.
+		r.release()
+		locked = false
+		r.mu.Unlock()
+		serr := clock.Sleep(ctx, r.o.clock, wait)
+		r.mu.Lock()
+		if serr != nil {
 			r.failAll(members, r.remoteErr("push", fmt.Errorf("%w (while retrying: %w)", serr, err)), attempt)
 			return
 		}
+		if err := r.acquire(ctx); err != nil {
+			r.failAll(members, err, attempt)
+			return
+		}
+		locked = true
 	}
 }
 
