@@ -20,15 +20,8 @@ import (
 // and after, commit, push) with a warm cache on a 50-app repository over
 // file://.
 func BenchmarkApplyWarm(b *testing.B) {
-	dir := gitopstest.NewBareRepo(b, gitopstest.KustomizeLayout(appNames(50)...))
-	r, err := gitops.New(gitopstest.FileURL(dir), gitops.WithCacheDir(filepath.Join(b.TempDir(), "cache")))
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := warmRepo(b, 50)
 	ctx := context.Background()
-	if _, err := r.Apply(ctx, deploy("app00", "prod", digestN(1<<30))); err != nil {
-		b.Fatal(err)
-	}
 	b.ResetTimer()
 	for i := range b.N {
 		app := fmt.Sprintf("app%02d", i%50)
@@ -153,20 +146,27 @@ func BenchmarkBumpRender(b *testing.B) {
 	}
 }
 
+// warmRepo returns a Repo on a new repository of apps apps over file://
+// that has fetched and made one bump.
+func warmRepo(b *testing.B, apps int) *gitops.Repo {
+	dir := gitopstest.NewBareRepo(b, gitopstest.KustomizeLayout(appNames(apps)...))
+	r, err := gitops.New(gitopstest.FileURL(dir), gitops.WithCacheDir(filepath.Join(b.TempDir(), "cache")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := r.Apply(context.Background(), deploy("app00", "prod", digestN(1<<30))); err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
 // BenchmarkApplyShared measures changes landed by one Repo shared by 64
 // goroutines (a bot serving many apps) on a 64-app repository over
 // file://: every change is its own commit, and changes submitted while a
 // push is on the wire go together in the next one.
 func BenchmarkApplyShared(b *testing.B) {
-	dir := gitopstest.NewBareRepo(b, gitopstest.KustomizeLayout(appNames(64)...))
-	r, err := gitops.New(gitopstest.FileURL(dir), gitops.WithCacheDir(filepath.Join(b.TempDir(), "cache")))
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := warmRepo(b, 64)
 	ctx := context.Background()
-	if _, err := r.Apply(ctx, deploy("app00", "prod", digestN(1<<30))); err != nil {
-		b.Fatal(err)
-	}
 	var next atomic.Int64
 	b.SetParallelism(64 / max(1, runtime.GOMAXPROCS(0)))
 	b.ResetTimer()

@@ -62,12 +62,18 @@ func testStorage(t *testing.T) (*overlayStorage, string) {
 // A thin pack (git pack-objects --thin: a delta against an object the
 // receiver has) is stored completed with that base, so that git itself
 // accepts the pack alone.
-func TestIndexThinPack(t *testing.T) {
-	src, old, new, content := thinPackRepo(t)
-	st, dir := testStorage(t)
+// cachedBase returns a cache holding the first commit of src and a thin
+// pack of the second.
+func cachedBase(t *testing.T, src, old, new string) (st *overlayStorage, dir string, thin []byte) {
+	st, dir = testStorage(t)
 	full := gitCmd(t, src, []byte(old+"\n"), "pack-objects", "--revs", "--stdout")
 	require.NoError(t, indexPack(st, bytes.NewReader(full), false))
-	thin := gitCmd(t, src, []byte(new+"\n^"+old+"\n"), "pack-objects", "--revs", "--thin", "--stdout", "--delta-base-offset")
+	return st, dir, gitCmd(t, src, []byte(new+"\n^"+old+"\n"), "pack-objects", "--revs", "--thin", "--stdout", "--delta-base-offset")
+}
+
+func TestIndexThinPack(t *testing.T) {
+	src, old, new, content := thinPackRepo(t)
+	st, dir, thin := cachedBase(t, src, old, new)
 	// git refuses it as it is: it is thin.
 	packDir := filepath.Join(t.TempDir(), "p.git")
 	gitCmd(t, "", nil, "init", "-q", "--bare", packDir)
@@ -119,10 +125,7 @@ func TestIndexPackRefusesBadPacks(t *testing.T) {
 // the disk as one pack with the next flush.
 func TestIndexSmallPackInMemory(t *testing.T) {
 	src, old, new, content := thinPackRepo(t)
-	st, dir := testStorage(t)
-	full := gitCmd(t, src, []byte(old+"\n"), "pack-objects", "--revs", "--stdout")
-	require.NoError(t, indexPack(st, bytes.NewReader(full), false))
-	thin := gitCmd(t, src, []byte(new+"\n^"+old+"\n"), "pack-objects", "--revs", "--thin", "--stdout", "--delta-base-offset")
+	st, dir, thin := cachedBase(t, src, old, new)
 	require.NoError(t, indexPack(st, bytes.NewReader(thin), true))
 
 	packs := func() []string {

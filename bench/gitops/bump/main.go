@@ -127,30 +127,9 @@ func main() {
 			}
 		}
 		stop := profile()
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		attempts, commits := 0, 0
-		start := time.Now()
-		for w, r := range rs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range *n {
-					res, err := r.Apply(ctx, bump(w*1000+i, w))
-					if err != nil {
-						log.Fatal(err)
-					}
-					mu.Lock()
-					attempts += res.Attempts
-					if res.Changed {
-						commits++
-					}
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		took := time.Since(start)
+		commits, attempts, took := together(*writers, *n, func(w, i int) (gitops.Result, error) {
+			return rs[w].Apply(ctx, bump(w*1000+i, w))
+		})
 		stop()
 		fmt.Printf("commits=%d attempts=%d total_ms=%.0f commits_per_s=%.2f\n", commits, attempts, ms(took), float64(commits)/took.Seconds())
 	case "shared":
@@ -164,34 +143,42 @@ func main() {
 			log.Fatal(err)
 		}
 		stop := profile()
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		commits := 0
-		start := time.Now()
-		for w := range *writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range *n {
-					res, err := r.Apply(ctx, bump(w*1000+i, w))
-					if err != nil {
-						log.Fatal(err)
-					}
-					mu.Lock()
-					if res.Changed {
-						commits++
-					}
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		took := time.Since(start)
+		commits, _, took := together(*writers, *n, func(w, i int) (gitops.Result, error) {
+			return r.Apply(ctx, bump(w*1000+i, w))
+		})
 		stop()
 		fmt.Printf("changes=%d total_ms=%.0f changes_per_s=%.2f\n", commits, ms(took), float64(commits)/took.Seconds())
 	default:
 		log.Fatalf("unknown mode %q", *mode)
 	}
+}
+
+// together runs n bumps in each of writers goroutines at once and returns
+// the commits made, the attempts taken and the time it took.
+func together(writers, n int, bump func(w, i int) (gitops.Result, error)) (commits, attempts int, took time.Duration) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	start := time.Now()
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				res, err := bump(w, i)
+				if err != nil {
+					log.Fatal(err)
+				}
+				mu.Lock()
+				attempts += res.Attempts
+				if res.Changed {
+					commits++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return commits, attempts, time.Since(start)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
