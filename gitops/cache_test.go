@@ -198,3 +198,42 @@ func TestCorruptCache(t *testing.T) {
 		gitFsck(t, cache)
 	})
 }
+
+// Two processes on one cache directory: this test runs itself a second
+// time as a child process, and both write at once.
+func TestTwoProcessesShareACacheDir(t *testing.T) {
+	if url := os.Getenv("FLIGHTDECK_TEST_CHILD_URL"); url != "" {
+		r, err := gitops.New(url, gitops.WithCacheDir(os.Getenv("FLIGHTDECK_TEST_CHILD_CACHE")),
+			gitops.WithRetry(50, time.Millisecond, 20*time.Millisecond))
+		require.NoError(t, err)
+		for j := range 5 {
+			_, err := r.Apply(context.Background(), deploy("app01", "dev", digestN(200+j)))
+			require.NoError(t, err)
+		}
+		require.NoError(t, r.Close())
+		return
+	}
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout(appNames(2)...))
+	url := gitopstest.FileURL(dir)
+	cache := filepath.Join(t.TempDir(), "cache")
+	child := exec.Command(os.Args[0], "-test.run=^TestTwoProcessesShareACacheDir$", "-test.count=1")
+	child.Env = append(os.Environ(), "FLIGHTDECK_TEST_CHILD_URL="+url, "FLIGHTDECK_TEST_CHILD_CACHE="+cache)
+	var out strings.Builder
+	child.Stdout, child.Stderr = &out, &out
+	require.NoError(t, child.Start())
+
+	r, err := gitops.New(url, gitops.WithCacheDir(cache), gitops.WithRetry(50, time.Millisecond, 20*time.Millisecond))
+	require.NoError(t, err)
+	for j := range 5 {
+		_, err := r.Apply(context.Background(), deploy("app00", "dev", digestN(100+j)))
+		require.NoError(t, err)
+	}
+	require.NoError(t, child.Wait(), "child: %s", out.String())
+	require.NoError(t, r.Close())
+
+	log := gitopstest.Log(t, dir)
+	assert.Len(t, log, 11, "both processes' changes landed")
+	assert.Contains(t, gitopstest.ReadFile(t, dir, "apps/app00/overlays/dev/kustomization.yaml"), digestN(104))
+	assert.Contains(t, gitopstest.ReadFile(t, dir, "apps/app01/overlays/dev/kustomization.yaml"), digestN(204))
+	gitFsck(t, cache)
+}
