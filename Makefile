@@ -1,5 +1,5 @@
 # flightdeck — common tasks. Every target works on a machine with only Go and git,
-# except `integration`, which needs Debian's prometheus and docker-registry
+# except `integration`, which needs Debian's prometheus, docker-registry and chromium
 # packages (.ci/run installs them).
 
 GO       ?= go
