@@ -39,7 +39,9 @@ func BenchmarkRollbackCommit(b *testing.B) {
 		return health.Measurement{Time: time.Now(), Value: 1, Phase: health.Successful}
 	})}}}
 	bad := map[string]gitops.Result{}
+	seq := 1000
 	setUp := func(i int) string {
+		seq++
 		app := names[(i*37+500)%len(names)]
 		t := target(app, "prod")
 		rel := release(app, 1)
@@ -50,7 +52,7 @@ func BenchmarkRollbackCommit(b *testing.B) {
 		if _, err := ctl.Verify(ctx, rollback.VerifyRequest{Target: t, Analysis: pass}); err != nil {
 			b.Fatal(err)
 		}
-		res, err := gitops.DeployRelease(ctx, repo, gitops.DeployRequest{Target: t, Release: release(app, 1000+i),
+		res, err := gitops.DeployRelease(ctx, repo, gitops.DeployRequest{Target: t, Release: release(app, seq),
 			Override: gitops.Override{Hold: true, Reason: "benchmark setup"}})
 		if err != nil {
 			b.Fatal(err)
@@ -81,7 +83,8 @@ func BenchmarkRollbackCommit(b *testing.B) {
 	b.Run("deploy", func(b *testing.B) {
 		for i := range b.N {
 			app := names[(i*37+500)%len(names)]
-			if _, err := gitops.DeployRelease(ctx, repo, gitops.DeployRequest{Target: target(app, "prod"), Release: release(app, 5000+i),
+			seq++
+			if _, err := gitops.DeployRelease(ctx, repo, gitops.DeployRequest{Target: target(app, "prod"), Release: release(app, seq),
 				Override: gitops.Override{Hold: true, Quarantine: true, Reason: "benchmark"}}); err != nil {
 				b.Fatal(err)
 			}

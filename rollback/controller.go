@@ -247,8 +247,7 @@ func WithArgoRollback(a ArgoRollbacker) Option { return func(o *options) { o.arg
 const DefaultWaitTimeout = 10 * time.Minute
 
 // New returns a Controller over rw. When a Registerer is set it exports
-// (see [Controller] metrics in the package documentation)
-// flightdeck_rollback_triggers_total{trigger},
+// (see the package documentation) flightdeck_rollback_triggers_total{trigger},
 // flightdeck_rollback_decisions_total{trigger,decision},
 // flightdeck_rollback_verifications_total{verdict} and
 // flightdeck_rollback_duration_seconds{trigger,stage}; registering them
