@@ -14,9 +14,9 @@
 //
 // A deployment is a deploy, promote or rollback commit of an app in an
 // environment (see [IsDeployment]), or a progressive rollout run by
-// package strategy: its step commits (action rollout-step) of one plan
+// package strategy: its step commits (action step, with a plan hash) of one plan
 // and release are one deployment, from its first step, delivered when a
-// step commit records the phase Completed; its abort (rollout-abort) is
+// step commit records the phase Completed; its abort (action abort) is
 // an unplanned deployment of its own that fails the rollout and
 // recovers from it. Over a period (a [Query]):
 //

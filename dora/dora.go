@@ -24,10 +24,10 @@ const ActionVerify gitops.Action = "verify"
 // commit with the release's trailers, the plan's hash and the run's
 // phase after it; an abort sends all traffic back to the stable release.
 const (
-	ActionRolloutStep   gitops.Action = "rollout-step"
-	ActionRolloutAbort  gitops.Action = "rollout-abort"
-	TrailerRolloutPhase               = "Flightdeck-Rollout-Phase"
-	RolloutCompleted                  = "Completed"
+	ActionRolloutStep   = gitops.ActionStep
+	ActionRolloutAbort  = gitops.ActionAbort
+	TrailerRolloutPhase = gitops.TrailerRolloutPhase
+	RolloutCompleted    = gitops.RolloutCompleted
 )
 
 // TrailerDeploy is the key of the trailer in which a verification marker
@@ -527,6 +527,13 @@ const (
 	kindMarker
 )
 
+// hasPlan reports whether t names the plan of a rollout: a step or abort
+// commit without one is not part of a progressive rollout.
+func hasPlan(t gitops.Trailers) bool {
+	v, ok := t.Extra.Get(gitops.TrailerPlanHash)
+	return ok && v != ""
+}
+
 // kindOf says what an entry is to dora.
 func kindOf(e gitops.Entry) entryKind {
 	t := e.Trailers
@@ -536,9 +543,9 @@ func kindOf(e gitops.Entry) entryKind {
 	switch {
 	case IsDeployment(e):
 		return kindDeploy
-	case t.Action == ActionRolloutStep:
+	case t.Action == ActionRolloutStep && hasPlan(t):
 		return kindRolloutStep
-	case t.Action == ActionRolloutAbort:
+	case t.Action == ActionRolloutAbort && hasPlan(t):
 		return kindRolloutAbort
 	}
 	if _, ok := Verdict(e); ok {

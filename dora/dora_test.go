@@ -107,7 +107,7 @@ func TestComputeRules(t *testing.T) {
 		at(40, deployTr("web", dB, time.Time{})), // B: no source time, no lead time
 		at(50, rb),                               // reverts an unknown commit: the newest planned deploy (B) failed
 		at(60, plannedRb),                        // a planned rollback is not unplanned and repairs nothing
-		at(70, gitops.Trailers{Action: gitops.ActionStep, App: "web", Environment: "prod"}), // not a deployment
+		at(70, gitops.Trailers{Action: gitops.ActionStep, App: "web", Environment: "prod"}), // a step of no plan: not a rollout, not a deployment
 		at(80, gitops.Trailers{Action: gitops.ActionDeploy, App: "web"}),                    // no environment
 	)
 	rep := dora.Compute(hist, dora.Query{})

@@ -168,9 +168,10 @@
 // explicit [Override] with a reason, recorded in the commit's
 // Flightdeck-Override and Flightdeck-Reason trailers, is the only way
 // past; a writer that records an action of its own adds [HoldGuard]. A
-// hold file that does not parse still holds. A rollout or promotion in
-// progress says so with a lock file, ".flightdeck/locks/<app>/<env>.yaml"
-// ([LockPath]), which package rollback's triggers respect.
+// hold file that does not parse still holds. A strategy rollout in
+// progress says so in its step commits' [TrailerRolloutPhase]; other work
+// can say so with a lock file, ".flightdeck/locks/<app>/<env>.yaml"
+// ([LockPath]). Package rollback's automatic triggers respect both.
 //
 // # Trailers and history
 //

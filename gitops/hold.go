@@ -41,9 +41,13 @@ const (
 )
 
 // LockPath returns the path of the lock file of app in env,
-// ".flightdeck/locks/<app>/<env>.yaml". A writer that starts a rollout
-// or a promotion commits it (any YAML; "by", "at" and "reason" keys are
-// shown to whoever it stops) and removes it in the commit that ends it.
+// ".flightdeck/locks/<app>/<env>.yaml". It is for work that flightdeck's
+// history does not show, such as a migration or a rollout driven by
+// another tool: commit it (any YAML; "by", "at" and "reason" keys are
+// shown to whoever it stops) when the work starts and remove it in the
+// commit that ends it. flightdeck's own rollouts need no lock file: their
+// step commits carry [TrailerRolloutPhase], which package rollback reads;
+// a promotion is a single commit.
 func LockPath(app, env string) string { return path.Join(LocksDir, app, env+".yaml") }
 
 // HoldPath returns the path of the hold file of app in env,

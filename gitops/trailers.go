@@ -27,6 +27,35 @@ const (
 	ActionStep     Action = "step"
 )
 
+// Actions of the other commits a progressive rollout (package strategy)
+// makes. They are defined here, beside [ActionStep], so that every reader
+// of history — package rollback, package dora, your own tools — names
+// them the same way without importing strategy.
+const (
+	// ActionAbort sends all traffic back to the stable release (and,
+	// later, scales the aborted release down).
+	ActionAbort Action = "abort"
+	// ActionRolloutPrepare writes a strategy's manifests into an overlay.
+	ActionRolloutPrepare Action = "rollout-prepare"
+	// ActionRolloutControl is a command to a run: promote, promote-full,
+	// abort or retry.
+	ActionRolloutControl Action = "rollout-control"
+)
+
+// TrailerRolloutPhase is the key of the trailer in which a rollout commit
+// records the run's phase after it: one of [RolloutProgressing],
+// [RolloutPaused], [RolloutAborted], [RolloutCompleted].
+const TrailerRolloutPhase = "Flightdeck-Rollout-Phase"
+
+// Values of the [TrailerRolloutPhase] trailer, as Argo Rollouts names a
+// rollout's phases.
+const (
+	RolloutProgressing = "Progressing"
+	RolloutPaused      = "Paused"
+	RolloutAborted     = "Aborted"
+	RolloutCompleted   = "Completed"
+)
+
 // TrailerSchema is the value of the Flightdeck-Version trailer that every
 // commit made with [Trailers] carries. A reader refuses any other version
 // with [ErrInvalidTrailers]; the schema only changes version when a key

@@ -197,12 +197,12 @@ func (c *Controller) LastKnownGood(ctx context.Context, t gitops.Target, revisio
 // TrailerRolloutPhase is the trailer in which package strategy's runner
 // records a run's phase after each of its commits (Progressing, Paused,
 // Aborted, Completed); [Controller.InFlight] reads it.
-const TrailerRolloutPhase = "Flightdeck-Rollout-Phase"
+const TrailerRolloutPhase = gitops.TrailerRolloutPhase
 
 // rolloutActions are the actions of the commits that can start, move or
 // end a rollout: releases put in place, and package strategy's abort and
 // control commits.
-var rolloutActions = append(append([]gitops.Action(nil), deployActions...), "abort", "rollout-control")
+var rolloutActions = append(append([]gitops.Action(nil), deployActions...), gitops.ActionAbort, gitops.ActionRolloutControl)
 
 // InFlight says whether a rollout or a promotion is in progress for t at
 // revision ("" for the branch head), and why. It reads Git only:
@@ -246,7 +246,7 @@ func rolloutInFlight(e gitops.Entry) string {
 	at := fmt.Sprintf("(commit %s)", e.Commit.String()[:12])
 	if phase, ok := e.Trailers.Extra.Get(TrailerRolloutPhase); ok {
 		switch phase {
-		case "Progressing", "Paused":
+		case gitops.RolloutProgressing, gitops.RolloutPaused:
 			return fmt.Sprintf("%s is %s at step %q %s", where, phase, step, at)
 		}
 		return ""

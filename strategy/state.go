@@ -19,7 +19,7 @@ import (
 const (
 	// ActionPrepare is the commit that writes a target's manifests into
 	// an overlay ([PrepareOverlay]).
-	ActionPrepare gitops.Action = "rollout-prepare"
+	ActionPrepare = gitops.ActionRolloutPrepare
 	// ActionStep is the commit of one step of a run (or of one stage of
 	// it: a scale-down step commits when it is scheduled and when it
 	// scales down): gitops' own step action, which holds refuse.
@@ -27,10 +27,10 @@ const (
 	// ActionAbort is the commit that sends all traffic back to the stable
 	// release, and the one that scales the new release down after
 	// AbortScaleDownDelay.
-	ActionAbort gitops.Action = "abort"
+	ActionAbort = gitops.ActionAbort
 	// ActionControl is a command to a run: promote, promote-full, abort
 	// or retry ([Control]).
-	ActionControl gitops.Action = "rollout-control"
+	ActionControl = gitops.ActionRolloutControl
 )
 
 // Trailer keys of rollout commits, besides gitops' Flightdeck-Plan-Hash,
@@ -40,7 +40,7 @@ const (
 	// the compare-and-swap token of the record.
 	TrailerSeq = "Flightdeck-Rollout-Seq"
 	// TrailerPhase is the run's phase after the commit.
-	TrailerPhase = "Flightdeck-Rollout-Phase"
+	TrailerPhase = gitops.TrailerRolloutPhase
 	// TrailerCommand is the command of an [ActionControl] commit.
 	TrailerCommand = "Flightdeck-Rollout-Command"
 )
@@ -69,15 +69,15 @@ type RunPhase string
 // The phases of a run.
 const (
 	// PhaseProgressing: the run is carrying out its steps.
-	PhaseProgressing RunPhase = "Progressing"
+	PhaseProgressing RunPhase = gitops.RolloutProgressing
 	// PhasePaused: a pause step, or an Inconclusive analysis, holds the
 	// run until it is promoted (or the pause's time is up).
-	PhasePaused RunPhase = "Paused"
+	PhasePaused RunPhase = gitops.RolloutPaused
 	// PhaseAborted: all traffic went back to the stable release; Retry
 	// restarts the run at step 0.
-	PhaseAborted RunPhase = "Aborted"
+	PhaseAborted RunPhase = gitops.RolloutAborted
 	// PhaseCompleted: the new release is the stable one.
-	PhaseCompleted RunPhase = "Completed"
+	PhaseCompleted RunPhase = gitops.RolloutCompleted
 )
 
 // StatusFile returns the path of the record of app's run in environment:
