@@ -8,16 +8,18 @@ CONTRIB  := $(wildcard contrib/*/go.mod)
 
 .PHONY: test test-all unit contrib contrib-race integration bench lint fmt
 
-## test: unit tests of the core module with the race detector, and of every contrib module
-## without it (the race build of contrib/argocdv2's dependency tree is most of the cost).
-test: unit contrib
+## test: unit tests of the core module, with the race detector.
+test: unit
 
-## test-all: what CI runs: test, with the race detector on the contrib modules too.
+## test-all: what CI runs: test, plus the tests of every contrib module with the race
+## detector (contrib/argocdv2 builds argo-cd's whole dependency tree).
 test-all: unit contrib-race
 
 unit:
 	$(GO) test -race -count=1 $(PKGS)
 
+## contrib: the contrib modules' tests without the race detector, a quicker check when
+## you change gitops/argocd.
 contrib:
 	@for m in $(dir $(CONTRIB)); do \
 		echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...) || exit 1; \

@@ -30,7 +30,8 @@ const (
 //     cache.
 //
 // Packs a fetch brings are indexed by [indexPack] (all cores, thin packs
-// completed from the cache) instead of go-git's single-threaded parser.
+// completed from the cache) instead of go-git's single-threaded parser;
+// a small one joins the kept objects in memory ([overlayStorage.addFetched]).
 type overlayStorage struct {
 	*filesystem.Storage
 	dir string // the cache directory, for errors
