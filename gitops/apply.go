@@ -3,6 +3,7 @@ package gitops
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -85,17 +86,17 @@ type Result struct {
 //     itself, needs no fetch);
 //  2. apply ch.Edits in order to a [Tree] of the head commit;
 //  3. if the tree did not change, return with Changed false and no commit;
-//  4. render every overlay the change can break, before and after (see
-//     [Result.Overlays]); the change is refused with one *RenderError
-//     naming every overlay it breaks: one above a changed file or in
-//     Change.Render that does not render after the change, or an
-//     including overlay that rendered before it and not after (one that
-//     already failed is logged, not blamed on the change);
-//  5. write the commit with the message and trailers, signed if a key is
-//     configured; with ch.DryRun (which always fetches first), stop here;
+//  4. write the commit with the message and trailers, signed if a key is
+//     configured;
+//  5. render every touched overlay before and after (see
+//     [Result.Overlays]); an overlay that does not render after the
+//     change refuses the whole change with a *RenderError; with
+//     ch.DryRun (which always fetches first), stop here;
 //  6. push, requiring the remote branch to still be where step 1 found
 //     it; if it moved meanwhile, wait a jittered, growing backoff and
-//     start again at 1, up to the configured number of attempts.
+//     start again at 1, up to the configured number of attempts. Over
+//     SSH and file:// the pack is sent while step 5 runs, and completed
+//     only if it passes: a refused change leaves nothing on the server.
 //
 // Changes applied concurrently through one Repo are pushed together:
 // while one push is on the wire the next changes queue, and then go as a
@@ -189,28 +190,44 @@ func (r *Repo) backoff(attempt int, took time.Duration) time.Duration {
 	return d/2 + rand.N(d/2)
 }
 
-// build applies the edits to head's tree, renders, and writes the commit
-// objects into the cache. Callers hold r.mu.
+// build applies the edits to head's tree, writes the commit objects into
+// the cache and checks the renders. Callers hold r.mu.
 func (r *Repo) build(ctx context.Context, head plumbing.Hash, ch Change) (Result, error) {
+	res, in, err := r.stage(ctx, head, ch)
+	if err != nil || !res.Changed {
+		return res, err
+	}
+	if err := r.check(ctx, in, &res); err != nil {
+		res.Commit = plumbing.ZeroHash
+		return res, err
+	}
+	return res, nil
+}
+
+// stage applies the edits to head's tree and writes the tree and commit
+// objects into the cache, and returns what [Repo.check] needs to check
+// the change's renders. The commit does not depend on the check, so a
+// push can start while the check runs. Callers hold r.mu.
+func (r *Repo) stage(ctx context.Context, head plumbing.Hash, ch Change) (Result, renderCheck, error) {
 	res := Result{Parent: head}
 	var oldTree plumbing.Hash
 	if !head.IsZero() {
 		c, err := r.repo.CommitObject(head)
 		if err != nil {
-			return res, fmt.Errorf("gitops: %s: head %s: %w", r.redacted, head, err)
+			return res, renderCheck{}, fmt.Errorf("gitops: %s: head %s: %w", r.redacted, head, err)
 		}
 		oldTree = c.TreeHash
 	}
 	t := NewTree(r.repo.Storer, oldTree)
 	if err := ch.ApplyEdits(ctx, t); err != nil {
-		return res, err
+		return res, renderCheck{}, err
 	}
 	newTree, err := t.Write()
 	if err != nil {
-		return res, fmt.Errorf("gitops: %s: write tree: %w", r.redacted, err)
+		return res, renderCheck{}, fmt.Errorf("gitops: %s: write tree: %w", r.redacted, err)
 	}
 	if newTree == oldTree || (head.IsZero() && len(t.Changed()) == 0) {
-		return res, nil
+		return res, renderCheck{}, nil
 	}
 	res.Changed = true
 	res.Tree = newTree
@@ -220,23 +237,27 @@ func (r *Repo) build(ctx context.Context, head plumbing.Hash, ch Change) (Result
 	for _, d := range ch.Render {
 		c, err := cleanPath(d)
 		if err != nil {
-			return res, &PathError{Op: "render", Path: d, Err: err}
+			return res, renderCheck{}, &PathError{Op: "render", Path: d, Err: err}
 		}
 		extra = append(extra, c)
 	}
-	rep, err := r.checkRenders(ctx, renderCheck{head: head, before: oldTree, after: newTree, files: res.Files, extra: extra,
-		unlocked: func(fetch func()) error { r.mu.Unlock(); fetch(); r.mu.Lock(); _, err := t.Write(); return err }})
-	res.Overlays, res.Diff = rep.overlays, rep.diff
-	if err != nil {
-		return res, err
-	}
+	in := renderCheck{head: head, before: oldTree, after: newTree, files: res.Files, extra: extra,
+		unlocked: func(fetch func()) error { r.mu.Unlock(); fetch(); r.mu.Lock(); _, err := t.Write(); return err }}
 
 	commit, err := r.commit(head, newTree, ch.message())
 	if err != nil {
-		return res, err
+		return res, renderCheck{}, err
 	}
 	res.Commit = commit
-	return res, nil
+	return res, in, nil
+}
+
+// check renders what the staged change can break and records the
+// overlays and the diff in res. Callers hold r.mu.
+func (r *Repo) check(ctx context.Context, in renderCheck, res *Result) error {
+	rep, err := r.checkRenders(ctx, in)
+	res.Overlays, res.Diff = rep.overlays, rep.diff
+	return err
 }
 
 // commit writes a commit object on parent with tree and message.
@@ -285,6 +306,9 @@ type pushSession struct {
 	sess transport.ReceivePackSession
 	caps *capability.List
 	head plumbing.Hash // the remote branch as advertised; zero if absent
+	// streams says the pack goes to the server as it is written (SSH,
+	// file://); go-git's HTTP transport sends a request whole.
+	streams bool
 }
 
 // openPush starts a push: it connects and reads the remote's refs.
@@ -306,7 +330,7 @@ func (r *Repo) openPush(ctx context.Context) (*pushSession, error) {
 		_ = sess.Close()
 		return nil, r.transportErr(ctx, "push", err)
 	}
-	ps := &pushSession{sess: sess, caps: ar.Capabilities}
+	ps := &pushSession{sess: sess, caps: ar.Capabilities, streams: ep.Protocol != "http" && ep.Protocol != "https"}
 	if refs, err := ar.AllReferences(); err == nil {
 		if ref, err := refs.Reference(plumbing.NewBranchReferenceName(r.o.branch)); err == nil {
 			ps.head = ref.Hash()
@@ -322,12 +346,28 @@ func (ps *pushSession) close() { _ = ps.sess.Close() }
 // the objects the attempt created (the remote has everything reachable
 // from parent), so a push costs about the change, not the history, and
 // the server refuses the update unless the branch is still at parent. A
-// lost race is a *RemoteError wrapping [ErrConflict]. On success the
-// attempt's objects are kept in the cache.
-func (r *Repo) push(ctx context.Context, ps *pushSession, parent, commit plumbing.Hash) error {
-	if err := r.sendPack(ctx, ps, parent, commit); err != nil {
+// lost race is a *RemoteError wrapping [ErrConflict].
+//
+// The pack is sent while the caller checks the change, all but its last
+// 20 bytes (the checksum, without which the server stores nothing and
+// updates no ref): go receives true once the check passed, false to
+// abandon the push, which then returns errPushAbandoned. Over smart HTTP,
+// where go-git sends a request whole, nothing leaves before go says so.
+// It does not touch the Repo's state, so it may run while the caller
+// checks; the caller calls [Repo.pushed] after a success.
+func (r *Repo) push(ctx context.Context, ps *pushSession, parent, commit plumbing.Hash, goAhead <-chan bool) error {
+	if err := r.sendPack(ctx, ps, parent, commit, goAhead); err != nil {
+		if errors.Is(err, errPushAbandoned) {
+			return errPushAbandoned
+		}
 		return r.transportErr(ctx, "push", err)
 	}
+	return nil
+}
+
+// pushed records that commit is the remote head and keeps the attempt's
+// objects. Callers hold r.mu and the cache lock.
+func (r *Repo) pushed(commit plumbing.Hash) error {
 	r.head, r.headKnown = commit, true
 	if r.st.keep() {
 		return r.flushHeld()
@@ -335,7 +375,10 @@ func (r *Repo) push(ctx context.Context, ps *pushSession, parent, commit plumbin
 	return nil
 }
 
-func (r *Repo) sendPack(ctx context.Context, ps *pushSession, parent, commit plumbing.Hash) error {
+// errPushAbandoned is the outcome of a push whose check failed.
+var errPushAbandoned = errors.New("push abandoned")
+
+func (r *Repo) sendPack(ctx context.Context, ps *pushSession, parent, commit plumbing.Hash, goAhead <-chan bool) error {
 	dst := plumbing.NewBranchReferenceName(r.o.branch)
 	req := packp.NewReferenceUpdateRequestFromCapabilities(ps.caps)
 	req.Commands = []*packp.Command{{Name: dst, Old: parent, New: commit}}
@@ -346,24 +389,65 @@ func (r *Repo) sendPack(ctx context.Context, ps *pushSession, parent, commit plu
 	go func() {
 		// No delta search: the pack holds only the attempt's new objects,
 		// whose bases (the objects they replace) are not in it.
-		enc := packfile.NewEncoder(wr, r.repo.Storer, !ps.caps.Supports(capability.OFSDelta))
+		w := &holdBack{w: wr}
+		enc := packfile.NewEncoder(w, r.repo.Storer, !ps.caps.Supports(capability.OFSDelta))
 		if _, err := enc.Encode(objs, 0); err != nil {
 			done <- wr.CloseWithError(err)
+			return
+		}
+		if !<-goAhead {
+			if ps.streams {
+				// The server has the rest of the pack: end it with a
+				// checksum that cannot match, so that it stores nothing
+				// and updates no ref, and the exchange ends cleanly.
+				_, _ = wr.Write(make([]byte, len(w.tail)))
+				wr.Close()
+			} else {
+				wr.CloseWithError(errPushAbandoned) // nothing was sent
+			}
+			done <- errPushAbandoned
+			return
+		}
+		if _, err := wr.Write(w.tail); err != nil {
+			done <- err
 			return
 		}
 		done <- wr.Close()
 	}()
 	rs, err := ps.sess.ReceivePack(ctx, req)
 	if err != nil {
-		_ = rd.Close()
-		<-done
-		return err
+		_ = rd.CloseWithError(err) // the encoder must not wait on a reader that left
 	}
-	if err := <-done; err != nil {
+	perr := <-done
+	if errors.Is(perr, errPushAbandoned) {
+		return errPushAbandoned
+	}
+	if err == nil {
+		err = perr
+	}
+	if err != nil {
 		return err
 	}
 	if rs != nil {
 		return rs.Error()
 	}
 	return nil
+}
+
+// holdBack passes everything written to w but the last 20 bytes, which
+// it keeps in tail.
+type holdBack struct {
+	w    io.Writer
+	tail []byte
+}
+
+func (h *holdBack) Write(p []byte) (int, error) {
+	h.tail = append(h.tail, p...)
+	if n := len(h.tail) - 20; n > 0 {
+		if _, err := h.w.Write(h.tail[:n]); err != nil {
+			return 0, err
+		}
+		h.tail = append(h.tail[:0], h.tail[n:]...)
+	}
+	return len(p), nil
 }

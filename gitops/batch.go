@@ -37,6 +37,7 @@ type pending struct {
 	// used by the batch that owns it
 	chained  bool
 	attempts int
+	in       renderCheck
 }
 
 // queue holds the changes submitted to a Repo. The first change that
@@ -239,7 +240,9 @@ func (r *Repo) runBatch(batch []*pending) {
 	}()
 	log := r.o.logger
 	contended := false
-	for attempt := 1; ; attempt++ {
+	// attempt counts builds after lost races; a rebuild after a change
+	// was refused is not one.
+	for attempt := 1; ; {
 		began := r.o.clock.Now()
 		members := r.q.live(batch)
 		if len(members) == 0 {
@@ -255,9 +258,9 @@ func (r *Repo) runBatch(batch []*pending) {
 			opened <- pushOpen{ps, err}
 		}()
 		var tip plumbing.Hash
-		built := false
+		staged := false
 		if !contended && r.headKnown {
-			tip, built = r.buildChain(members, r.head, attempt), true
+			tip, staged = r.stageChain(members, r.head, attempt), true
 		}
 		o := <-opened
 		ps, err := o.ps, o.err
@@ -266,9 +269,9 @@ func (r *Repo) runBatch(batch []*pending) {
 			// building. Another writer moved the branch: it may again
 			// while this one builds.
 			contended = contended || r.headKnown
-			if built {
+			if staged {
 				r.st.rollback(0)
-				built = false
+				staged = false
 			}
 			if _, err = r.fetchHeld(ctx); err != nil {
 				ps.close()
@@ -284,10 +287,10 @@ func (r *Repo) runBatch(batch []*pending) {
 		}
 		head := r.head
 		for {
-			if !built {
-				tip = r.buildChain(members, head, attempt)
+			if !staged {
+				tip = r.stageChain(members, head, attempt)
 			}
-			built = false
+			staged = false
 			if r.q.goInflight(members) {
 				break
 			}
@@ -318,11 +321,32 @@ func (r *Repo) runBatch(batch []*pending) {
 				ps = nil
 			}
 		}
+		var failed []*pending
 		if err == nil {
-			err = r.push(ctx, ps, head, tip)
+			// Send the pack while the renders are checked; it is completed
+			// only if every check passes.
+			goAhead := make(chan bool, 1)
+			sent := make(chan error, 1)
+			go func() { sent <- r.push(ctx, ps, head, tip, goAhead) }()
+			failed = r.checkChain(members)
+			goAhead <- len(failed) == 0
+			err = <-sent
 			ps.close()
+			if err == nil {
+				err = r.pushed(tip)
+			}
 		}
 		r.q.setTalking(false)
+		if len(failed) > 0 {
+			// Refused changes leave the batch; the others are built again
+			// without them, at once.
+			r.st.rollback(0)
+			r.q.landed(members)
+			for _, p := range failed {
+				r.q.finish(p, p.res, p.err)
+			}
+			continue
+		}
 		if err == nil {
 			n := 0
 			for _, p := range members {
@@ -372,22 +396,23 @@ func (r *Repo) runBatch(batch []*pending) {
 			return
 		}
 		locked = true
+		attempt++
 	}
 }
 
-// buildChain builds each member's commit on the one before (the first on
+// stageChain stages each member's commit on the one before (the first on
 // head) and returns the last commit, or zero if no member changed
 // anything. A member that fails or changes nothing is left out of the
 // chain; its objects are forgotten.
-func (r *Repo) buildChain(members []*pending, head plumbing.Hash, attempt int) plumbing.Hash {
+func (r *Repo) stageChain(members []*pending, head plumbing.Hash, attempt int) plumbing.Hash {
 	parent := head
 	var tip plumbing.Hash
 	for _, p := range members {
 		p.attempts = attempt
 		mark := r.st.mark()
-		res, err := r.build(p.ctx, parent, p.ch)
+		res, in, err := r.stage(p.ctx, parent, p.ch)
 		res.Attempts = attempt
-		p.res, p.err, p.chained = res, err, err == nil && res.Changed
+		p.res, p.err, p.in, p.chained = res, err, in, err == nil && res.Changed
 		if !p.chained {
 			r.st.rollback(mark)
 			continue
@@ -395,6 +420,23 @@ func (r *Repo) buildChain(members []*pending, head plumbing.Hash, attempt int) p
 		parent, tip = res.Commit, res.Commit
 	}
 	return tip
+}
+
+// checkChain checks the renders of the chained members, in order, and
+// returns the first that fails (the ones above it were staged on its
+// commit and are checked again once it has left the chain), if any.
+func (r *Repo) checkChain(members []*pending) []*pending {
+	for _, p := range members {
+		if !p.chained {
+			continue
+		}
+		if err := r.check(p.ctx, p.in, &p.res); err != nil {
+			p.err, p.chained = err, false
+			p.res.Commit = plumbing.ZeroHash
+			return []*pending{p}
+		}
+	}
+	return nil
 }
 
 // failAll answers the members after a push that failed for good (or a

@@ -3,6 +3,7 @@ package gitops_test
 import (
 	"context"
 	"log/slog"
+	"os/exec"
 	"sync"
 	"testing"
 
@@ -224,4 +225,29 @@ func TestManyGoroutinesOneRepo(t *testing.T) {
 	}
 	assert.Less(t, srv.Pushes(), 32, "changes shared pushes")
 	t.Logf("32 changes in %d pushes", srv.Pushes())
+}
+
+// Over file:// (and SSH) the pack goes to the server while the renders
+// are checked; a change whose check fails ends the pack with a checksum
+// that cannot match, so the server stores nothing and moves no ref.
+func TestRefusedChangeLeavesNothingOnTheServer(t *testing.T) {
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
+	count := func() string {
+		out, err := exec.Command("git", "-C", dir, "count-objects", "-v").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	before, objects := gitopstest.Head(t, dir), count()
+	r := newRepo(t, gitopstest.FileURL(dir))
+	_, err := r.Apply(context.Background(), gitops.Change{Edits: []gitops.Edit{
+		gitops.WriteFile{Path: "apps/shop/overlays/dev/kustomization.yaml", Data: []byte("resources:\n- ../../missing\n")},
+	}})
+	require.ErrorIs(t, err, gitops.ErrRender)
+	assert.Equal(t, before, gitopstest.Head(t, dir))
+	assert.Equal(t, objects, count(), "the server kept none of the refused change's objects")
+
+	// The Repo goes on: the next change lands.
+	res, err := r.Apply(context.Background(), deploy("shop", "dev", digestA))
+	require.NoError(t, err)
+	assert.Equal(t, res.Commit, gitopstest.Head(t, dir))
 }
