@@ -49,9 +49,24 @@ type Measurement struct {
 	// ErrorRate is failed requests / requests of a load test, 0..1.
 	ErrorRate float64
 	// Metrics holds every other unit reported (for example "ns/step"
-	// from b.ReportMetric), median over the runs.
+	// from b.ReportMetric), median over the runs; for a k6 summary, every
+	// statistic as "<metric>.<stat>" (see [ParseK6Summary]).
 	Metrics map[string]float64
+	// Origin names, per limit ([LimitP95Latency] and the others), the
+	// tool's metric a figure was read from, for example
+	// "k6 http_req_duration p(95)"; a refusal names it beside the limit.
+	// Nil for Go benchmarks.
+	Origin map[string]string
 }
+
+// Names of the limits a [Violation] reports, and keys of
+// [Measurement].Origin.
+const (
+	LimitP95Latency    = "p95 latency"
+	LimitMedianLatency = "median latency"
+	LimitThroughput    = "throughput"
+	LimitErrorRate     = "error rate"
+)
 
 // Budget is a limit on measurements. Zero fields are not checked.
 type Budget struct {
@@ -79,7 +94,9 @@ type Budget struct {
 type Violation struct {
 	// Measurement is the measurement's name.
 	Measurement string
-	// Limit names the budget field, for example "p95 latency".
+	// Limit names the budget field, for example "p95 latency", followed
+	// by the tool's metric in parentheses when the measurement names one
+	// ("p95 latency (k6 http_req_duration p(95))").
 	Limit string
 	// Want and Got are the limit and the measured value, formatted.
 	Want, Got string
@@ -152,16 +169,19 @@ func names(ms []Measurement) string {
 func (b Budget) check(m Measurement) []Violation {
 	var vs []Violation
 	over := func(limit string, want, got string) {
+		if o := m.Origin[limit]; o != "" {
+			limit += " (" + o + ")"
+		}
 		vs = append(vs, Violation{Measurement: m.Name, Limit: limit, Want: want, Got: got})
 	}
 	if b.MaxP95Latency > 0 && m.P95Latency > b.MaxP95Latency {
-		over("p95 latency", "≤ "+b.MaxP95Latency.String(), m.P95Latency.String())
+		over(LimitP95Latency, "≤ "+b.MaxP95Latency.String(), m.P95Latency.String())
 	}
 	if b.MaxLatency > 0 && m.Latency > b.MaxLatency {
-		over("median latency", "≤ "+b.MaxLatency.String(), m.Latency.String())
+		over(LimitMedianLatency, "≤ "+b.MaxLatency.String(), m.Latency.String())
 	}
 	if b.MinThroughput > 0 && m.Throughput < b.MinThroughput {
-		over("throughput", "≥ "+num(b.MinThroughput)+"/s", num(m.Throughput)+"/s")
+		over(LimitThroughput, "≥ "+num(b.MinThroughput)+"/s", num(m.Throughput)+"/s")
 	}
 	if (b.ZeroAllocs || b.MaxAllocsPerOp > 0) && !m.HasMem {
 		over("allocs/op", "measured", "not reported (run with -benchmem)")
@@ -177,7 +197,7 @@ func (b Budget) check(m Measurement) []Violation {
 		over("B/op", "≤ "+num(b.MaxBytesPerOp), num(m.BytesPerOp))
 	}
 	if b.MaxErrorRate > 0 && m.ErrorRate > b.MaxErrorRate {
-		over("error rate", "≤ "+num(b.MaxErrorRate), num(m.ErrorRate))
+		over(LimitErrorRate, "≤ "+num(b.MaxErrorRate), num(m.ErrorRate))
 	}
 	units := make([]string, 0, len(b.MaxMetric))
 	for u := range b.MaxMetric {
