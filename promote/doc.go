@@ -21,8 +21,10 @@
 // rejection blocks, each approval bound to the plan hash), [Soak] (the
 // longest continuous verified stay in the previous environment, as
 // Kargo's requiredSoakTime), [Windows] (allow and deny windows from cron
-// schedules with a duration in a time zone; deny wins; override roles;
-// rollbacks not gated unless asked), [Scan] (the image scanned by digest
+// schedules with a duration, or RFC 5545 RRULEs with a DTSTART and a
+// duration, in a time zone; deny wins; override roles; rollbacks not
+// gated unless asked; see [Window] for the RRULE subset and its
+// daylight-saving semantics), [Scan] (the image scanned by digest
 // through pipeline/scan, judged with its expiring allowlist, re-run when
 // older than a maximum age), [Holds] (holds and quarantined digests),
 // [Health] (the source environment is healthy) and [Tests] (suites

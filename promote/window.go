@@ -8,10 +8,40 @@ import (
 	"time"
 )
 
-// Window is a recurring span of time: it opens at every start of its
-// cron Schedule, read in its TimeZone, and stays open for Duration
-// (elapsed time, so a window that spans a daylight-saving change lasts
-// Duration all the same, as Argo CD's sync windows do).
+// Window is a recurring span of time in a time zone. Its starts are
+// given one of two ways: Schedule, a five-field cron expression read in
+// TimeZone, with Duration; or RRule, RFC 5545 content lines: a DTSTART
+// (with a TZID parameter, in UTC with a trailing Z, or floating and then
+// read in TimeZone), an RRULE and, instead of Duration, optionally a
+// DURATION. The last Friday of every month from 16:00 Berlin time for
+// two days and sixteen hours:
+//
+//	DTSTART;TZID=Europe/Berlin:20261127T160000
+//	RRULE:FREQ=MONTHLY;BYDAY=-1FR
+//	DURATION:P2DT16H
+//
+// A window stays open for Duration after each start, as elapsed time (a
+// window that spans a daylight-saving change lasts Duration all the same,
+// as Argo CD's sync windows do); a DURATION's days and weeks are nominal
+// (the same wall-clock time that many days later, RFC 5545 §3.3.6), its
+// hours, minutes and seconds elapsed.
+//
+// RRULE supports FREQ DAILY, WEEKLY, MONTHLY and YEARLY with INTERVAL,
+// COUNT, UNTIL, WKST, BYMONTH, BYMONTHDAY, BYYEARDAY (YEARLY), BYDAY
+// (with ordinals such as 1MO or -1FR for MONTHLY and YEARLY), BYHOUR,
+// BYMINUTE, BYSECOND and BYSETPOS, with RFC 5545's semantics; anything
+// else (SECONDLY, MINUTELY and HOURLY frequencies, BYWEEKNO, RDATE,
+// EXDATE) is refused with an error naming it. At daylight-saving
+// changes: a start whose local time does not exist (the hour clocks skip
+// in spring) is ignored and not counted toward COUNT (RFC 5545
+// §3.3.10), where a cron start happens at the same distance past the
+// gap; a start in the repeated autumn hour happens once, at its first
+// occurrence (§3.3.5). BYSETPOS picks from the period's starts before
+// nonexistent ones are dropped. Where RFC 5545 leaves a choice this
+// package takes one: a DTSTART the rule does not produce is not a start
+// (as python-dateutil reads it); an UNTIL without Z is read in the rule's
+// zone (RFC 5545 wants UTC when DTSTART has a TZID); DTSTART and UNTIL
+// must be DATE-TIMEs.
 type Window struct {
 	// Name says what the window is for ("release freeze").
 	Name string
@@ -19,38 +49,89 @@ type Window struct {
 	// day-of-month month day-of-week) with *, lists, ranges, steps and
 	// names.
 	Schedule string
-	// Duration is how long the window stays open after each start.
+	// RRule is the other way to give the starts: RFC 5545 DTSTART,
+	// RRULE and optional DURATION content lines, one a line. Give
+	// Schedule or RRule, not both.
+	RRule string
+	// Duration is how long the window stays open after each start. With
+	// RRule it may instead come from a DURATION line.
 	Duration time.Duration
-	// TimeZone is an IANA name ("Europe/Berlin"); empty means UTC.
+	// TimeZone is an IANA name ("Europe/Berlin"); empty means UTC (or,
+	// with RRule, DTSTART's TZID).
 	TimeZone string
 }
 
-type compiledWindow struct {
-	w   Window
+// starts gives a window's starts.
+type starts interface {
+	// next returns the earliest start at or after t, or zero if none.
+	next(t time.Time) time.Time
+}
+
+type cronStarts struct {
 	c   *cronSchedule
 	loc *time.Location
 }
 
+func (c cronStarts) next(t time.Time) time.Time { return c.c.next(t, c.loc) }
+
+type compiledWindow struct {
+	w      Window
+	starts starts
+	loc    *time.Location
+	end    func(start time.Time) time.Time
+	span   time.Duration // the longest the window is open after a start
+}
+
 func (w Window) compile() (compiledWindow, error) {
+	cw := compiledWindow{w: w, loc: time.UTC}
+	switch {
+	case w.Schedule != "" && w.RRule != "":
+		return cw, fmt.Errorf("window %s: give Schedule or RRule, not both", w.label())
+	case w.RRule != "":
+		r, err := parseRecurrence(w.RRule, w.TimeZone)
+		if err != nil {
+			return cw, fmt.Errorf("window %s: %w", w.label(), err)
+		}
+		switch {
+		case r.hasDuration && w.Duration != 0:
+			return cw, fmt.Errorf("window %s: give the duration once, as Duration or as a DURATION line", w.label())
+		case !r.hasDuration && w.Duration <= 0:
+			return cw, fmt.Errorf("window %s: duration %s is not positive", w.label(), w.Duration)
+		case !r.hasDuration:
+			r.exact = w.Duration
+		}
+		cw.starts, cw.loc, cw.end, cw.span = r, r.loc, r.end, r.span()
+		return cw, nil
+	}
 	c, err := parseCron(w.Schedule)
 	if err != nil {
-		return compiledWindow{}, fmt.Errorf("window %s: %w", w.label(), err)
+		return cw, fmt.Errorf("window %s: %w", w.label(), err)
 	}
 	if w.Duration <= 0 {
-		return compiledWindow{}, fmt.Errorf("window %s: duration %s is not positive", w.label(), w.Duration)
+		return cw, fmt.Errorf("window %s: duration %s is not positive", w.label(), w.Duration)
 	}
-	loc := time.UTC
 	if w.TimeZone != "" {
-		if loc, err = time.LoadLocation(w.TimeZone); err != nil {
-			return compiledWindow{}, fmt.Errorf("window %s: time zone: %w", w.label(), err)
+		if cw.loc, err = time.LoadLocation(w.TimeZone); err != nil {
+			return cw, fmt.Errorf("window %s: time zone: %w", w.label(), err)
 		}
 	}
-	return compiledWindow{w: w, c: c, loc: loc}, nil
+	cw.starts = cronStarts{c: c, loc: cw.loc}
+	cw.end = func(s time.Time) time.Time { return s.Add(w.Duration) }
+	cw.span = w.Duration
+	return cw, nil
 }
 
 func (w Window) label() string {
-	if w.Name != "" {
+	switch {
+	case w.Name != "":
 		return fmt.Sprintf("%q", w.Name)
+	case w.RRule != "":
+		for _, l := range strings.Split(w.RRule, "\n") {
+			if r, ok := strings.CutPrefix(strings.TrimSpace(l), "RRULE:"); ok {
+				return fmt.Sprintf("%q", r)
+			}
+		}
+		return fmt.Sprintf("%q", strings.TrimSpace(w.RRule))
 	}
 	return fmt.Sprintf("%q", w.Schedule)
 }
@@ -59,8 +140,8 @@ func (w Window) label() string {
 // (the latest end of the starts that cover t).
 func (cw compiledWindow) openAt(t time.Time) (bool, time.Time) {
 	var end time.Time
-	for s := cw.c.next(t.Add(-cw.w.Duration).Add(time.Nanosecond), cw.loc); !s.IsZero() && !s.After(t); s = cw.c.next(s.Add(time.Minute), cw.loc) {
-		if e := s.Add(cw.w.Duration); e.After(end) {
+	for s := cw.starts.next(t.Add(-cw.span)); !s.IsZero() && !s.After(t); s = cw.starts.next(s.Add(time.Nanosecond)) {
+		if e := cw.end(s); e.After(t) && e.After(end) {
 			end = e
 		}
 	}
@@ -173,7 +254,7 @@ func (ws Windows) reopens(allowW, denyW []compiledWindow, t time.Time) time.Time
 			if open, _ := a.openAt(t); open {
 				return t
 			}
-			if s := a.c.next(t, a.loc); !s.IsZero() && (next.IsZero() || s.Before(next)) {
+			if s := a.starts.next(t); !s.IsZero() && (next.IsZero() || s.Before(next)) {
 				next = s
 			}
 		}

@@ -116,3 +116,111 @@ func TestFreezeWindowOnRealGit(t *testing.T) {
 	_, err = p.Promote(ctx, promote.Request{}, pl)
 	require.NoError(t, err)
 }
+
+func newYork(t *testing.T, y int, m time.Month, d, h, min int) time.Time {
+	loc, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	return time.Date(y, m, d, h, min, 0, 0, loc)
+}
+
+// The same policy with RFC 5545 rules; clocks in Berlin go forward on
+// 2026-03-29, clocks in New York back on 2026-11-01.
+func TestRRuleWindowsAcrossDST(t *testing.T) {
+	office := promote.Windows{
+		Allow: []promote.Window{{Name: "office hours", RRule: "DTSTART;TZID=Europe/Berlin:20260302T090000\nRRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", Duration: 8 * time.Hour}},
+		// From the last Friday of the month at 16:00 for two nominal days
+		// and 19 hours: Monday 11:00 local, whatever the clocks did.
+		Deny: []promote.Window{{Name: "month-end freeze", RRule: "DTSTART;TZID=Europe/Berlin:20260227T160000\nRRULE:FREQ=MONTHLY;BYDAY=-1FR\nDURATION:P2DT19H"}},
+	}
+	require.NoError(t, office.Validate())
+	v := evalAt(office, berlin(t, 2026, 3, 27, 8, 59), promote.Input{})
+	assert.False(t, v.Allowed)
+	assert.True(t, berlin(t, 2026, 3, 27, 9, 0).Equal(v.NotBefore), v.NotBefore.String())
+	assert.True(t, evalAt(office, berlin(t, 2026, 3, 27, 15, 59), promote.Input{}).Allowed)
+	v = evalAt(office, berlin(t, 2026, 3, 27, 16, 0), promote.Input{})
+	assert.False(t, v.Allowed, "deny wins")
+	assert.Contains(t, v.Reason, `deny window "month-end freeze" is open until 2026-03-30T11:00:00+02:00`)
+	assert.True(t, berlin(t, 2026, 3, 30, 11, 0).Equal(v.NotBefore), v.NotBefore.String())
+	// After the change 09:00 local is 07:00 UTC.
+	v = evalAt(office, time.Date(2026, 3, 31, 6, 59, 0, 0, time.UTC), promote.Input{})
+	assert.False(t, v.Allowed)
+	assert.Equal(t, time.Date(2026, 3, 31, 7, 0, 0, 0, time.UTC), v.NotBefore.UTC())
+	// The 20 February freeze is not the last Friday: open.
+	assert.True(t, evalAt(office, berlin(t, 2026, 4, 17, 16, 30), promote.Input{}).Allowed)
+	assert.False(t, evalAt(office, berlin(t, 2026, 4, 24, 16, 30), promote.Input{}).Allowed)
+
+	// A nominal day across the change lasts 23 hours; a Duration of 24
+	// hours lasts 24.
+	nominal := promote.Windows{Deny: []promote.Window{{RRule: "DTSTART;TZID=Europe/Berlin:20260328T120000\nRRULE:FREQ=WEEKLY;COUNT=1\nDURATION:P1D"}}}
+	elapsed := promote.Windows{Deny: []promote.Window{{RRule: "DTSTART;TZID=Europe/Berlin:20260328T120000\nRRULE:FREQ=WEEKLY;COUNT=1", Duration: 24 * time.Hour}}}
+	at := time.Date(2026, 3, 29, 10, 30, 0, 0, time.UTC) // 12:30 CEST
+	assert.True(t, evalAt(nominal, at, promote.Input{}).Allowed)
+	v = evalAt(elapsed, at, promote.Input{})
+	assert.False(t, v.Allowed)
+	assert.Equal(t, time.Date(2026, 3, 29, 11, 0, 0, 0, time.UTC), v.NotBefore.UTC())
+	v = evalAt(nominal, time.Date(2026, 3, 29, 9, 59, 0, 0, time.UTC), promote.Input{})
+	assert.Equal(t, time.Date(2026, 3, 29, 10, 0, 0, 0, time.UTC), v.NotBefore.UTC(), "Sunday 12:00 CEST")
+
+	// A start inside the skipped hour is ignored (the cron window of
+	// TestWindowEdgesAcrossDST opens at 03:30 CEST instead).
+	nightly := promote.Windows{Allow: []promote.Window{{RRule: "DTSTART;TZID=Europe/Berlin:20260301T023000\nRRULE:FREQ=DAILY", Duration: time.Hour}}}
+	v = evalAt(nightly, berlin(t, 2026, 3, 29, 1, 0), promote.Input{})
+	assert.False(t, v.Allowed)
+	assert.Equal(t, time.Date(2026, 3, 30, 0, 30, 0, 0, time.UTC), v.NotBefore.UTC())
+	assert.False(t, evalAt(nightly, time.Date(2026, 3, 29, 1, 45, 0, 0, time.UTC), promote.Input{}).Allowed)
+
+	// A start in the repeated hour happens once, at its first occurrence.
+	early := promote.Windows{Allow: []promote.Window{{RRule: "DTSTART;TZID=America/New_York:20261025T013000\nRRULE:FREQ=DAILY", Duration: time.Hour}}}
+	assert.True(t, evalAt(early, time.Date(2026, 11, 1, 5, 45, 0, 0, time.UTC), promote.Input{}).Allowed, "01:45 EDT")
+	v = evalAt(early, time.Date(2026, 11, 1, 6, 45, 0, 0, time.UTC), promote.Input{})
+	assert.False(t, v.Allowed, "01:45 EST, the hour again")
+	assert.True(t, newYork(t, 2026, 11, 2, 1, 30).Equal(v.NotBefore), v.NotBefore.String())
+
+	// An allow rule that ended never reopens: waiting does not help.
+	ended := promote.Windows{Allow: []promote.Window{{Name: "launch week", RRule: "DTSTART:20260302T080000Z\nRRULE:FREQ=DAILY;COUNT=5", Duration: 10 * time.Hour}}}
+	assert.True(t, evalAt(ended, time.Date(2026, 3, 6, 17, 0, 0, 0, time.UTC), promote.Input{}).Allowed)
+	v = evalAt(ended, time.Date(2026, 3, 7, 9, 0, 0, 0, time.UTC), promote.Input{})
+	assert.False(t, v.Allowed)
+	assert.True(t, v.NotBefore.IsZero(), v.NotBefore.String())
+}
+
+func TestRRuleConfigErrors(t *testing.T) {
+	const ds = "DTSTART;TZID=Europe/Berlin:20260302T090000\n"
+	for _, c := range []struct {
+		w    promote.Window
+		want string
+	}{
+		{promote.Window{RRule: ds + "RRULE:FREQ=HOURLY", Duration: time.Hour}, "FREQ=HOURLY is not supported"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=MINUTELY;INTERVAL=15", Duration: time.Hour}, "FREQ=MINUTELY is not supported"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO", Duration: time.Hour}, "BYWEEKNO is not supported"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY\nEXDATE:20260303T090000", Duration: time.Hour}, "property EXDATE is not supported"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY;BYEASTER=0", Duration: time.Hour}, "rule part BYEASTER is not supported"},
+		{promote.Window{RRule: "RRULE:FREQ=DAILY", Duration: time.Hour}, "DTSTART is missing"},
+		{promote.Window{RRule: "FREQ=DAILY", Duration: time.Hour}, "give it as content lines"},
+		{promote.Window{RRule: ds + "RRULE:INTERVAL=2", Duration: time.Hour}, "FREQ is missing"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY;COUNT=3;UNTIL=20260401T000000Z", Duration: time.Hour}, "COUNT and UNTIL must not both be given"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=WEEKLY;BYDAY=1MO", Duration: time.Hour}, "BYDAY=1MO: a numbered day needs FREQ=MONTHLY or YEARLY"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=MONTHLY;BYDAY=6FR", Duration: time.Hour}, "a month has at most 5"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=WEEKLY;BYMONTHDAY=1", Duration: time.Hour}, "BYMONTHDAY cannot be used with FREQ=WEEKLY"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY;BYSETPOS=1", Duration: time.Hour}, "BYSETPOS needs another BY rule part"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=MONTHLY;BYMONTHDAY=32", Duration: time.Hour}, "BYMONTHDAY=32: 32 is out of range"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY;BYDAY=XX", Duration: time.Hour}, `BYDAY=XX: "XX" is not a day`},
+		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY;UNTIL=20260401", Duration: time.Hour}, "UNTIL: 20260401 is a DATE"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY\nDURATION:PT1H", Duration: time.Hour}, "give the duration once"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY\nDURATION:1H"}, `DURATION "1H" is not a positive duration`},
+		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY"}, "duration 0s is not positive"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY", Duration: time.Hour, TimeZone: "America/New_York"}, "differs from the window's time zone"},
+		{promote.Window{RRule: "DTSTART;VALUE=DATE:20260302\nRRULE:FREQ=DAILY", Duration: time.Hour}, "DTSTART;VALUE=DATE is not supported"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY", Schedule: "0 9 * * *", Duration: time.Hour}, "give Schedule or RRule, not both"},
+	} {
+		ws := promote.Windows{Deny: []promote.Window{c.w}}
+		err := ws.Validate()
+		assert.ErrorContains(t, err, c.want, c.w.RRule)
+		assert.False(t, evalAt(ws, t0, promote.Input{}).Allowed, "a bad window blocks")
+	}
+	// Folded lines (RFC 5545 §3.1) and a floating DTSTART read in TimeZone.
+	ok := promote.Windows{Allow: []promote.Window{{RRule: "DTSTART:20260302T090000\nRRULE:FREQ=WEEKLY;\n BYDAY=MO", Duration: time.Hour, TimeZone: "Europe/Berlin"}}}
+	require.NoError(t, ok.Validate())
+	assert.True(t, evalAt(ok, berlin(t, 2026, 3, 9, 9, 30), promote.Input{}).Allowed)
+	assert.False(t, evalAt(ok, berlin(t, 2026, 3, 10, 9, 30), promote.Input{}).Allowed)
+}
