@@ -107,7 +107,19 @@ const (
 	// TrailerFrom is the environment a release was copied from
 	// ([CopyRelease]).
 	TrailerFrom = "Flightdeck-From"
+	// TrailerTests records test suites a release passed or failed in an
+	// environment, "suite=passed,other=failed", on a commit that names
+	// the app, the environment and the release (package
+	// pipeline/deploytest writes it with [ActionTest]; promote's Tests
+	// policy reads it; the newest result of a suite counts).
+	TrailerTests = "Flightdeck-Tests"
 )
+
+// ActionTest marks a commit that records the result of a test suite run
+// against a release in an environment ([TrailerTests]). It changes
+// nothing the environment runs, so [Repo.History] leaves it out unless
+// asked for (HistoryQuery.Actions or AllActions).
+const ActionTest Action = "test"
 
 // Values of [TrailerChange].
 const (

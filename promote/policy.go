@@ -244,9 +244,11 @@ func (h Holds) Evaluate(_ context.Context, in *Input) Verdict {
 
 // TrailerTests is the Extra trailer that records test suites a release
 // passed or failed in an environment: "suite=passed,other=failed". A
-// test stage (or a verification marker) writes it on a commit that names
-// the app, environment and release; the [Tests] policy reads it.
-const TrailerTests = "Flightdeck-Tests"
+// test stage (pipeline/deploytest) or a verification marker writes it on
+// a commit that names the app, environment and release; the [Tests]
+// policy reads it. It is [gitops.TrailerTests], kept here under its
+// earlier name.
+const TrailerTests = gitops.TrailerTests
 
 // Tests is the policy that the release passed the named test suites in
 // the environment it is promoted from, as recorded with the release

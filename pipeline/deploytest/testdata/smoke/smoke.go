@@ -1,0 +1,2 @@
+// Package smoke holds smoke tests run against a deployed environment.
+package smoke
