@@ -17,6 +17,25 @@
 // the same names. The packages that deploy, roll out, roll back and
 // promote build events; this package depends on none of them.
 //
+// # Where events come from
+//
+// Each producing package has an adapter from its own observer events to
+// Events, beside its Observer, so dependencies keep pointing down
+// (notify imports only the root package):
+//
+//	pipeline/deploy  (*deploy.Stage).NotifyObserver(n, state, src)  on-deployed (committed), on-blocked-by-policy (a hold refused the deploy)
+//	strategy         strategy.NotifyObserver(n, src)                on-rollout-step-completed, on-rollout-aborted, on-deployed (rollout completed)
+//	rollback         rollback.NotifyObserver(n, src)                on-deployed (verified), on-health-degraded, on-rolled-back, on-sync-failed
+//	promote          promote.NotifyObserver(n, src)                 on-approval-requested, on-blocked-by-policy, on-approval-granted, on-promoted
+//
+// [Source] is what they share: a default actor, links added to every
+// event, and a logger for deliveries that failed. Every adapter names the
+// app, environment and release (by digest), who and a summary, sets the
+// event's ID from the commit or plan it reports, so the same event
+// reported twice has one idempotency key, and never fails or panics into
+// the deployment. They call the notifier on the deployment's goroutine:
+// give them one [Fanout], whose Notify only queues.
+//
 // Every event has an idempotency key ([Event.Key]): the same for every
 // delivery attempt of the event, and for every process that builds the
 // same event again, so a receiver can act once.

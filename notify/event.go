@@ -27,8 +27,10 @@ type Kind string
 
 // The kinds flightdeck emits.
 const (
-	// Deployed: a release reached Synced and Healthy in an environment
-	// (Argo CD's on-deployed).
+	// Deployed: a release was deployed to an environment (Argo CD's
+	// on-deployed, which fires once it is Synced and Healthy): a rollout
+	// completed or a deploy verified, or, from a pipeline's deploy stage,
+	// the deploy commit pushed (Details["status"] "committed").
 	Deployed Kind = "on-deployed"
 	// SyncSucceeded: a sync operation succeeded; the release may not be
 	// healthy yet (Argo CD's on-sync-succeeded).

@@ -80,6 +80,9 @@
 // # Events, metrics, fakes
 //
 // [WithObserver] receives planned, blocked, approved and promoted
-// events; [WithRegisterer] registers flightdeck_promote_* metrics.
+// events; [NotifyObserver] is one that tells stakeholders through package
+// notify (approval requested, blocked by policy, approval granted,
+// promoted, with the release notes); [WithRegisterer] registers
+// flightdeck_promote_* metrics.
 // Package promotetest has an in-memory approval store and a fixed clock.
 package promote

@@ -140,7 +140,13 @@ type Event struct {
 	Time     time.Time
 	App      string
 	From, To string
+	// Release is the release the plan ships, and Commits its release
+	// notes (the plan's source commits, newest first).
+	Release  flightdeck.Release
+	Commits  []SourceCommit
 	PlanHash string
+	// Actor is who asked (the request's Actor); Approver who approved.
+	Actor    string
 	Approver string
 	Verdicts []Verdict
 	Commit   string
@@ -312,7 +318,7 @@ func (p *Promoter) PlanAll(ctx context.Context, env string, apps ...string) ([]*
 		pl.Unchanged = pl.Current.Digest == pl.Release.Digest && pl.Current.Image == pl.Release.Image
 		pl.Hash = pl.HashInput().hash()
 		p.m.plans.WithLabelValues(env).Inc()
-		p.emit(Event{Kind: EventPlanned, App: pl.App, From: pl.From, To: pl.To, PlanHash: pl.Hash})
+		p.emit(Event{Kind: EventPlanned, App: pl.App, Release: pl.Release, Commits: pl.Commits, From: pl.From, To: pl.To, PlanHash: pl.Hash})
 	}
 	return plans, nil
 }
@@ -711,11 +717,11 @@ func (p *Promoter) promoteOne(ctx context.Context, req Request, pl *Plan) (o Out
 					p.m.blocked.WithLabelValues(pl.To, v.Policy).Inc()
 				}
 			}
-			p.emit(Event{Kind: EventBlocked, App: pl.App, From: pl.From, To: pl.To, PlanHash: pl.Hash, Verdicts: be.Verdicts, Err: err})
+			p.emit(Event{Kind: EventBlocked, Actor: req.Actor, App: pl.App, Release: pl.Release, Commits: pl.Commits, From: pl.From, To: pl.To, PlanHash: pl.Hash, Verdicts: be.Verdicts, Err: err})
 		}
 		return o
 	}
-	p.emit(Event{Kind: EventPromoted, App: pl.App, From: pl.From, To: pl.To, PlanHash: pl.Hash,
+	p.emit(Event{Kind: EventPromoted, Actor: req.Actor, App: pl.App, Release: pl.Release, Commits: pl.Commits, From: pl.From, To: pl.To, PlanHash: pl.Hash,
 		Verdicts: o.Explanation.Verdicts, Commit: o.Result.Commit.String()})
 	if toR.Syncer != nil && o.Result.Changed {
 		o.Synced, o.Err = p.syncWait(ctx, toR, pl.App, o.Result.Commit.String())
@@ -820,7 +826,7 @@ func (p *Promoter) Approve(ctx context.Context, pl *Plan, a Approval, sig []byte
 		return res, fmt.Errorf("%s: %w", where, err)
 	}
 	p.m.approvals.WithLabelValues(pl.To, string(a.Decision)).Inc()
-	p.emit(Event{Kind: EventApproved, App: pl.App, From: pl.From, To: pl.To, PlanHash: pl.Hash, Approver: a.Approver, Commit: res.Commit.String()})
+	p.emit(Event{Kind: EventApproved, App: pl.App, Release: pl.Release, Commits: pl.Commits, From: pl.From, To: pl.To, PlanHash: pl.Hash, Approver: a.Approver, Commit: res.Commit.String()})
 	return res, nil
 }
 
@@ -859,7 +865,7 @@ func (p *Promoter) OnCommit(ctx context.Context, rel flightdeck.Release, branch 
 		return o, err
 	}
 	p.m.promotions.WithLabelValues(r.Name, "promoted").Inc()
-	p.emit(Event{Kind: EventPromoted, App: pl.App, To: pl.To, Commit: res.Commit.String(), Verdicts: o.Explanation.Verdicts})
+	p.emit(Event{Kind: EventPromoted, Actor: "commit " + abbrev(rel.Revision), App: pl.App, Release: pl.Release, Commits: pl.Commits, To: pl.To, Commit: res.Commit.String(), Verdicts: o.Explanation.Verdicts})
 	if r.Syncer != nil && res.Changed {
 		o.Synced, o.Err = p.syncWait(ctx, r, rel.App, res.Commit.String())
 	}

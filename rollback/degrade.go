@@ -200,7 +200,8 @@ func (c *Controller) CheckDegradation(ctx context.Context, req DegradationReques
 		ev.Summary = "degraded: " + strings.Join(worse, ", ")
 	}
 	cmp.Evidence = ev
-	c.emit(ctx, Event{Kind: EventVerdict, Target: t, Trigger: TriggerDegradation, Verdict: verdict, Commit: cmp.Deploy.Commit.String(), Message: ev.Summary})
+	rel, _ := cmp.Deploy.Release()
+	c.emit(ctx, Event{Kind: EventVerdict, Target: t, Trigger: TriggerDegradation, Verdict: verdict, Release: rel, Commit: cmp.Deploy.Commit.String(), Message: ev.Summary})
 	response := req.Response
 	if response == "" {
 		response = orResponse(c.o.policy.Degradation, RollBack)

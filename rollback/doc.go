@@ -106,7 +106,9 @@
 // # Events and metrics
 //
 // An [Observer] ([WithObserver]) gets every verdict, trigger, decision,
-// result and hold change as an [Event]. With [WithRegisterer] the
+// result and hold change as an [Event]; [NotifyObserver] tells
+// stakeholders through package notify (verified, degraded, rolled back
+// with the hold and quarantine, recovery failed). With [WithRegisterer] the
 // Controller exports flightdeck_rollback_triggers_total{trigger},
 // flightdeck_rollback_decisions_total{trigger,decision},
 // flightdeck_rollback_verifications_total{verdict} and the histogram

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	flightdeck "github.com/flightdeck-dev/flightdeck"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 )
 
@@ -41,6 +42,12 @@ type Event struct {
 	// Verdict is a verification's verdict, or "degraded"/"not degraded"
 	// for a comparison.
 	Verdict string
+	// Release is the release concerned: the deploy's a verdict judged, or
+	// the release a rollback rolled back from (zero where none is known).
+	Release flightdeck.Release
+	// Outcome is the rollback's outcome so far, for decision and result
+	// events; nil for the others.
+	Outcome *Outcome
 	// Commit is the commit made or found, if any.
 	Commit string
 	// Message says more, in words.

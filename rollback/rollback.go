@@ -154,11 +154,11 @@ func (c *Controller) Rollback(ctx context.Context, req Request) (Outcome, error)
 		return out, err
 	}
 	if err := c.recover(ctx, req, &out); err != nil {
-		c.emit(ctx, Event{Kind: EventResult, Target: req.Target, Trigger: req.Trigger, Decision: out.Decision, Commit: out.Commit.String(), Err: err})
+		c.emit(ctx, Event{Kind: EventResult, Target: req.Target, Trigger: req.Trigger, Decision: out.Decision, Release: out.From, Outcome: &out, Commit: out.Commit.String(), Err: err})
 		return out, err
 	}
-	c.emit(ctx, Event{Kind: EventResult, Target: req.Target, Trigger: req.Trigger, Decision: out.Decision, Commit: out.Commit.String(),
-		Message: recoveredMessage(out)})
+	c.emit(ctx, Event{Kind: EventResult, Target: req.Target, Trigger: req.Trigger, Decision: out.Decision, Release: out.From, Outcome: &out,
+		Commit: out.Commit.String(), Message: recoveredMessage(out)})
 	return out, nil
 }
 
@@ -404,7 +404,7 @@ func (c *Controller) decided(ctx context.Context, out *Outcome, err error) {
 		d = "error"
 	}
 	c.m.decisions.WithLabelValues(string(out.Trigger), string(d)).Inc()
-	ev := Event{Kind: EventDecision, Target: out.Target, Trigger: out.Trigger, Decision: out.Decision, Err: err}
+	ev := Event{Kind: EventDecision, Target: out.Target, Trigger: out.Trigger, Decision: out.Decision, Release: out.From, Outcome: out, Err: err}
 	switch out.Decision {
 	case RolledBack:
 		ev.Commit = out.Commit.String()

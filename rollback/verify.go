@@ -174,7 +174,7 @@ func (c *Controller) Verify(ctx context.Context, req VerifyRequest) (Verificatio
 	}
 	v.Evidence = ev
 	c.m.verifications.WithLabelValues(v.Verdict).Inc()
-	c.emit(ctx, Event{Kind: EventVerdict, Target: t, Trigger: TriggerVerification, Verdict: v.Verdict, Commit: commit, Message: ev.Summary})
+	c.emit(ctx, Event{Kind: EventVerdict, Target: t, Trigger: TriggerVerification, Verdict: v.Verdict, Release: v.Release, Commit: commit, Message: ev.Summary})
 
 	response := req.Response
 	if response == "" {

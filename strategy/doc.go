@@ -123,9 +123,10 @@
 // stops with the guard's error.
 //
 // An [Observer] receives every step, sync, analysis verdict and
-// decision; [Printer] prints them for a terminal; [WithRegisterer]
-// exports Prometheus metrics labelled only by strategy, step kind, phase
-// and abort cause.
+// decision; [Printer] prints them for a terminal; [NotifyObserver] tells
+// stakeholders through package notify (steps completed, aborts, the new
+// release become stable); [WithRegisterer] exports Prometheus metrics
+// labelled only by strategy, step kind, phase and abort cause.
 //
 // strategytest has a recording [Target], the conformance suite
 // strategytest.TestTarget, and the repository layout it uses.

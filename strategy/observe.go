@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	flightdeck "github.com/flightdeck-dev/flightdeck"
 	"github.com/flightdeck-dev/flightdeck/health"
 )
 
@@ -55,6 +56,9 @@ type Event struct {
 	// App, Environment and Strategy name the run.
 	App, Environment string
 	Strategy         Kind
+	// Release is the release the run rolls out, and Stable the one it
+	// replaces.
+	Release, Stable flightdeck.Release
 	// Step is the index of the step the run is at, Steps the plan's
 	// length, and StepText the step as [Step.String] prints it.
 	Step, Steps int

@@ -1111,6 +1111,7 @@ func (r *Runner) emit(kind EventKind, st Status, msg string) { r.emitWith(kind, 
 func (r *Runner) emitWith(kind EventKind, st Status, msg string, fn func(*Event)) {
 	e := Event{
 		Kind: kind, Time: r.now(), App: st.App, Environment: st.Environment, Strategy: st.Plan.Strategy,
+		Release: st.Release.Release(), Stable: st.Stable.Release(),
 		Step: st.Step, Steps: len(st.Plan.Steps), Desired: st.Desired, Commit: st.Commit, Phase: st.Phase, Message: msg,
 	}
 	if st.Step < len(st.Plan.Steps) {

@@ -18,6 +18,10 @@
 // spec (see [gitops.Guard]) can refuse the deploy for reasons of their
 // own the same way.
 //
+// [Stage.NotifyObserver] tells stakeholders through package notify what
+// the stage did: the deploy commit (on-deployed) or a refusal
+// (on-blocked-by-policy).
+//
 // The stage reads the reference from [image.Ref] unless the spec names
 // another key, and puts a [Deployment] under [Deployed]. Invalid input
 // (a spec without app or environment, a reference without digest, an
