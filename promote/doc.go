@@ -9,7 +9,10 @@
 // policies. A promotion copies exactly the digest and source identity of
 // the release the previous environment runs into the next one's overlay
 // (its `images:` entry only: the target keeps its namespace, replicas and
-// configuration). [Promoter.OnCommit] delivers a release built from a
+// configuration). With a [Rung]'s Copy ([CopyImage]) the image is first
+// copied by digest into the next environment's registry, checked there,
+// and the release promoted under that repository with the same digest.
+// [Promoter.OnCommit] delivers a release built from a
 // commit to the first environment when its policies allow a commit there
 // ([Auto]: every commit to main reaches dev by itself).
 //

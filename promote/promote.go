@@ -75,9 +75,14 @@ type Rung struct {
 	// Policies must all allow a promotion into this environment.
 	Policies []Policy
 	// Image, when set, gives the image repository a release takes in
-	// this environment (its registry), for a release copied there by
-	// digest first (pipeline/image); the digest never changes.
+	// this environment (its registry) when something else copies the
+	// image there; the digest never changes.
 	Image func(rel flightdeck.Release) string
+	// Copy, when set, copies the release's image by digest into this
+	// environment's registry before the promotion is pushed (see
+	// [CopyImage]) and names the repository the release takes there; it
+	// takes precedence over Image.
+	Copy ImageCopier
 	// Syncer, when set, is asked to sync the environment's application
 	// after a promotion, and Wait says how to wait for it (App is
 	// filled in as "<app>-<env>" unless set by AppName).
@@ -333,7 +338,10 @@ func (p *Promoter) prepare(ctx context.Context, h gitops.Historian, app string, 
 		return nil, nil, fmt.Errorf("%s: %w", where, err)
 	}
 	pl := &Plan{App: app, From: fromR.Name, To: toR.Name, Release: src.Release, ImageName: src.ImageName}
-	if toR.Image != nil {
+	switch {
+	case toR.Copy != nil:
+		pl.Release.Image = toR.Copy.Repository(pl.Release)
+	case toR.Image != nil:
 		pl.Release.Image = toR.Image(pl.Release)
 	}
 	cur, err := gitops.CurrentRelease(ctx, h, toT, "")
@@ -609,7 +617,10 @@ type Outcome struct {
 // Repo.Apply). Two promoters racing on the same plan make one commit:
 // the loser's replay finds the release already there and changes
 // nothing. Then each promoted app's environment is synced and waited for
-// when its rung has a Syncer.
+// when its rung has a Syncer. When the rung has a Copy, the image is
+// first copied by digest into its registry and checked there, if the
+// policies allow the promotion at that moment; a failed copy pushes
+// nothing and returns an error wrapping [ErrImageCopy].
 //
 // It returns one Outcome per plan, in order, and the errors joined.
 func (p *Promoter) Promote(ctx context.Context, req Request, plans ...*Plan) ([]Outcome, error) {
@@ -652,6 +663,10 @@ func (p *Promoter) promoteOne(ctx context.Context, req Request, pl *Plan) (o Out
 	}()
 	fromR, toR, err := p.rungs(pl.To)
 	if err != nil {
+		o.Err = err
+		return o
+	}
+	if err := p.copyImage(ctx, req, pl, fromR, toR); err != nil {
 		o.Err = err
 		return o
 	}

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -385,4 +386,45 @@ func (c *Client) Copy(ctx context.Context, src, dst string) (Result, error) {
 		return Result{}, fmt.Errorf("copy %s to %s: %w", from, dst, err)
 	}
 	return res, nil
+}
+
+// Resolve fetches the manifest ref names (a tag or digest reference) and
+// returns it pinned by the digest of the bytes the registry served,
+// computed here rather than taken from the registry's headers. When ref
+// is a digest reference, the served manifest must hash to it.
+//
+// Errors wrap [ErrInvalidReference] for a bad reference, [ErrNotFound]
+// when ref does not exist and [ErrDigestMismatch] when the served
+// manifest does not hash to ref's digest, and are a [*RegistryError]
+// when the registry fails or ctx ends.
+func (c *Client) Resolve(ctx context.Context, ref string) (name.Digest, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil || ref == "" {
+		return name.Digest{}, fmt.Errorf("%w: %q: %v", ErrInvalidReference, ref, err)
+	}
+	var desc *remote.Descriptor
+	err = c.retry(ctx, "resolve", r.String(), func(ctx context.Context) error {
+		var err error
+		desc, err = remote.Get(r, c.remoteOptions(ctx)...)
+		return err
+	})
+	if err != nil {
+		switch {
+		case notFound(err):
+			return name.Digest{}, fmt.Errorf("%w: %s: %w", ErrNotFound, r, err)
+		case strings.Contains(err.Error(), "does not match requested digest"):
+			// go-containerregistry checks a manifest fetched by digest
+			// itself, and says so only in words.
+			return name.Digest{}, fmt.Errorf("%w: %s: %w", ErrDigestMismatch, r, err)
+		}
+		return name.Digest{}, err
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("resolve %s: %w", r, err)
+	}
+	if d, ok := r.(name.Digest); ok && d.DigestStr() != h.String() {
+		return name.Digest{}, fmt.Errorf("%w: %s serves a manifest whose digest is %s", ErrDigestMismatch, r, h)
+	}
+	return r.Context().Digest(h.String()), nil
 }

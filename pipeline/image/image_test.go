@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -563,4 +564,50 @@ func TestBaseFetchedAfterBuildContextEnds(t *testing.T) {
 	cancel()
 	_, err = c.Push(context.Background(), dst.host+"/app:v1", img)
 	require.NoError(t, err)
+}
+
+func TestResolveHashesTheServedManifest(t *testing.T) {
+	r := newRegistry(t)
+	c := newClient()
+	ctx := context.Background()
+	img, err := c.Build(ctx, appSpec(appDir(t)))
+	require.NoError(t, err)
+	pushed, err := c.Push(ctx, r.host+"/prod/checkout:v1", img)
+	require.NoError(t, err)
+
+	got, err := c.Resolve(ctx, r.host+"/prod/checkout:v1")
+	require.NoError(t, err)
+	assert.Equal(t, pushed.Digest, got, "a tag resolves to the pushed digest")
+	got, err = c.Resolve(ctx, pushed.Digest.String())
+	require.NoError(t, err)
+	assert.Equal(t, pushed.Digest, got)
+
+	_, err = c.Resolve(ctx, r.host+"/prod/checkout@sha256:"+strings.Repeat("2", 64))
+	assert.ErrorIs(t, err, image.ErrNotFound)
+	_, err = c.Resolve(ctx, "Bad//Ref")
+	assert.ErrorIs(t, err, image.ErrInvalidReference)
+
+	// A registry that serves other bytes under the digest is caught.
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	tamper := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+		if q.Method == http.MethodGet && strings.Contains(q.URL.Path, "/manifests/") {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, q)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			body := append(rec.Body.Bytes(), ' ')
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(body)
+			return
+		}
+		h.ServeHTTP(w, q)
+	}))
+	defer tamper.Close()
+	host := strings.TrimPrefix(tamper.URL, "http://")
+	res, err := c.Push(ctx, host+"/prod/checkout", img)
+	require.NoError(t, err)
+	_, err = c.Resolve(ctx, res.Digest.String())
+	assert.ErrorIs(t, err, image.ErrDigestMismatch)
 }
