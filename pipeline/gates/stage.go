@@ -179,11 +179,23 @@ func (g *ScanGate) Name() string { return g.name }
 // invalid policy ([scan.ErrInvalidPolicy]) is returned marked
 // [pipeline.Permanent]; missing findings wrap [pipeline.ErrNoValue].
 func (g *ScanGate) Run(_ context.Context, st *pipeline.State) error {
+	err := g.check(st)
+	if err != nil && (errors.Is(err, scan.ErrPolicyViolation) || errors.Is(err, scan.ErrInvalidPolicy)) {
+		return pipeline.Permanent(fmt.Errorf("gate %s: %w", g.name, err))
+	}
+	if err != nil {
+		return fmt.Errorf("gate %s: %w", g.name, err)
+	}
+	return nil
+}
+
+// check applies the policy to the findings in st and records the verdict.
+func (g *ScanGate) check(st *pipeline.State) error {
 	var all []scan.Finding
 	for _, k := range g.findings {
 		fs, err := k.Get(st)
 		if err != nil {
-			return fmt.Errorf("gate %s: %w", g.name, err)
+			return err
 		}
 		all = append(all, fs...)
 	}
@@ -191,8 +203,5 @@ func (g *ScanGate) Run(_ context.Context, st *pipeline.State) error {
 	if g.verdict.Name() != "" {
 		g.verdict.Put(st, v)
 	}
-	if err != nil {
-		return pipeline.Permanent(fmt.Errorf("gate %s: %w", g.name, err))
-	}
-	return nil
+	return err
 }
