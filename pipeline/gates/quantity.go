@@ -192,28 +192,23 @@ func (q Quantity) String() string {
 	if q.binary {
 		whole, rem := new(big.Int).QuoRem(n, bigNano, new(big.Int))
 		if rem.Sign() == 0 && whole.Cmp(big1024) >= 0 {
-			suffixes := []string{"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"}
-			i := 0
-			for i < len(suffixes)-1 {
-				d, m := new(big.Int).QuoRem(whole, big1024, new(big.Int))
-				if m.Sign() != 0 {
-					break
-				}
-				whole = d
-				i++
-			}
-			return sign + whole.String() + suffixes[i]
+			return sign + withSuffix(whole, big1024, []string{"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"})
 		}
 	}
-	suffixes := []string{"n", "u", "m", "", "k", "M", "G", "T", "P", "E"}
+	return sign + withSuffix(n, big1000, []string{"n", "u", "m", "", "k", "M", "G", "T", "P", "E"})
+}
+
+// withSuffix writes n (not negative) with the last of suffixes, each a
+// factor of base above the one before, that leaves a whole number.
+func withSuffix(n, base *big.Int, suffixes []string) string {
 	i := 0
 	for i < len(suffixes)-1 {
-		d, m := new(big.Int).QuoRem(n, big1000, new(big.Int))
+		d, m := new(big.Int).QuoRem(n, base, new(big.Int))
 		if m.Sign() != 0 {
 			break
 		}
 		n = d
 		i++
 	}
-	return sign + n.String() + suffixes[i]
+	return n.String() + suffixes[i]
 }
