@@ -28,8 +28,8 @@
 // duration, in a time zone; deny wins; override roles; rollbacks not
 // gated unless asked; see [Window] for the RRULE subset and its
 // daylight-saving semantics), [Scan] (the image scanned by digest
-// through pipeline/scan, judged with its expiring allowlist, re-run when
-// older than a maximum age), [Holds] (holds and quarantined digests),
+// through pipeline/scan, judged with its expiring allowlist, kept in the
+// repository and re-run when older than a maximum age), [Holds] (holds and quarantined digests),
 // [Health] (the source environment is healthy) and [Tests] (suites
 // recorded as passed with the release in the previous environment,
 // [TrailerTests]). Every policy fails safe: one that cannot tell blocks.
@@ -59,9 +59,14 @@
 //
 //	.flightdeck/approvals/<app>/<env>/<plan hash hex>/<approver>.json      an Approval (canonical JSON, what is signed)
 //	.flightdeck/approvals/<app>/<env>/<plan hash hex>/<approver>.json.sig  its SSH or OpenPGP signature (absent in trusted-caller mode)
+//	.flightdeck/scans/<app>/<digest hex>.json                              a ScanRecord: the findings of the image by digest, and when it was scanned
 //
-// each written by one commit with action "approve" and the plan hash
-// trailer; and a commit per promotion (action "promote", the release's
+// each approval written by one commit with action "approve" and the plan
+// hash trailer, each scan result by one commit with action "scan" and
+// the Flightdeck-Scanned trailer (the reference scanned) when the scan
+// runs (a result is kept per app and digest, not per environment: every
+// environment judges the same findings by its own policy and allowlist);
+// and a commit per promotion (action "promote", the release's
 // trailers, Flightdeck-From, Flightdeck-Plan-Hash, Flightdeck-Reason).
 // Holds and quarantines (.flightdeck/holds, .flightdeck/quarantine) and
 // verification markers (commits with Flightdeck-Verified) are written by

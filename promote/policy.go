@@ -96,6 +96,11 @@ type Input struct {
 	Tree *gitops.Tree
 	// History reads the repository's flightdeck commits.
 	History gitops.Historian
+	// Writer, when set, lets a policy record what it learned as a
+	// commit of its own (the [Scan] policy keeps its results so). It is
+	// set only when the policy is evaluated before a push attempt, never
+	// on the tree an attempt is building.
+	Writer gitops.Writer
 }
 
 // Auto is the policy of an environment that every commit to a branch

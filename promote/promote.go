@@ -564,6 +564,9 @@ func (p *Promoter) decider(ctx context.Context, pl *Plan, rung Rung, req Request
 func (d *decider) evaluate(ctx context.Context, t *gitops.Tree) []Verdict {
 	in := &Input{Plan: d.plan, Now: d.p.o.clock.Now(), Trigger: d.req.Trigger, Branch: d.req.Branch,
 		Actor: d.req.Actor, Roles: d.req.Roles, Tree: t, History: d.memo}
+	if t == nil {
+		in.Writer = d.p.rw
+	}
 	out := make([]Verdict, 0, len(d.rung.Policies))
 	for _, pol := range d.rung.Policies {
 		v := pol.Evaluate(ctx, in)

@@ -2,12 +2,16 @@ package promote
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"path"
 	"strings"
 	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
 )
 
@@ -18,6 +22,15 @@ import (
 // allowlist at the decision's time. A result is reused for MaxAge and
 // re-run after; a scan that fails blocks.
 //
+// Results are kept with the release in the GitOps repository, at
+// [ScanPath] (a [ScanRecord]), each written by its own commit (action
+// "scan") when the scan runs, so another process, or this one started
+// again, reuses a recent result instead of scanning again. The record
+// holds the findings, not the verdict: they are judged again at every
+// decision, by the environment's policy and allowlist of the moment. A
+// result that cannot be recorded blocks (Git is the only state); a
+// record that does not parse is scanned again and replaced.
+//
 // A Scan is safe for concurrent use; create it with [NewScan].
 type Scan struct {
 	scanner scan.Scanner
@@ -26,12 +39,32 @@ type Scan struct {
 
 	mu      sync.Mutex
 	policy  scan.Policy
-	results map[string]scanResult
+	results map[string]ScanRecord
 }
 
-type scanResult struct {
-	at       time.Time
-	findings []scan.Finding
+// ScanRecord is a scan's result as kept in the repository, at
+// [ScanPath]: what was scanned, when (by the Promoter's clock), and
+// what was found.
+type ScanRecord struct {
+	App    string `json:"app"`
+	Digest string `json:"digest"`
+	// Ref is the reference scanned, "image@digest".
+	Ref       string         `json:"ref"`
+	ScannedAt time.Time      `json:"scannedAt"`
+	Findings  []scan.Finding `json:"findings"`
+}
+
+// ActionScan is the action of the commits that record scan results.
+const ActionScan gitops.Action = "scan"
+
+// TrailerScanned names the reference a scan commit's record is of.
+const TrailerScanned = "Flightdeck-Scanned"
+
+// ScanPath returns where the scan result of app's image digest is kept:
+// .flightdeck/scans/<app>/<digest hex>.json.
+func ScanPath(app, digest string) string {
+	_, hex, _ := strings.Cut(digest, ":")
+	return path.Join(".flightdeck", "scans", app, hex+".json")
 }
 
 // NewScan returns the scan policy: s scans, p judges, and a result older
@@ -42,7 +75,7 @@ func NewScan(s scan.Scanner, p scan.Policy, maxAge time.Duration, image func(ctx
 	if maxAge <= 0 {
 		maxAge = time.Hour
 	}
-	return &Scan{scanner: s, policy: p, maxAge: maxAge, image: image, results: map[string]scanResult{}}
+	return &Scan{scanner: s, policy: p, maxAge: maxAge, image: image, results: map[string]ScanRecord{}}
 }
 
 // SetPolicy replaces the scan policy (a new allowlist entry, say); the
@@ -59,14 +92,56 @@ func (*Scan) Name() string { return "scan" }
 // Validate checks the scan policy.
 func (s *Scan) Validate() error { return s.policy.Validate() }
 
+func (s *Scan) fresh(r ScanRecord, ok bool, now time.Time) bool {
+	return ok && now.Sub(r.ScannedAt) < s.maxAge
+}
+
+// load reads the kept scan result at file: from the tree the decision is
+// made on, or else from the repository's head. A record of another
+// reference, or one that does not parse, is none.
+func load(ctx context.Context, in *Input, file string) (ScanRecord, bool) {
+	var data []byte
+	var err error
+	switch {
+	case in.Tree != nil:
+		data, err = in.Tree.ReadFile(file)
+	case in.History != nil:
+		data, err = in.History.ReadFile(ctx, "", file)
+	default:
+		return ScanRecord{}, false
+	}
+	var r ScanRecord
+	if err != nil || json.Unmarshal(data, &r) != nil || r.Ref != in.Plan.Release.Ref() {
+		return ScanRecord{}, false
+	}
+	return r, true
+}
+
+func record(ctx context.Context, w gitops.Writer, file string, r ScanRecord) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tr := gitops.Trailers{Action: ActionScan, App: r.App}
+	tr.Extra.Set(TrailerScanned, r.Ref)
+	_, err = w.Apply(ctx, gitops.Change{
+		Message:  fmt.Sprintf("scan %s %s: %d findings", r.App, short(r.Digest), len(r.Findings)),
+		Trailers: tr, Edits: []gitops.Edit{gitops.WriteFile{Path: file, Data: append(data, '\n')}}})
+	return err
+}
+
 // Evaluate implements [Policy].
 func (s *Scan) Evaluate(ctx context.Context, in *Input) Verdict {
 	ref := in.Plan.Release.Ref()
+	file := ScanPath(in.Plan.App, in.Plan.Release.Digest)
 	s.mu.Lock()
 	r, ok := s.results[ref]
 	pol := s.policy
 	s.mu.Unlock()
-	if !ok || in.Now.Sub(r.at) >= s.maxAge {
+	if !s.fresh(r, ok, in.Now) {
+		r, ok = load(ctx, in, file)
+	}
+	if !s.fresh(r, ok, in.Now) {
 		t := scan.Target{ImageRef: ref}
 		if s.image != nil {
 			img, err := s.image(ctx, ref)
@@ -79,13 +154,20 @@ func (s *Scan) Evaluate(ctx context.Context, in *Input) Verdict {
 		if err != nil {
 			return block(s, "scan of %s failed: %v", ref, err)
 		}
-		r = scanResult{at: in.Now, findings: f}
-		s.mu.Lock()
-		s.results[ref] = r
-		s.mu.Unlock()
+		r = ScanRecord{App: in.Plan.App, Digest: in.Plan.Release.Digest, Ref: ref, ScannedAt: in.Now, Findings: f}
+		if in.Writer != nil {
+			if err := record(ctx, in.Writer, file, r); err != nil {
+				return block(s, "scan result of %s cannot be recorded at %s: %v", ref, file, err)
+			}
+		}
 	}
-	v, err := pol.Check(in.Now, r.findings)
-	age := in.Now.Sub(r.at).Round(time.Second)
+	s.mu.Lock()
+	if cur, ok := s.results[ref]; !ok || cur.ScannedAt.Before(r.ScannedAt) {
+		s.results[ref] = r
+	}
+	s.mu.Unlock()
+	v, err := pol.Check(in.Now, r.Findings)
+	age := in.Now.Sub(r.ScannedAt).Round(time.Second)
 	if err != nil {
 		return block(s, "%v (scanned %s ago)", err, age)
 	}
@@ -96,5 +178,5 @@ func (s *Scan) Evaluate(ctx context.Context, in *Input) Verdict {
 	if len(allowed) > 0 {
 		return allow(s, "no finding fails the policy (scanned %s ago; allowed: %s)", age, strings.Join(allowed, ", "))
 	}
-	return allow(s, "no finding fails the policy (scanned %s ago, %d findings)", age, len(r.findings))
+	return allow(s, "no finding fails the policy (scanned %s ago, %d findings)", age, len(r.Findings))
 }

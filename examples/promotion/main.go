@@ -5,10 +5,12 @@
 //  1. a commit to main of the source repository reaches dev by itself;
 //  2. staging is promoted by hand, printing the plan: the release notes
 //     read from the source repository and the rendered diff;
-//  3. prod is blocked by a weekend freeze (explain prints when it
-//     reopens), then by approvals 1 of 2 (approvals signed with SSH keys
-//     and verified against an allowed-signers file), then by a scan
-//     finding until an allowlist entry accepts it, and is then promoted.
+//  3. prod is blocked by a weekend freeze (an RFC 5545 RRULE; explain
+//     prints when it reopens), then by approvals 1 of 2 (approvals signed
+//     with SSH keys and verified against an allowed-signers file), then
+//     by a scan finding until an allowlist entry accepts it; the next run
+//     of the tool, a new process, reads the scan result kept in the GitOps
+//     repository instead of scanning again, and promotes.
 //
 // Time is a fake clock, so the weekend passes at once. Run it with:
 //
@@ -98,23 +100,30 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 
 	// The scanner finds one advisory in the new image; the policy fails
-	// at high.
+	// at high. scans counts the scans of every run of the tool.
+	scans := 0
 	scanner := scan.ScannerFunc(func(_ context.Context, t scan.Target) ([]scan.Finding, error) {
+		scans++
 		return []scan.Finding{{ID: "GO-2026-4242", Package: "golang.org/x/net", Installed: "v0.30.0", Fixed: "v0.38.0", Severity: scan.SeverityHigh, Location: t.ImageRef}}, nil
 	})
 	scanPolicy := scan.Policy{FailAt: scan.SeverityHigh}
-	sc := promote.NewScan(scanner, scanPolicy, 24*time.Hour, nil)
 
-	ladder := promote.DefaultLadder()
-	ladder[2].Policies = append(ladder[2].Policies,
-		promote.Windows{Deny: []promote.Window{{Name: "weekend freeze", Schedule: "0 16 * * fri", Duration: 64 * time.Hour, TimeZone: "Europe/Berlin"}}},
-		promote.Approvals{Rules: []promote.Rule{{N: 2, Of: []string{"group:sre"}}},
-			Groups: map[string][]string{"sre": {"alice@example.com", "bob@example.com"}}, Verifier: promote.SSHVerifier{Signers: allowed}},
-		sc,
-	)
-	p, err := promote.New(repo, ladder, promote.WithClock(clk), promote.WithObserver(func(e promote.Event) {
-		fmt.Fprintf(out, "  event: %s %s → %s\n", e.Kind, e.App, e.To)
-	}))
+	// promoter is one run of the release tool, with its own scan policy.
+	promoter := func(repo *gitops.Repo, scanPolicy scan.Policy) (*promote.Promoter, error) {
+		ladder := promote.DefaultLadder()
+		ladder[2].Policies = append(ladder[2].Policies,
+			// From Friday 16:00 for two days (nominal, as RFC 5545 says)
+			// and sixteen hours: Monday 08:00 in Berlin.
+			promote.Windows{Deny: []promote.Window{{Name: "weekend freeze", RRule: "DTSTART;TZID=Europe/Berlin:20260102T160000\nRRULE:FREQ=WEEKLY;BYDAY=FR\nDURATION:P2DT16H"}}},
+			promote.Approvals{Rules: []promote.Rule{{N: 2, Of: []string{"group:sre"}}},
+				Groups: map[string][]string{"sre": {"alice@example.com", "bob@example.com"}}, Verifier: promote.SSHVerifier{Signers: allowed}},
+			promote.NewScan(scanner, scanPolicy, 24*time.Hour, nil),
+		)
+		return promote.New(repo, ladder, promote.WithClock(clk), promote.WithObserver(func(e promote.Event) {
+			fmt.Fprintf(out, "  event: %s %s → %s\n", e.Kind, e.App, e.To)
+		}))
+	}
+	p, err := promoter(repo, scanPolicy)
 	if err != nil {
 		return err
 	}
@@ -198,12 +207,28 @@ func run(ctx context.Context, out io.Writer) error {
 	if _, err := p.Promote(ctx, promote.Request{Actor: "ann@example.com"}, pl); err != nil {
 		fmt.Fprintln(out, "  promote:", err)
 	}
+	fmt.Fprintf(out, "  the scan result is kept in the GitOps repository at %s\n", shortPath(promote.ScanPath(pl.App, pl.Release.Digest)))
 	fmt.Fprintln(out, "  security accepts GO-2026-4242 for two weeks (not reachable)")
 	scanPolicy.Allow = append(scanPolicy.Allow, scan.Allow{ID: "GO-2026-4242", Reason: "the vulnerable parser is not reachable", Expires: clk.Now().Add(14 * 24 * time.Hour)})
-	sc.SetPolicy(scanPolicy)
+	fmt.Fprintln(out, "  the release tool runs again, a new process with its own clone:")
+	clk.Advance(10 * time.Minute)
+	repo2, err := gitops.New(gitopstest.FileURL(bare), gitops.WithCacheDir(filepath.Join(dir, "cache2")), gitops.WithClock(clk))
+	if err != nil {
+		return err
+	}
+	defer repo2.Close()
+	if p, err = promoter(repo2, scanPolicy); err != nil {
+		return err
+	}
+	scans = 0
 	outs, err := p.Promote(ctx, promote.Request{Actor: "ann@example.com", Reason: "vouchers"}, pl)
 	if err != nil {
 		return err
+	}
+	for _, v := range outs[0].Explanation.Verdicts {
+		if v.Policy == "scan" {
+			fmt.Fprintf(out, "  %s; scans run: %d\n", v, scans)
+		}
 	}
 	fmt.Fprintf(out, "  prod runs %s (commit %s)\n", pl.Release.Tag, short(outs[0].Result.Commit.String()))
 	h, err := repo.History(ctx, gitops.HistoryQuery{App: "checkout", Environment: "prod", Limit: 1})
@@ -225,6 +250,12 @@ func berlin() *time.Location {
 func release(srcDir, rev string, n int, at time.Time) flightdeck.Release {
 	return flightdeck.Release{App: "checkout", Image: gitopstest.Image("checkout"), Digest: fmt.Sprintf("sha256:%064x", n),
 		Tag: fmt.Sprintf("1.%d.0", n), SourceRepo: srcDir, Revision: rev, Time: at}
+}
+
+// shortPath abbreviates the digest in a scan record's path.
+func shortPath(p string) string {
+	dir, file := filepath.Split(p)
+	return dir + short(file) + "….json"
 }
 
 func short(h string) string {

@@ -1,0 +1,143 @@
+package promote_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flightdeck-dev/flightdeck/gitops"
+	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
+	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
+	"github.com/flightdeck-dev/flightdeck/promote"
+)
+
+// process is one run of a tool: its own clone of the GitOps repository,
+// its own scan policy (nothing in memory) and a count of scans.
+type process struct {
+	p     *promote.Promoter
+	scans *atomic.Int32
+}
+
+func (e *env) process(policy scan.Policy, maxAge time.Duration) process {
+	var n atomic.Int32
+	sc := promote.NewScan(scan.ScannerFunc(func(context.Context, scan.Target) ([]scan.Finding, error) {
+		n.Add(1)
+		return []scan.Finding{{ID: "GO-2026-0001", Aliases: []string{"CVE-2026-1111"}, Package: "golang.org/x/net", Installed: "v0.30.0", Severity: scan.SeverityHigh}}, nil
+	}), policy, maxAge, nil)
+	p, err := promote.New(e.newRepo(), ladder(sc), promote.WithClock(e.clk))
+	require.NoError(e.t, err)
+	return process{p: p, scans: &n}
+}
+
+func (pr process) explain(t *testing.T, pl *promote.Plan) promote.Explanation {
+	ex, err := pr.p.Explain(context.Background(), pl, promote.Request{})
+	require.NoError(t, err)
+	return ex
+}
+
+func TestScanResultsKeptInGitAcrossProcesses(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	policy := scan.Policy{FailAt: scan.SeverityMedium, Allow: []scan.Allow{{ID: "CVE-2026-1111", Reason: "parser not reachable", Expires: t0.Add(3 * time.Hour)}}}
+
+	first := e.process(policy, 2*time.Hour)
+	pl, err := first.p.Plan(ctx, "shop", "prod")
+	require.NoError(t, err)
+	ex := first.explain(t, pl)
+	assert.True(t, ex.Allowed, ex.String())
+	assert.EqualValues(t, 1, first.scans.Load())
+
+	// The result is in the repository, by its own commit.
+	file := promote.ScanPath("shop", pl.Release.Digest)
+	assert.Equal(t, ".flightdeck/scans/shop/"+pl.Release.Digest[len("sha256:"):]+".json", file)
+	data, err := e.newRepo().ReadFile(ctx, "", file)
+	require.NoError(t, err)
+	var rec promote.ScanRecord
+	require.NoError(t, json.Unmarshal(data, &rec))
+	assert.Equal(t, pl.Release.Ref(), rec.Ref)
+	assert.True(t, t0.Equal(rec.ScannedAt), rec.ScannedAt.String())
+	require.Len(t, rec.Findings, 1)
+	assert.Equal(t, scan.SeverityHigh, rec.Findings[0].Severity)
+	h, err := e.repo.History(ctx, gitops.HistoryQuery{App: "shop", Actions: []gitops.Action{promote.ActionScan}})
+	require.NoError(t, err)
+	require.Len(t, h, 1)
+	v, _ := h[0].Trailers.Extra.Get(promote.TrailerScanned)
+	assert.Equal(t, pl.Release.Ref(), v)
+
+	// A fresh process 30 minutes later reuses it: no scan.
+	e.clk.Advance(30 * time.Minute)
+	second := e.process(policy, 2*time.Hour)
+	ex = second.explain(t, pl)
+	assert.True(t, ex.Allowed, ex.String())
+	assert.Contains(t, ex.String(), "scanned 30m0s ago")
+	assert.EqualValues(t, 0, second.scans.Load(), "a recent result is reused")
+
+	// Past the maximum age a fresh process scans again and records it.
+	e.clk.Advance(2 * time.Hour) // t0+2h30m
+	third := e.process(policy, 2*time.Hour)
+	ex = third.explain(t, pl)
+	assert.True(t, ex.Allowed, ex.String())
+	assert.EqualValues(t, 1, third.scans.Load(), "an old result is re-run")
+	assert.Contains(t, ex.String(), "scanned 0s ago")
+	data, err = e.newRepo().ReadFile(ctx, "", file)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &rec))
+	assert.True(t, t0.Add(150*time.Minute).Equal(rec.ScannedAt), rec.ScannedAt.String())
+
+	// At t0+3h10m the result is recent but the allowlist entry has
+	// expired: the finding blocks again, without a scan.
+	e.clk.Advance(40 * time.Minute)
+	fourth := e.process(policy, 2*time.Hour)
+	ex = fourth.explain(t, pl)
+	assert.False(t, ex.Allowed)
+	assert.Contains(t, ex.String(), "GO-2026-0001")
+	assert.Contains(t, ex.String(), "allowlist entry for CVE-2026-1111 expired 2026-03-02")
+	assert.EqualValues(t, 0, fourth.scans.Load())
+	_, err = fourth.p.Promote(ctx, promote.Request{}, pl)
+	require.ErrorIs(t, err, promote.ErrBlocked)
+
+	// A renewed entry lets a fresh process promote on the kept result.
+	policy.Allow[0].Expires = t0.Add(30 * 24 * time.Hour)
+	fifth := e.process(policy, 2*time.Hour)
+	_, err = fifth.p.Promote(ctx, promote.Request{}, pl)
+	require.NoError(t, err)
+	assert.EqualValues(t, 0, fifth.scans.Load())
+}
+
+// A record that does not parse is scanned again and replaced; one that
+// cannot be written blocks.
+func TestScanRecordRepairedOrBlocking(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	pr := e.process(scan.Policy{FailAt: scan.SeverityCritical}, time.Hour)
+	pl, err := pr.p.Plan(ctx, "shop", "prod")
+	require.NoError(t, err)
+	file := promote.ScanPath("shop", pl.Release.Digest)
+	gitopstest.Commit(t, e.bare, gitopstest.Files{file: "{not json"}, nil, "garbage")
+	ex := pr.explain(t, pl)
+	assert.True(t, ex.Allowed, ex.String())
+	assert.EqualValues(t, 1, pr.scans.Load())
+	data, err := e.newRepo().ReadFile(ctx, "", file)
+	require.NoError(t, err)
+	assert.True(t, json.Valid(data))
+
+	var n atomic.Int32
+	sc := promote.NewScan(scan.ScannerFunc(func(context.Context, scan.Target) ([]scan.Finding, error) {
+		n.Add(1)
+		return nil, nil
+	}), scan.Policy{}, time.Hour, nil)
+	failing := gitops.WriterFunc(func(context.Context, gitops.Change) (gitops.Result, error) {
+		return gitops.Result{}, gitops.ErrConflict
+	})
+	other := *pl
+	other.Release.Digest = digest(99)
+	v := sc.Evaluate(ctx, &promote.Input{Plan: &other, Now: t0, Writer: failing})
+	assert.False(t, v.Allowed)
+	assert.Contains(t, v.Reason, "cannot be recorded at .flightdeck/scans/shop/")
+	assert.EqualValues(t, 1, n.Load())
+}
