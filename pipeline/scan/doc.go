@@ -1,5 +1,6 @@
 // Package scan finds known vulnerabilities in source code, binaries and
-// images, and decides with a [Policy] whether they fail a build.
+// images, and credentials committed to a source tree, and decides with a
+// [Policy] whether they fail a build.
 //
 // Every [Scanner] returns the SDK's own [Finding] (ID, aliases, package,
 // installed and fixed versions, severity, reachability, location), so a
@@ -18,10 +19,25 @@
 //     ([ErrNotInstalled] otherwise); [ParseTrivyJSON] and [ParseGrypeJSON]
 //     read reports produced elsewhere, for example by an earlier CI job.
 //
+// Secrets: [NewSecretScanner] is a built-in scanner of a directory for
+// the common token formats (AWS access key IDs, GitHub, Slack, Google
+// and Stripe keys, PEM private keys, high-entropy values assigned to
+// credential-like names; see [DefaultSecretRules]), under gitleaks' rule
+// IDs. [NewGitleaks] runs gitleaks (`detect --no-git --redact`) when it
+// is installed, and [NewSecrets] picks gitleaks when present, else the
+// built-in scanner; [NewSecretsStage] is that scan as a pipeline stage.
+// A secret is a [Finding] of Kind [KindSecret]: ID is the rule, Package
+// the file, Line the line, Aliases its fingerprint
+// "<file>:<rule>:<line>", and Match an excerpt with the secret masked
+// ([Mask]). The secret itself never reaches a finding, an error, a log
+// line or a report.
+//
 // A [Policy] fails findings at or above a severity, optionally only
 // reachable ones, except those accepted by an allowlist entry; every
 // entry carries a reason and an expiry date, and stops applying once
-// expired. [Policy.Check] takes the time explicitly so callers pass their
+// expired. One policy governs both kinds: a secret is allowlisted by rule
+// and file (Allow{ID: "github-pat", Package: "testdata/token.txt"}) or by
+// fingerprint (Allow{ID: "config/app.env:github-pat:3"}). [Policy.Check] takes the time explicitly so callers pass their
 // clock's reading and tests need no real clock. The Go vulnerability
 // database assigns no severities: [WithSeverities] supplies them, and
 // [Policy.UnknownAs] (Critical by default) decides how unrated findings

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
@@ -59,4 +61,22 @@ func ExampleNewStage() {
 	// Output:
 	// scan failed 1
 	// true
+}
+
+// A source tree scanned for committed credentials; the finding names the
+// rule, file and line, and masks the secret.
+func ExampleNewSecretScanner() {
+	dir, _ := os.MkdirTemp("", "src")
+	defer os.RemoveAll(dir)
+	token := "gh" + "p_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8" // assembled, so this file holds no token
+	_ = os.WriteFile(filepath.Join(dir, "ci.env"), []byte("# CI\nGITHUB_TOKEN="+token+"\n"), 0o600)
+
+	fs, _ := scan.NewSecretScanner().Scan(context.Background(), scan.Target{Dir: dir})
+	for _, f := range fs {
+		fmt.Println(f)
+		fmt.Println(f.Aliases[0])
+	}
+	// Output:
+	// secret github-pat in ci.env:2: ghp_**** (critical)
+	// ci.env:github-pat:2
 }

@@ -72,16 +72,54 @@ func (s *Severity) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Finding is one vulnerability found in one package at one location. It
-// is the SDK's own type; every [Scanner] converts its tool's output to it.
+// Kind says what a [Finding] is.
+type Kind int
+
+// Kinds of findings.
+const (
+	// KindVulnerability is a known vulnerability in a package (the zero
+	// value).
+	KindVulnerability Kind = iota
+	// KindSecret is a credential committed to the source tree.
+	KindSecret
+)
+
+// String returns "vulnerability" or "secret".
+func (k Kind) String() string {
+	if k == KindSecret {
+		return "secret"
+	}
+	return "vulnerability"
+}
+
+// Finding is one vulnerability found in one package at one location, or
+// one secret found in one file at one line. It is the SDK's own type;
+// every [Scanner] converts its tool's output to it, so one [Policy] and
+// one allowlist govern both kinds.
+//
+// For a secret (Kind [KindSecret]) ID is the rule that matched (gitleaks'
+// rule IDs, such as "github-pat" or "aws-access-token"), Aliases holds
+// its fingerprint "<file>:<rule>:<line>" (the form gitleaks uses in
+// .gitleaksignore), Package is the file's slash-separated path relative
+// to the scanned directory, Line its line, Match a redacted excerpt, and
+// Location "<file>:<line>". The secret itself is never kept.
 type Finding struct {
+	// Kind is what was found; the zero value is a vulnerability.
+	Kind Kind
 	// ID is the advisory's primary identifier, for example "GO-2024-2687"
-	// or "CVE-2024-24786".
+	// or "CVE-2024-24786"; for a secret, the rule's ID.
 	ID string
-	// Aliases are other identifiers of the same advisory (CVE, GHSA, …).
+	// Aliases are other identifiers of the same advisory (CVE, GHSA, …);
+	// for a secret, its fingerprint.
 	Aliases []string
-	// Package is the affected module or package name.
+	// Package is the affected module or package name; for a secret, the
+	// file it is in.
 	Package string
+	// Line is a secret's line in Package, counted from 1.
+	Line int
+	// Match is a secret's matched text with the secret masked, for
+	// example `token = "ghp_****"`.
+	Match string
 	// Installed is the version found.
 	Installed string
 	// Fixed is the first fixed version, or "" when no fix is known.
@@ -115,8 +153,12 @@ func (f Finding) Matches(id string) bool {
 	return false
 }
 
-// String returns "ID package@installed (severity)".
+// String returns "ID package@installed (severity)", or for a secret
+// "secret ID in file:line: match (severity)".
 func (f Finding) String() string {
+	if f.Kind == KindSecret {
+		return fmt.Sprintf("secret %s in %s:%d: %s (%s)", f.ID, f.Package, f.Line, f.Match, f.Severity)
+	}
 	return fmt.Sprintf("%s %s@%s (%s)", f.ID, f.Package, f.Installed, f.Severity)
 }
 
@@ -128,6 +170,7 @@ func Sort(fs []Finding) {
 			cmp.Compare(b.Severity, a.Severity),
 			cmp.Compare(a.ID, b.ID),
 			cmp.Compare(a.Package, b.Package),
+			cmp.Compare(a.Line, b.Line),
 			cmp.Compare(a.Location, b.Location),
 		)
 	})

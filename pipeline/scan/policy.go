@@ -26,11 +26,15 @@ type Policy struct {
 	Allow []Allow
 }
 
-// Allow accepts a finding until an expiry date.
+// Allow accepts a finding until an expiry date. For a secret, ID is the
+// rule (with Package, the file: "this rule in this file") or the
+// finding's fingerprint "<file>:<rule>:<line>" (that one finding).
 type Allow struct {
-	// ID is the advisory ID or any alias (for example a CVE). Required.
+	// ID is the advisory ID or any alias (for example a CVE); for
+	// secrets the rule ID or a fingerprint. Required.
 	ID string
-	// Package, when set, restricts the entry to findings in that package.
+	// Package, when set, restricts the entry to findings in that package
+	// (for secrets, that file).
 	Package string
 	// Reason says why the finding is accepted. Required.
 	Reason string
@@ -111,6 +115,10 @@ func (e *ViolationError) Error() string {
 	parts := make([]string, 0, len(e.Failed))
 	for _, f := range e.Failed {
 		s := f.String()
+		if f.Kind == KindSecret {
+			parts = append(parts, s)
+			continue
+		}
 		if f.Fixed != "" {
 			s += " fixed in " + f.Fixed
 		}

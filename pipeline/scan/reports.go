@@ -252,20 +252,11 @@ func (t *Tool) Scan(ctx context.Context, target Target) ([]Finding, error) {
 		if t.name == "grype" {
 			subject = args[0]
 		}
-		var stdout, stderr bytes.Buffer
-		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		// After ctx ends and the tool is killed, stop waiting for any
-		// children that still hold its output open.
-		cmd.WaitDelay = 2 * time.Second
-		err := cmd.Run()
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, &ScanError{Scanner: t.name, Target: subject, Err: errors.Join(cerr, err)}
-		}
+		stdout, err := runTool(ctx, t.name, bin, subject, args)
 		if err != nil {
-			return nil, &ScanError{Scanner: t.name, Target: subject, Stderr: trimOutput(stderr.Bytes()), Err: err}
+			return nil, err
 		}
-		fs, err := t.parse(&stdout)
+		fs, err := t.parse(bytes.NewReader(stdout))
 		if err != nil {
 			return nil, &ScanError{Scanner: t.name, Target: subject, Err: err}
 		}
@@ -274,4 +265,24 @@ func (t *Tool) Scan(ctx context.Context, target Target) ([]Finding, error) {
 	}
 	Sort(out)
 	return out, nil
+}
+
+// runTool runs a scanner's program and returns its stdout. A failure is
+// a [*ScanError] naming the scanner and subject, with the program's
+// stderr unless ctx ended.
+func runTool(ctx context.Context, name, bin, subject string, args []string) ([]byte, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// After ctx ends and the tool is killed, stop waiting for any
+	// children that still hold its output open.
+	cmd.WaitDelay = 2 * time.Second
+	err := cmd.Run()
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, &ScanError{Scanner: name, Target: subject, Err: errors.Join(cerr, err)}
+	}
+	if err != nil {
+		return nil, &ScanError{Scanner: name, Target: subject, Stderr: trimOutput(stderr.Bytes()), Err: err}
+	}
+	return stdout.Bytes(), nil
 }
