@@ -16,6 +16,14 @@
 // where one was expected, malformed exposition text and 5xx replies are all
 // Error measurements. [AllOf], [AnyOf] and [WorstStatus] combine.
 //
+// [ErrorLogs] watches logs: it counts the lines of a [LogSource] that
+// match an error pattern ([DefaultErrorPattern]: level=error,
+// "level":"error", ERROR, panic: and their kin) over a trailing window
+// and fails when their rate (per minute, or per request with a
+// [RequestCounter]) is above a limit. A window without any line is no
+// data, never a clean log. gitops/argocd's LogSource reads an
+// application's pod logs through Argo CD.
+//
 // The package is fail-safe by construction: nothing that could not be
 // measured, and nothing an evaluator judged Failed, ever reads as a
 // success. A Successful measurement without a value (Value NaN and no

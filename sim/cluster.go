@@ -73,6 +73,10 @@ type Behavior struct {
 	// ErrorRate is the probability (0 to 1) that the pod fails a request
 	// (HTTP 500); each failure is logged ([Cluster.Logs]).
 	ErrorRate float64
+	// AccessLog makes the pod also log an info line for each request it
+	// answers well, as a web server's access log does, so its log says
+	// how many requests the error lines are among.
+	AccessLog bool
 	// Latency is the distribution of the pod's request durations.
 	Latency Latency
 	// CPUPerRequest is the CPU time one request costs the pod's first

@@ -46,7 +46,8 @@
 //     [WithRegisterer] registers the same metrics with a registry of
 //     yours. [Cluster.Requests] counts one Deployment's requests, and
 //     [Cluster.Logs] returns the error lines pods logged, one per failed
-//     request.
+//     request (and an access-log line per request answered well when
+//     their [Behavior] asks for it).
 //   - Services get a cluster IP and, when of type LoadBalancer, an
 //     ingress address; Gateway API HTTPRoutes are Accepted by each parent;
 //     any other kind is stored as given.

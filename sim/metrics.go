@@ -214,7 +214,8 @@ type logEntry struct {
 
 // Logs returns the log lines of the pods of ref (a Pod, a ReplicaSet or a
 // Deployment) as of now, oldest first: each pod logs one error line per
-// failed request and keeps its newest 1000 lines. Pods that are gone take
+// failed request (and, with [Behavior.AccessLog], one info line per
+// request it answered well) and keeps its newest 1000 lines. Pods that are gone take
 // their logs with them, as in Kubernetes. It returns an error wrapping
 // [ErrNotFound] if ref names no such object.
 func (c *Cluster) Logs(ref Ref) ([]LogLine, error) {

@@ -345,9 +345,12 @@ func (c *Cluster) serve(d *deployment, rs *replicaSet, p *pod, t time.Time) int 
 	}
 	s.observe(lat)
 	p.served++
-	if code != http200 {
+	switch {
+	case code != http200:
 		p.log(t, fmt.Sprintf(`level=error msg="request failed" method=GET path=/ status=%d duration=%s`,
 			code, strconv.FormatFloat(lat, 'f', 3, 64)+"s"))
+	case b.AccessLog:
+		p.log(t, `level=info msg="request served" method=GET path=/ status=200 duration=`+strconv.FormatFloat(lat, 'f', 3, 64)+"s")
 	}
 	return code
 }

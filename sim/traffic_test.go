@@ -482,3 +482,24 @@ func BenchmarkSendThroughRoute(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+func TestAccessLogLinesBesideTheErrors(t *testing.T) {
+	clk := sim.NewClock(time.Time{})
+	c := sim.New(clk, sim.WithDefaultBehavior(sim.Behavior{ErrorRate: 0.25, AccessLog: true, Latency: sim.Latency{Median: 30 * time.Millisecond}}))
+	apply(t, c, deploymentYAML("web", "web:v1", 2, "")+serviceYAML("web", "app: web"))
+	res, err := c.Send(context.Background(), svcRef("web"), 200)
+	require.NoError(t, err)
+	lines, err := c.Logs(web)
+	require.NoError(t, err)
+	require.Len(t, lines, 200, "one line per request")
+	errs := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l.Text, "level=error ") {
+			errs++
+		} else {
+			assert.Equal(t, `level=info msg="request served" method=GET path=/ status=200 duration=0.030s`, l.Text)
+		}
+	}
+	assert.Equal(t, res.Codes[500], errs)
+	assert.Equal(t, res.Codes[200], len(lines)-errs)
+}

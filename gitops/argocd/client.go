@@ -353,11 +353,29 @@ func unreachable(err error) bool {
 }
 
 // errorBody is the gRPC-gateway error JSON of v1 ({"error", "code",
-// "message"}) and v2 ({"code", "message"}).
+// "message"}) and v2 ({"code", "message"}), or the error chunk a stream
+// that fails before its first message answers with ({"error": {…}}).
 type errorBody struct {
-	Error   string `json:"error"`
-	Code    int    `json:"code"`
-	Message string `json:"message"`
+	Error   json.RawMessage `json:"error"`
+	Code    int             `json:"code"`
+	Message string          `json:"message"`
+}
+
+// decode returns the gRPC code and message of b.
+func (b errorBody) decode() (int, string) {
+	var chunk streamErrMsg
+	if looksLikeJSON(b.Error) && json.Unmarshal(b.Error, &chunk) == nil {
+		code := chunk.GrpcCode
+		if code == 0 {
+			code = chunk.Code
+		}
+		return code, chunk.Message
+	}
+	msg := b.Message
+	if msg == "" {
+		_ = json.Unmarshal(b.Error, &msg)
+	}
+	return b.Code, msg
 }
 
 // maxErrorBody is how much of an error answer is read.
@@ -372,11 +390,8 @@ func (c *Client) decodeError(op string, resp *http.Response) *APIError {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var b errorBody
 	if looksLikeJSON(data) && json.Unmarshal(data, &b) == nil {
-		msg := b.Message
-		if msg == "" {
-			msg = b.Error
-		}
-		return c.apiError(op, resp.StatusCode, b.Code, msg)
+		code, msg := b.decode()
+		return c.apiError(op, resp.StatusCode, code, msg)
 	}
 	msg := ""
 	if len(bytes.TrimSpace(data)) > 0 {

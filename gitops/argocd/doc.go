@@ -9,7 +9,10 @@
 // [Client.Get] with refresh, [Client.Watch] on
 // /api/v1/stream/applications (reconnecting when the stream drops and
 // falling back to polling when it cannot be opened), [Client.Rollback] to
-// a history id, [Client.ResourceTree] and [Client.TerminateOperation].
+// a history id, [Client.ResourceTree], [Client.TerminateOperation], and
+// the pod logs of an application ([Client.Logs], [Client.FollowLogs] on
+// /api/v1/applications/{name}/logs), which [LogSource] hands to
+// health.ErrorLogs.
 //
 // Paths, query parameters and JSON field names are Argo CD's own (see the
 // types in types.go, which mirror v1alpha1 and the application service

@@ -18,9 +18,11 @@ import (
 // it tries the stream again.
 const pollsPerStreamRetry = 12
 
+// streamChunk is one line of a gRPC-gateway server stream: a result or
+// an error.
 type streamChunk struct {
-	Result *WatchEvent   `json:"result"`
-	Error  *streamErrMsg `json:"error"`
+	Result json.RawMessage `json:"result"`
+	Error  *streamErrMsg   `json:"error"`
 }
 
 // streamErrMsg is the error chunk of a gRPC-gateway stream: v1 sends
@@ -150,29 +152,59 @@ func readLine(r *bufio.Reader, limit int64) ([]byte, error) {
 	}
 }
 
-// stream reads one connection of the stream and returns how many events
-// it delivered and why it ended.
+// stream reads one connection of the application stream and returns how
+// many events it delivered and why it ended.
 func (c *Client) stream(ctx context.Context, op, name string, deliver func(WatchEvent) error) (int, error) {
-	q := url.Values{"name": {name}}
-	resp, err := c.send(ctx, request{op: op, method: "GET", path: "/api/v1/stream/applications", query: q})
+	n := 0
+	err := c.readStream(ctx, request{op: op, method: "GET", path: "/api/v1/stream/applications", query: url.Values{"name": {name}}},
+		func(result json.RawMessage) error {
+			var ev WatchEvent
+			if err := json.Unmarshal(result, &ev); err != nil {
+				return opError(op, ErrBadResponse, err.Error(), err)
+			}
+			if ev.Application.Metadata.Name != name {
+				return nil // a server that ignores the name filter
+			}
+			if err := deliver(ev); err != nil {
+				return err
+			}
+			n++
+			return nil
+		})
+	return n, err
+}
+
+// errStreamDone, returned by a readStream callback, ends the read with
+// nil.
+var errStreamDone = errors.New("stream done")
+
+// readStream opens r as a gRPC-gateway server stream (one {"result": …}
+// or {"error": …} JSON object per line) and hands each result to fn, in
+// order. It returns nil once fn returns errStreamDone, fn's other errors
+// as they are, the [*APIError] of an error chunk or of a refused request,
+// [ErrResponseTooLarge] for a line past the size limit, [ErrBadResponse]
+// for a line that is not a chunk, ctx's error once ctx ends, and an error
+// wrapping io.EOF when the server closes the stream.
+func (c *Client) readStream(ctx context.Context, r request, fn func(result json.RawMessage) error) error {
+	op := r.op
+	resp, err := c.send(ctx, r)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer resp.Body.Close()
-	r := bufio.NewReaderSize(resp.Body, 64<<10)
-	n := 0
+	br := bufio.NewReaderSize(resp.Body, 64<<10)
 	for {
-		line, err := readLine(r, c.o.maxBytes)
+		line, err := readLine(br, c.o.maxBytes)
 		if errors.Is(err, errLineTooLong) {
-			return n, opError(op, ErrResponseTooLarge, fmt.Sprintf("stream event of more than %d bytes; raise the limit with WithMaxResponseBytes", c.o.maxBytes))
+			return opError(op, ErrResponseTooLarge, fmt.Sprintf("stream event of more than %d bytes; raise the limit with WithMaxResponseBytes", c.o.maxBytes))
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
 			var chunk streamChunk
 			if jerr := json.Unmarshal(line, &chunk); jerr != nil {
 				if !looksLikeJSON(line) {
-					return n, opError(op, ErrBadResponse, "stream line is not JSON: "+c.scrub(summarize(resp.Header.Get("Content-Type"), line)))
+					return opError(op, ErrBadResponse, "stream line is not JSON: "+c.scrub(summarize(resp.Header.Get("Content-Type"), line)))
 				}
-				return n, opError(op, ErrBadResponse, jerr.Error(), jerr)
+				return opError(op, ErrBadResponse, jerr.Error(), jerr)
 			}
 			switch {
 			case chunk.Error != nil:
@@ -181,27 +213,26 @@ func (c *Client) stream(ctx context.Context, op, name string, deliver func(Watch
 				if code == 0 {
 					code = e.Code
 				}
-				return n, c.apiError(op, e.HTTPCode, code, e.Message)
-			case chunk.Result != nil:
-				if chunk.Result.Application.Metadata.Name != name {
-					continue // a server that ignores the name filter
+				return c.apiError(op, e.HTTPCode, code, e.Message)
+			case len(chunk.Result) > 0 && string(chunk.Result) != "null":
+				if ferr := fn(chunk.Result); ferr != nil {
+					if errors.Is(ferr, errStreamDone) {
+						return nil
+					}
+					return ferr
 				}
-				if derr := deliver(*chunk.Result); derr != nil {
-					return n, derr
-				}
-				n++
 			default:
-				return n, opError(op, ErrBadResponse, "chunk has neither result nor error")
+				return opError(op, ErrBadResponse, "chunk has neither result nor error")
 			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return n, ctx.Err()
+				return opError(op, nil, ctx.Err().Error(), ctx.Err())
 			}
 			if errors.Is(err, io.EOF) {
-				return n, opError(op, nil, "stream closed by server")
+				return opError(op, nil, "stream closed by server", io.EOF)
 			}
-			return n, opError(op, nil, "stream: "+transportError(err).Error(), err)
+			return opError(op, nil, "stream: "+transportError(err).Error(), err)
 		}
 	}
 }

@@ -4,9 +4,24 @@
 // [New] starts an httptest server that speaks Argo CD's application API:
 // GET /api/v1/applications[/{name}] (with ?refresh=normal|hard), POST
 // .../{name}/sync and .../{name}/rollback, GET .../{name}/resource-tree,
-// DELETE .../{name}/operation and the stream GET
-// /api/v1/stream/applications, with Argo CD's JSON field names, bearer
-// token authentication and gRPC-gateway error bodies.
+// DELETE .../{name}/operation, the stream GET
+// /api/v1/stream/applications and the pod logs GET .../{name}/logs, with
+// Argo CD's JSON field names, bearer token authentication and
+// gRPC-gateway error bodies.
+//
+// The logs are the cluster's ([sim.Cluster.Logs]) for the pods of the
+// application's resource tree, selected, merged and filtered as Argo CD's
+// PodLogs does: podName, namespace, kind, group and resourceName select
+// pods (or their owners), sinceSeconds and tailLines apply per pod on the
+// server's clock, filter keeps lines containing a substring ("!" keeps
+// the others), untilTime ends the stream at the first line after it,
+// follow keeps sending new lines, and the stream ends with an empty entry
+// marked last. As in Argo CD, a container the pod does not have comes
+// back as a line saying so, sinceTime is refused (the REST gateway
+// cannot parse it), and more than [MaxPodLogsToRender] pods is
+// InvalidArgument. The sim keeps no previous container instance, so
+// previous=true answers each pod with Kubernetes' "previous terminated
+// container ... not found".
 //
 // Each application registered with [Server.AddApp] points at a Git
 // repository URL, a kustomization path and a target revision. A sync

@@ -118,6 +118,8 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/applications/{name}/rollback", s.rollback)
 	mux.HandleFunc("GET /api/v1/applications/{name}/resource-tree", s.resourceTree)
 	mux.HandleFunc("DELETE /api/v1/applications/{name}/operation", s.terminate)
+	mux.HandleFunc("GET /api/v1/applications/{name}/logs", s.logs)
+	mux.HandleFunc("GET /api/v1/applications/{name}/pods/{podName}/logs", s.logs)
 	mux.HandleFunc("GET /api/v1/stream/applications", s.stream)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
