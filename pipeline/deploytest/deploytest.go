@@ -386,11 +386,15 @@ func (s *Stage) report(t Target, out Outcome, started, finished time.Time) *Repo
 }
 
 // safeURL drops user info, query and fragment, which may carry
-// credentials.
+// credentials. A value that is not a URL with a host ("db:5432") is kept
+// unless it has an "@" or a "?".
 func safeURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return "(not a URL)"
+		if strings.ContainsAny(raw, "@?") {
+			return "(redacted)"
+		}
+		return raw
 	}
 	u.User, u.RawQuery, u.Fragment, u.RawFragment = nil, "", "", ""
 	return u.String()

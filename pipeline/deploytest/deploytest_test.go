@@ -100,6 +100,8 @@ func smokeSuite(endpoint string) deploytest.Spec {
 			"api": endpoint,
 			// Credentials in a URL reach the tests, never the report.
 			"admin-ui": "http://robot:hunter2@admin.example.com/ui?token=abc",
+			"db":       "db.staging:5432",
+			"cache":    "redis:6379?password=hunter2",
 		},
 	}
 }
@@ -148,7 +150,7 @@ func TestGoSuiteAgainstEnvironmentRecordsReport(t *testing.T) {
 	assert.ElementsMatch(t, []string{"example.com/smoke TestHealth", "example.com/smoke TestCheckout", "example.com/smoke TestEnvironment"}, names)
 	assert.Equal(t, f.dep.Commit, rep.Deploy)
 	assert.Equal(t, f.rel.Ref(), rep.Release)
-	assert.Equal(t, map[string]string{"api": srv.URL, "admin-ui": "http://admin.example.com/ui"}, rep.Endpoints)
+	assert.Equal(t, map[string]string{"api": srv.URL, "admin-ui": "http://admin.example.com/ui", "db": "db.staging:5432", "cache": "(redacted)"}, rep.Endpoints)
 
 	entries, saved := f.recorded("smoke")
 	require.Len(t, entries, 1)

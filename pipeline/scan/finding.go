@@ -92,6 +92,23 @@ func (k Kind) String() string {
 	return "vulnerability"
 }
 
+// MarshalText returns the kind's name.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText parses "vulnerability" (or "") and "secret"; other names
+// are an error.
+func (k *Kind) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "vulnerability", "":
+		*k = KindVulnerability
+	case "secret":
+		*k = KindSecret
+	default:
+		return fmt.Errorf("unknown finding kind %q", b)
+	}
+	return nil
+}
+
 // Finding is one vulnerability found in one package at one location, or
 // one secret found in one file at one line. It is the SDK's own type;
 // every [Scanner] converts its tool's output to it, so one [Policy] and
@@ -105,7 +122,7 @@ func (k Kind) String() string {
 // Location "<file>:<line>". The secret itself is never kept.
 type Finding struct {
 	// Kind is what was found; the zero value is a vulnerability.
-	Kind Kind
+	Kind Kind `json:",omitempty"`
 	// ID is the advisory's primary identifier, for example "GO-2024-2687"
 	// or "CVE-2024-24786"; for a secret, the rule's ID.
 	ID string
@@ -116,10 +133,10 @@ type Finding struct {
 	// file it is in.
 	Package string
 	// Line is a secret's line in Package, counted from 1.
-	Line int
+	Line int `json:",omitempty"`
 	// Match is a secret's matched text with the secret masked, for
 	// example `token = "ghp_****"`.
-	Match string
+	Match string `json:",omitempty"`
 	// Installed is the version found.
 	Installed string
 	// Fixed is the first fixed version, or "" when no fix is known.

@@ -3,6 +3,7 @@ package scan_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -215,4 +216,19 @@ func TestSecretsFallBackToBuiltinWithoutGitleaks(t *testing.T) {
 	fs, err := scan.NewSecrets(missing).Scan(context.Background(), scan.Target{Dir: dir})
 	require.NoError(t, err)
 	assert.Len(t, fs, len(where))
+}
+
+func TestSecretFindingJSON(t *testing.T) {
+	f := scan.Finding{Kind: scan.KindSecret, ID: "github-pat", Package: "a.env", Line: 2, Match: "ghp_****", Severity: scan.SeverityCritical}
+	b, err := json.Marshal(f)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"Kind":"secret","ID":"github-pat"`)
+	var back scan.Finding
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, f, back)
+	vuln, err := json.Marshal(scan.Finding{ID: "GO-2026-0001"})
+	require.NoError(t, err)
+	assert.NotContains(t, string(vuln), "Kind", "a vulnerability's JSON is as before")
+	assert.NotContains(t, string(vuln), "Line")
+	assert.Error(t, json.Unmarshal([]byte(`{"Kind":"rumour"}`), &back))
 }
