@@ -130,6 +130,9 @@ type Stage struct {
 	w    gitops.Writer
 	spec Spec
 	o    options
+	// fromDeploy is set when the target is the default, the deployment
+	// under deploy.Deployed.
+	fromDeploy bool
 }
 
 var _ pipeline.Stage = (*Stage)(nil)
@@ -192,22 +195,24 @@ func New(w gitops.Writer, spec Spec, opts ...Option) *Stage {
 	if o.name == "" {
 		o.name = "test-" + spec.Suite
 	}
-	if spec.Target == nil {
+	fromDeploy := spec.Target == nil
+	if fromDeploy {
 		spec.Target = FromDeployment(deploy.Deployed)
 	}
-	return &Stage{w: w, spec: spec, o: o}
+	return &Stage{w: w, spec: spec, o: o, fromDeploy: fromDeploy}
 }
 
 // Name returns the stage's name.
 func (s *Stage) Name() string { return s.o.name }
 
-// Step returns the stage in a step that needs [deploy.Deployed] when the
-// spec tests the deployment (no Target set) and provides the report key
-// when set; set further policy on the returned value.
+// Step returns the stage in a step that needs needs and, when the spec
+// tests the deployment (no Target set), [deploy.Deployed], and provides
+// the report key when set ([WithReport]); set further policy on the
+// returned value.
 func (s *Stage) Step(needs ...pipeline.AnyKey) pipeline.Step {
 	st := pipeline.Step{Stage: s, Needs: needs}
-	if len(needs) == 0 {
-		st.Needs = []pipeline.AnyKey{deploy.Deployed}
+	if s.fromDeploy {
+		st.Needs = append([]pipeline.AnyKey{deploy.Deployed}, needs...)
 	}
 	if s.o.report.Name() != "" {
 		st.Provides = []pipeline.AnyKey{s.o.report}

@@ -25,6 +25,7 @@ import (
 	"github.com/flightdeck-dev/flightdeck/pipeline/deploy"
 	"github.com/flightdeck-dev/flightdeck/pipeline/deploytest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/gotest"
+	"github.com/flightdeck-dev/flightdeck/pipeline/image"
 	"github.com/flightdeck-dev/flightdeck/promote"
 )
 
@@ -352,4 +353,47 @@ func TestPromoteTestsPolicyReadsRecordedResults(t *testing.T) {
 	ex = explain()
 	assert.True(t, ex.Allowed, ex.String())
 	assert.Contains(t, ex.String(), "passed in staging: smoke")
+}
+
+// In a pipeline the stage follows the deploy stage and tests what it
+// deployed.
+func TestInAPipelineAfterTheDeployStage(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	next := release(3)
+	st := pipeline.NewState()
+	push := pipeline.Step{Stage: pipeline.Func("push", func(_ context.Context, st *pipeline.State) error {
+		image.Ref.Put(st, next.Ref())
+		return nil
+	}), Provides: []pipeline.AnyKey{image.Ref}}
+	key := pipeline.NewKey[*deploytest.Report]("test.smoke")
+	var broken atomic.Bool
+	srv := shop(t, &broken)
+	tests := deploytest.New(f.repo, smokeSuite(srv.URL), deploytest.WithReport(key), deploytest.WithClock(f.clk))
+	step := tests.Step()
+	assert.Equal(t, []pipeline.AnyKey{deploy.Deployed}, step.Needs)
+	assert.Equal(t, []pipeline.AnyKey{key}, step.Provides)
+
+	var b pipeline.Builder
+	b.Add(push, deploy.New(f.repo, deploy.Spec{App: "shop", Environment: flightdeck.Environment{Name: "staging"}}).Step(), step)
+	g, err := b.Build()
+	require.NoError(t, err)
+	eng, err := pipeline.New(pipeline.WithClock(f.clk))
+	require.NoError(t, err)
+	_, err = eng.Run(ctx, g, st)
+	require.NoError(t, err)
+	rep, err := key.Get(st)
+	require.NoError(t, err)
+	d, err := deploy.Deployed.Get(st)
+	require.NoError(t, err)
+	assert.Equal(t, next.Digest, rep.Digest)
+	assert.Equal(t, d.Commit, rep.Deploy)
+
+	entries, err := f.repo.History(ctx, gitops.HistoryQuery{App: "shop", Environment: "staging", Actions: []gitops.Action{gitops.ActionTest}, Digest: next.Digest})
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+
+	cur := deploytest.New(nil, deploytest.Spec{Suite: "nightly", Tests: deploytest.Command(command.Spec{Program: "true"}),
+		Target: deploytest.Current(f.repo, target("staging"))})
+	assert.Empty(t, cur.Step().Needs, "a stage that reads the environment needs no deployment")
 }
