@@ -577,7 +577,9 @@ func (d *decider) evaluate(ctx context.Context, t *gitops.Tree) []Verdict {
 }
 
 // Explain returns every policy's verdict on the plan now, on the
-// repository's head, with the earliest time it may go.
+// repository's head, with the earliest time it may go. It changes no
+// environment; a policy may record what it learned as a commit of its
+// own (the [Scan] policy keeps a scan it ran, see [ScanPath]).
 func (p *Promoter) Explain(ctx context.Context, pl *Plan, req Request) (Explanation, error) {
 	_, toR, err := p.rungs(pl.To)
 	if err != nil {

@@ -25,6 +25,7 @@ type recurrence struct {
 	bySetPos                       []int
 	wkst                           time.Weekday
 	monthScope                     bool // BYDAY ordinals count within the month
+	ruleTime                       bool // BYHOUR, BYMINUTE or BYSECOND gives the time of day
 	nominalDays                    int  // DURATION's days and weeks (wall-clock days)
 	exact                          time.Duration
 	hasDuration                    bool
@@ -148,13 +149,7 @@ func parseRecurrence(text, zone string) (*recurrence, error) {
 		return nil, fmt.Errorf("rrule: DTSTART: %w", err)
 	}
 	r.wall = w
-	// RFC 5545 §3.3.5: a DTSTART in a gap is read with the offset before
-	// the gap, one in a repeated hour names its first occurrence.
-	if t, ok := w.resolve(r.loc); ok {
-		r.start = t
-	} else {
-		r.start = time.Date(w.y, w.m, w.d, w.h, w.mi, w.sec, 0, r.loc)
-	}
+	r.start = w.interpret(r.loc)
 	if err := r.parseRule(rule, &untilS); err != nil {
 		return nil, fmt.Errorf("rrule %q: %w", rule, err)
 	}
@@ -181,6 +176,19 @@ func wallOf(t time.Time) wallTime {
 	y, m, d := t.Date()
 	h, mi, s := t.Clock()
 	return wallTime{y, m, d, h, mi, s}
+}
+
+// interpret returns the instant an explicit DATE-TIME w names in loc
+// (RFC 5545 §3.3.5): a wall time in a daylight-saving gap is read with
+// the offset before the gap (02:30 is 03:30 summer time), one in a
+// repeated hour names its first occurrence.
+func (w wallTime) interpret(loc *time.Location) time.Time {
+	if t, ok := w.resolve(loc); ok {
+		return t
+	}
+	naive := time.Date(w.y, w.m, w.d, w.h, w.mi, w.sec, 0, time.UTC)
+	_, before := naive.Add(-36 * time.Hour).In(loc).Zone()
+	return naive.Add(-time.Duration(before) * time.Second)
 }
 
 // resolve returns the instant of w in loc and whether w exists there:
@@ -213,10 +221,7 @@ func (r *recurrence) parseUntil(s string) (time.Time, error) {
 	}
 	// RFC 5545 wants UTC here when DTSTART has a TZID; a local UNTIL
 	// is read in the rule's zone.
-	if t, ok := w.resolve(r.loc); ok {
-		return t, nil
-	}
-	return time.Date(w.y, w.m, w.d, w.h, w.mi, w.sec, 0, r.loc), nil
+	return w.interpret(r.loc), nil
 }
 
 func (r *recurrence) parseDuration(v string) error {
@@ -348,6 +353,7 @@ func (r *recurrence) parseRule(rule string, until *string) error {
 		}
 	}
 	r.monthScope = r.freq == monthly || (r.freq == yearly && len(r.byMonth) > 0)
+	r.ruleTime = len(r.byHour)+len(r.byMinute)+len(r.bySecond) > 0
 	// Defaults from DTSTART, as RFC 5545's examples read them.
 	if len(r.byYearDay)+len(r.byMonthDay)+len(r.byDay) == 0 {
 		switch r.freq {
@@ -555,9 +561,18 @@ const horizon = 10 * 366 * 24 * time.Hour
 
 // next returns the earliest start at or after t, or the zero time when
 // there is none (the rule ended by COUNT or UNTIL, or none within ten
-// years). Instances at a wall time that does not exist in the zone (a
-// daylight-saving gap) are ignored and not counted, as RFC 5545 §3.3.10
-// says; one in a repeated hour is its first occurrence (§3.3.5).
+// years).
+//
+// RFC 5545 §3.3.10 says two things of a start whose wall time does not
+// exist in the zone (a daylight-saving gap): that a rule's instances
+// with a nonexistent local time are ignored and not counted, and that a
+// computed start time that does not exist is read as §3.3.5 reads an
+// explicit DATE-TIME (with the offset before the gap). Both hold here,
+// each where it speaks: a time of day the rule computes (BYHOUR,
+// BYMINUTE or BYSECOND) that does not exist is ignored and not counted;
+// a time of day taken from DTSTART happens at the same distance past the
+// gap's start, and counts. A start in a repeated hour is its first
+// occurrence (§3.3.5) either way.
 func (r *recurrence) next(t time.Time) time.Time {
 	n := 0
 	end := t.Add(horizon)
@@ -568,7 +583,13 @@ func (r *recurrence) next(t time.Time) time.Time {
 		}
 		for _, w := range r.instances(k) {
 			s, ok := w.resolve(r.loc)
-			if !ok || s.Before(r.start) {
+			if !ok {
+				if r.ruleTime {
+					continue
+				}
+				s = w.interpret(r.loc)
+			}
+			if s.Before(r.start) {
 				continue
 			}
 			if !r.until.IsZero() && s.After(r.until) {

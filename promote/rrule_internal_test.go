@@ -57,24 +57,33 @@ func TestRRuleRFC5545Examples(t *testing.T) {
 	assert.Equal(t, 37, cases)
 }
 
-// A start at a wall time that does not exist is ignored and not counted;
-// one in the repeated hour is its first occurrence.
+// At a daylight-saving gap a time of day taken from DTSTART happens
+// past the gap and counts; one the rule computes (BYHOUR, BYMINUTE) is
+// ignored and not counted. A start in the repeated hour is its first
+// occurrence.
 func TestRRuleDaylightSaving(t *testing.T) {
 	// Berlin skips 02:00–03:00 on 2026-03-29.
 	r, err := parseRecurrence("DTSTART;TZID=Europe/Berlin:20260327T023000\nRRULE:FREQ=DAILY;COUNT=3", "")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"20260327T023000", "20260328T023000", "20260330T023000"}, startsOf(r, 10))
+	assert.Equal(t, []string{"20260327T023000", "20260328T023000", "20260329T033000"}, startsOf(r, 10), "from DTSTART: read as §3.3.5 reads it")
+	assert.Equal(t, time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC), r.next(time.Date(2026, 3, 29, 0, 0, 0, 0, time.UTC)).UTC())
+
+	r, err = parseRecurrence("DTSTART;TZID=Europe/Berlin:20260327T023000\nRRULE:FREQ=DAILY;COUNT=3;BYHOUR=2;BYMINUTE=30", "")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"20260327T023000", "20260328T023000", "20260330T023000"}, startsOf(r, 10), "computed by the rule: ignored, not counted")
 
 	// New York repeats 01:00–02:00 on 2026-11-01: 01:30 is EDT (05:30 UTC).
-	r, err = parseRecurrence("DTSTART;TZID=America/New_York:20261031T013000\nRRULE:FREQ=DAILY;COUNT=3", "")
-	require.NoError(t, err)
-	s := r.next(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	assert.Equal(t, time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC), s.UTC())
-	assert.Equal(t, time.Date(2026, 11, 2, 6, 30, 0, 0, time.UTC), r.next(s.Add(time.Nanosecond)).UTC(), "once, then 01:30 EST the next day")
+	for _, rule := range []string{"FREQ=DAILY;COUNT=3", "FREQ=DAILY;COUNT=3;BYHOUR=1;BYMINUTE=30"} {
+		r, err = parseRecurrence("DTSTART;TZID=America/New_York:20261031T013000\nRRULE:"+rule, "")
+		require.NoError(t, err)
+		s := r.next(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+		assert.Equal(t, time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC), s.UTC(), rule)
+		assert.Equal(t, time.Date(2026, 11, 2, 6, 30, 0, 0, time.UTC), r.next(s.Add(time.Nanosecond)).UTC(), "once, then 01:30 EST the next day: %s", rule)
+	}
 
 	// BYSETPOS picks before nonexistent starts are dropped: the last
 	// Sunday of March at 02:30 does not exist, so March has no start.
-	r, err = parseRecurrence("DTSTART;TZID=Europe/Berlin:20260222T023000\nRRULE:FREQ=MONTHLY;BYDAY=SU;BYSETPOS=-1", "")
+	r, err = parseRecurrence("DTSTART;TZID=Europe/Berlin:20260222T023000\nRRULE:FREQ=MONTHLY;BYDAY=SU;BYHOUR=2;BYMINUTE=30;BYSETPOS=-1", "")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"20260222T023000", "20260426T023000", "20260531T023000"}, startsOf(r, 3))
 
@@ -82,7 +91,7 @@ func TestRRuleDaylightSaving(t *testing.T) {
 	r, err = parseRecurrence("DTSTART;TZID=Europe/Berlin:20260329T023000\nRRULE:FREQ=DAILY", "")
 	require.NoError(t, err)
 	assert.Equal(t, time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC), r.start.UTC())
-	assert.Equal(t, []string{"20260330T023000"}, startsOf(r, 1), "the gap's own start is ignored")
+	assert.Equal(t, []string{"20260329T033000", "20260330T023000"}, startsOf(r, 2))
 }
 
 // Jumping to a period near t gives the same starts as counting from

@@ -31,17 +31,25 @@ import (
 // (with ordinals such as 1MO or -1FR for MONTHLY and YEARLY), BYHOUR,
 // BYMINUTE, BYSECOND and BYSETPOS, with RFC 5545's semantics; anything
 // else (SECONDLY, MINUTELY and HOURLY frequencies, BYWEEKNO, RDATE,
-// EXDATE) is refused with an error naming it. At daylight-saving
-// changes: a start whose local time does not exist (the hour clocks skip
-// in spring) is ignored and not counted toward COUNT (RFC 5545
-// §3.3.10), where a cron start happens at the same distance past the
-// gap; a start in the repeated autumn hour happens once, at its first
-// occurrence (§3.3.5). BYSETPOS picks from the period's starts before
-// nonexistent ones are dropped. Where RFC 5545 leaves a choice this
-// package takes one: a DTSTART the rule does not produce is not a start
-// (as python-dateutil reads it); an UNTIL without Z is read in the rule's
-// zone (RFC 5545 wants UTC when DTSTART has a TZID); DTSTART and UNTIL
-// must be DATE-TIMEs.
+// EXDATE) is refused with an error naming it.
+//
+// At daylight-saving changes: RFC 5545 §3.3.10 says both that a rule's
+// instances at a nonexistent local time are ignored and not counted, and
+// that a computed start time that does not exist is read as §3.3.5 reads
+// a DATE-TIME (with the offset before the gap). Windows keep each where
+// it speaks: a time of day the rule itself computes (BYHOUR, BYMINUTE or
+// BYSECOND) that falls in the spring gap is ignored that day and not
+// counted toward COUNT; a time of day taken from DTSTART happens at the
+// same distance past the gap's start (02:30 becomes 03:30 summer time)
+// and counts, as a cron start does. A start in the repeated autumn hour
+// happens once, at its first occurrence (§3.3.5). BYSETPOS picks from a
+// period's starts before the ignored ones are dropped.
+//
+// Where RFC 5545 leaves a choice this package takes one: a DTSTART the
+// rule does not produce is not a start (the RFC calls that set
+// undefined; python-dateutil reads it so); an UNTIL without Z is read in
+// the rule's zone (RFC 5545 wants UTC when DTSTART has a TZID); DTSTART
+// and UNTIL must be DATE-TIMEs, and BYSECOND stops at 59.
 type Window struct {
 	// Name says what the window is for ("release freeze").
 	Name string

@@ -161,13 +161,21 @@ func TestRRuleWindowsAcrossDST(t *testing.T) {
 	v = evalAt(nominal, time.Date(2026, 3, 29, 9, 59, 0, 0, time.UTC), promote.Input{})
 	assert.Equal(t, time.Date(2026, 3, 29, 10, 0, 0, 0, time.UTC), v.NotBefore.UTC(), "Sunday 12:00 CEST")
 
-	// A start inside the skipped hour is ignored (the cron window of
-	// TestWindowEdgesAcrossDST opens at 03:30 CEST instead).
+	// A start inside the skipped hour: with DTSTART's time of day it
+	// happens at 03:30 CEST, as the cron window of
+	// TestWindowEdgesAcrossDST does; with a time of day the rule
+	// computes (BYHOUR, BYMINUTE) it is ignored that night.
 	nightly := promote.Windows{Allow: []promote.Window{{RRule: "DTSTART;TZID=Europe/Berlin:20260301T023000\nRRULE:FREQ=DAILY", Duration: time.Hour}}}
 	v = evalAt(nightly, berlin(t, 2026, 3, 29, 1, 0), promote.Input{})
 	assert.False(t, v.Allowed)
-	assert.Equal(t, time.Date(2026, 3, 30, 0, 30, 0, 0, time.UTC), v.NotBefore.UTC())
-	assert.False(t, evalAt(nightly, time.Date(2026, 3, 29, 1, 45, 0, 0, time.UTC), promote.Input{}).Allowed)
+	assert.Equal(t, time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC), v.NotBefore.UTC())
+	assert.True(t, evalAt(nightly, time.Date(2026, 3, 29, 2, 29, 0, 0, time.UTC), promote.Input{}).Allowed)
+	assert.False(t, evalAt(nightly, time.Date(2026, 3, 29, 2, 30, 0, 0, time.UTC), promote.Input{}).Allowed)
+	computed := promote.Windows{Allow: []promote.Window{{RRule: "DTSTART;TZID=Europe/Berlin:20260301T000000\nRRULE:FREQ=DAILY;BYHOUR=2;BYMINUTE=30", Duration: time.Hour}}}
+	v = evalAt(computed, berlin(t, 2026, 3, 29, 1, 0), promote.Input{})
+	assert.False(t, v.Allowed)
+	assert.Equal(t, time.Date(2026, 3, 30, 0, 30, 0, 0, time.UTC), v.NotBefore.UTC(), "02:30 CEST the next night")
+	assert.False(t, evalAt(computed, time.Date(2026, 3, 29, 1, 45, 0, 0, time.UTC), promote.Input{}).Allowed)
 
 	// A start in the repeated hour happens once, at its first occurrence.
 	early := promote.Windows{Allow: []promote.Window{{RRule: "DTSTART;TZID=America/New_York:20261025T013000\nRRULE:FREQ=DAILY", Duration: time.Hour}}}
