@@ -94,6 +94,9 @@
 //   - gotest: `go test -json` parsed into a per-package, per-test report.
 //   - image: build, push and copy images with go-containerregistry.
 //   - scan: govulncheck, Trivy and Grype findings under a policy.
-//   - gates: performance budgets and the scan policy as gate steps.
+//   - gates: performance budgets and the scan policy as gate steps, and
+//     pre-deploy gates on an environment's rendered overlay (resource
+//     requests and limits, ResourceQuota) and on a release (tests passed,
+//     scan passes).
 //   - deploy: pin the pushed digest in an environment overlay via gitops.
 package pipeline

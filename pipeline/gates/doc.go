@@ -72,7 +72,10 @@
 // Deployments, StatefulSets, ReplicaSets and Rollouts; one per node for
 // a DaemonSet ([QuotaGate.WithDaemonSetNodes], default 1); parallelism
 // capped by completions for a Job and a CronJob's job; one for a Pod. A
-// HorizontalPodAutoscaler's range is not counted.
+// workload that a HorizontalPodAutoscaler of the overlay scales is
+// counted at the autoscaler's maxReplicas, the most the namespace must
+// admit under load ([QuotaGate.WithAutoscalerMin] counts it at
+// minReplicas).
 //
 // By default the total includes the surge of an update, because
 // Kubernetes charges surge pods against the quota the moment they are

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 
@@ -19,6 +18,10 @@ import (
 // rendered overlay holds an object they cannot read: a document that is
 // not a Kubernetes object, or a field of the wrong type.
 var ErrInvalidManifest = errors.New("invalid manifest")
+
+// ErrInvalidOverlay is wrapped by the pre-deploy gates' errors when their
+// [Overlay] lacks a renderer or a directory.
+var ErrInvalidOverlay = errors.New("invalid overlay")
 
 // Overlay is the kustomize overlay a pre-deploy gate checks, rendered as
 // Argo CD will render it. The zero value of every field but Renderer and
@@ -50,7 +53,7 @@ func (o Overlay) namespace() string {
 // for kustomize's) and names the overlay.
 func (o Overlay) render(ctx context.Context) ([]object, error) {
 	if o.Renderer == nil || o.Dir == "" {
-		return nil, fmt.Errorf("overlay %q: %w: no renderer or directory", o.Dir, ErrInvalidManifest)
+		return nil, fmt.Errorf("overlay %q: %w: no renderer or directory", o.Dir, ErrInvalidOverlay)
 	}
 	out, err := o.Renderer.Render(ctx, o.Revision, o.Dir)
 	if re := (*gitops.RenderError)(nil); errors.As(err, &re) {
@@ -218,21 +221,18 @@ func (v *intOrString) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// scaled resolves v against total: a percentage rounded up or down, as
-// Kubernetes resolves maxSurge (up) and maxUnavailable (down); def when
-// unset.
-func (v intOrString) scaled(total int64, def string, up bool) int64 {
+// surge returns v as a maxSurge, def when unset: a count, or a
+// percentage of the replicas rounded up as Kubernetes rounds maxSurge.
+func (v intOrString) surge(def string) func(replicas int64) int64 {
 	if !v.set {
 		_ = v.UnmarshalYAML(&yaml.Node{Kind: yaml.ScalarNode, Value: def})
 	}
-	if !v.percent {
-		return v.value
+	return func(replicas int64) int64 {
+		if !v.percent {
+			return v.value
+		}
+		return (replicas*v.value + 99) / 100
 	}
-	f := float64(total) * float64(v.value) / 100
-	if up {
-		return int64(math.Ceil(f))
-	}
-	return int64(math.Floor(f))
 }
 
 type rollingUpdate struct {
@@ -296,13 +296,23 @@ type workload struct {
 	pod *podSpec
 	// path is the pod spec's field path, "spec.template.spec".
 	path string
-	// replicas and surge are the pods at rest and the extra pods of an
-	// update.
-	replicas, surge int64
+	// replicas are the pods at rest.
+	replicas int64
+	// surgeOf returns the extra pods of an update at the given replicas;
+	// nil means none.
+	surgeOf func(replicas int64) int64
 	// via names the Deployment whose template a Rollout uses.
 	via string
 	// claims are StatefulSet volume claim templates, one set per replica.
 	claims []persistentVolumeClaim
+}
+
+// surge returns the extra pods of an update at w's replicas.
+func (w workload) surge() int64 {
+	if w.surgeOf == nil || w.replicas <= 0 {
+		return 0
+	}
+	return w.surgeOf(w.replicas)
 }
 
 // isWorkload reports whether o runs pods.
@@ -342,14 +352,14 @@ func (o object) workload(nodes int64) (workload, error) {
 	switch o.ref.Kind {
 	case "Deployment":
 		if s.Strategy.Type != "Recreate" {
-			w.surge = s.Strategy.RollingUpdate.MaxSurge.scaled(w.replicas, "25%", true)
+			w.surgeOf = s.Strategy.RollingUpdate.MaxSurge.surge("25%")
 		}
 	case "StatefulSet":
 		w.claims = s.VolumeClaimTemplates
 	case "DaemonSet":
 		w.replicas = nodes
 		if s.UpdateStrategy.Type != "OnDelete" {
-			w.surge = s.UpdateStrategy.RollingUpdate.MaxSurge.scaled(nodes, "0", true)
+			w.surgeOf = s.UpdateStrategy.RollingUpdate.MaxSurge.surge("0")
 		}
 	case "Job":
 		w.replicas = jobPods(&s)
@@ -367,16 +377,19 @@ func (o object) workload(nodes int64) (workload, error) {
 		case st.BlueGreen != nil:
 			// The preview ReplicaSet runs beside the active one until
 			// the old one is scaled down after the switch.
-			w.surge = w.replicas
-			if p := st.BlueGreen.PreviewReplicaCount; p != nil && *p > w.surge {
-				w.surge = *p
+			preview := st.BlueGreen.PreviewReplicaCount
+			w.surgeOf = func(n int64) int64 {
+				if preview != nil && *preview > n {
+					return *preview
+				}
+				return n
 			}
 		case st.Canary != nil && st.Canary.TrafficRouting != nil:
 			// With a traffic router the stable ReplicaSet stays at full
 			// size while the canary grows to full size.
-			w.surge = w.replicas
+			w.surgeOf = func(n int64) int64 { return n }
 		case st.Canary != nil:
-			w.surge = st.Canary.MaxSurge.scaled(w.replicas, "25%", true)
+			w.surgeOf = st.Canary.MaxSurge.surge("25%")
 		}
 		if s.WorkloadRef != nil && s.Template == nil {
 			w.via = s.WorkloadRef.Name

@@ -138,10 +138,16 @@ func (e *QuotaError) Unwrap() []error {
 type QuotaGate struct {
 	name         string
 	overlay      Overlay
-	nodes        int64
-	noSurge      bool
+	count        counting
 	requireQuota bool
 	report       pipeline.Key[QuotaReport]
+}
+
+// counting says how the quota gate counts pods.
+type counting struct {
+	nodes         int64 // a DaemonSet's pods
+	noSurge       bool  // leave out the surge of updates
+	autoscalerMin bool  // count autoscaled workloads at minReplicas
 }
 
 var _ pipeline.Stage = (*QuotaGate)(nil)
@@ -152,20 +158,28 @@ var _ pipeline.Stage = (*QuotaGate)(nil)
 // render. See the package documentation for how pods and resources are
 // counted.
 func NewQuotaGate(name string, o Overlay) *QuotaGate {
-	return &QuotaGate{name: name, overlay: o, nodes: 1}
+	return &QuotaGate{name: name, overlay: o, count: counting{nodes: 1}}
 }
 
 // WithDaemonSetNodes sets how many nodes a DaemonSet runs a pod on
 // (default 1), and returns g.
 func (g *QuotaGate) WithDaemonSetNodes(n int64) *QuotaGate {
-	g.nodes = max(n, 0)
+	g.count.nodes = max(n, 0)
 	return g
 }
 
 // WithoutSurge checks the workloads at rest, leaving out the pods a
 // rolling update adds, and returns g.
 func (g *QuotaGate) WithoutSurge() *QuotaGate {
-	g.noSurge = true
+	g.count.noSurge = true
+	return g
+}
+
+// WithAutoscalerMin counts a workload scaled by a HorizontalPodAutoscaler
+// of the overlay at the autoscaler's minReplicas (or the manifest's
+// replicas if more) instead of its maxReplicas, and returns g.
+func (g *QuotaGate) WithAutoscalerMin() *QuotaGate {
+	g.count.autoscalerMin = true
 	return g
 }
 
@@ -189,15 +203,16 @@ func (g *QuotaGate) Name() string { return g.name }
 // Run renders the overlay and checks it. A refusal is a [*QuotaError]
 // (wrapping [ErrQuotaExceeded] or [ErrNoQuota]) marked
 // [pipeline.Permanent]; so is an overlay that does not render
-// (gitops.ErrRender) or holds objects or quotas that do not read
-// ([ErrInvalidManifest], [ErrInvalidQuantity]). Other errors are returned
+// (gitops.ErrRender), holds objects or quotas that do not read
+// ([ErrInvalidManifest], [ErrInvalidQuantity]), or is not given
+// ([ErrInvalidOverlay]). Other errors are returned
 // as is.
 func (g *QuotaGate) Run(ctx context.Context, st *pipeline.State) error {
 	objs, err := g.overlay.render(ctx)
 	if err != nil {
 		return gateError(g.name, err)
 	}
-	rep, err := checkQuotas(g.overlay.Dir, objs, g.nodes, !g.noSurge)
+	rep, err := checkQuotas(g.overlay.Dir, objs, g.count)
 	if err != nil {
 		return pipeline.Permanent(fmt.Errorf("gate %s: %w", g.name, err))
 	}
@@ -464,9 +479,10 @@ var legacyCounts = map[string]bool{
 }
 
 // checkQuotas computes every quota's usage in objs.
-func checkQuotas(overlay string, objs []object, nodes int64, surge bool) (QuotaReport, error) {
+func checkQuotas(overlay string, objs []object, count counting) (QuotaReport, error) {
 	rep := QuotaReport{Overlay: overlay}
-	ws, problems := workloads(objs, nodes)
+	ws, problems := workloads(objs, count.nodes)
+	problems = append(problems, autoscale(objs, ws, count.autoscalerMin)...)
 	usage := map[string]*nsUsage{}
 	ns := func(n string) *nsUsage {
 		if usage[n] == nil {
@@ -509,8 +525,8 @@ func checkQuotas(overlay string, objs []object, nodes int64, surge bool) (QuotaR
 			continue
 		}
 		pu := podUsage{pod: w.pod, each: each, replicas: w.replicas}
-		if surge {
-			pu.surge = w.surge
+		if !count.noSurge {
+			pu.surge = w.surge()
 		}
 		u.pods = append(u.pods, pu)
 		for _, c := range w.claims {
@@ -557,6 +573,52 @@ func checkQuotas(overlay string, objs []object, nodes int64, surge bool) (QuotaR
 		}
 	}
 	return rep, nil
+}
+
+// autoscale sets the replicas of the workloads in ws that a
+// HorizontalPodAutoscaler in objs scales: its maxReplicas, or with min its
+// minReplicas (default 1) when that is more than the manifest's.
+func autoscale(objs []object, ws []workload, min bool) []Problem {
+	var problems []Problem
+	for _, o := range objs {
+		if o.ref.Kind != "HorizontalPodAutoscaler" || o.ref.Group != "autoscaling" {
+			continue
+		}
+		var h struct {
+			Spec struct {
+				ScaleTargetRef struct {
+					APIVersion string `yaml:"apiVersion"`
+					Kind       string `yaml:"kind"`
+					Name       string `yaml:"name"`
+				} `yaml:"scaleTargetRef"`
+				MinReplicas *int64 `yaml:"minReplicas"`
+				MaxReplicas int64  `yaml:"maxReplicas"`
+			} `yaml:"spec"`
+		}
+		if err := yaml.Unmarshal(o.doc, &h); err != nil {
+			problems = append(problems, Problem{Object: o.ref, Err: fmt.Errorf("%w: %s", ErrInvalidManifest, yamlReason(err))})
+			continue
+		}
+		t := h.Spec.ScaleTargetRef
+		group, _, ok := strings.Cut(t.APIVersion, "/")
+		if !ok {
+			group = ""
+		}
+		for i, w := range ws {
+			if w.ref.Kind != t.Kind || w.ref.Group != group || w.ref.Name != t.Name || w.ref.Namespace != o.ref.Namespace {
+				continue
+			}
+			switch {
+			case !min:
+				ws[i].replicas = h.Spec.MaxReplicas
+			case h.Spec.MinReplicas == nil:
+				ws[i].replicas = max(w.replicas, 1)
+			default:
+				ws[i].replicas = max(w.replicas, *h.Spec.MinReplicas)
+			}
+		}
+	}
+	return problems
 }
 
 // claimStorage reads a claim's requested storage.

@@ -270,3 +270,47 @@ func TestQuotaGateConformance(t *testing.T) {
 		return gates.NewQuotaGate("quota", gates.Overlay{Renderer: w.Repo, Dir: "apps/api/overlays/staging"}), pipeline.NewState()
 	})
 }
+
+func TestQuotaGateCountsAnAutoscaledWorkloadAtItsMaximum(t *testing.T) {
+	w := gitopstest.NewWriter(t, gitopstest.Files{
+		"apps/auto/kustomization.yaml": kustomization("auto", "workloads.yaml"),
+		"apps/auto/workloads.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  template: {spec: {containers: [{name: c, image: i, resources: {requests: {cpu: 100m, memory: 100Mi}, limits: {cpu: 100m, memory: 100Mi}}}]}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: api}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}
+  minReplicas: 2
+  maxReplicas: 10
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: elsewhere}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: not-here}
+  maxReplicas: 50
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: pods}
+spec:
+  hard: {pods: "12"}
+`,
+	})
+	ov := gates.Overlay{Renderer: w.Repo, Dir: "apps/auto"}
+	// At its maximum the autoscaler runs 10 pods, and an update adds 3
+	// (25% of 10, rounded up).
+	err := gates.NewQuotaGate("quota", ov).Run(context.Background(), nil)
+	require.ErrorIs(t, err, gates.ErrQuotaExceeded)
+	assert.Contains(t, err.Error(), "ResourceQuota/auto/pods: pods: total 13 exceeds hard 12 by 1 (3 of it rolling-update surge)")
+
+	st := pipeline.NewState()
+	require.NoError(t, gates.NewQuotaGate("quota", ov).WithAutoscalerMin().WithReport(quotaReport).Run(context.Background(), st))
+	rep, _ := quotaReport.Get(st)
+	assert.Equal(t, "ResourceQuota/auto/pods: pods: total 3 of hard 12", usages(rep)["pods pods"], "2 replicas and 1 surge pod")
+}

@@ -139,8 +139,9 @@ func (g *ResourceGate) Name() string { return g.name }
 // Run renders the overlay and checks it. A refusal is a
 // [*ResourcesError] (wrapping [ErrMissingResources] and
 // [ErrInvalidQuantity] as they apply), marked [pipeline.Permanent]; so is
-// an overlay that does not render (gitops.ErrRender) or holds objects
-// that do not read ([ErrInvalidManifest]). Other errors, such as a
+// an overlay that does not render (gitops.ErrRender), holds objects that
+// do not read ([ErrInvalidManifest]), or is not given
+// ([ErrInvalidOverlay]). Other errors, such as a
 // failed fetch, are returned as is so that a retry policy may apply.
 func (g *ResourceGate) Run(ctx context.Context, _ *pipeline.State) error {
 	objs, err := g.overlay.render(ctx)
@@ -157,7 +158,7 @@ func (g *ResourceGate) Run(ctx context.Context, _ *pipeline.State) error {
 // failures that a retry cannot change.
 func gateError(name string, err error) error {
 	err = fmt.Errorf("gate %s: %w", name, err)
-	if errors.Is(err, gitops.ErrRender) || errors.Is(err, ErrInvalidManifest) {
+	if errors.Is(err, gitops.ErrRender) || errors.Is(err, ErrInvalidManifest) || errors.Is(err, ErrInvalidOverlay) {
 		return pipeline.Permanent(err)
 	}
 	return err

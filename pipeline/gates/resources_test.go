@@ -93,7 +93,8 @@ func TestGatesNameAnOverlayThatDoesNotRender(t *testing.T) {
 
 	// No renderer is a clear error, not a panic.
 	err = gates.NewQuotaGate("quota", gates.Overlay{Dir: "x"}).Run(context.Background(), nil)
-	require.ErrorIs(t, err, gates.ErrInvalidManifest)
+	require.ErrorIs(t, err, gates.ErrInvalidOverlay)
+	assert.True(t, pipeline.IsPermanent(err))
 
 	// A failure to reach the repository may be retried.
 	fake, ferr := gitopstest.NewFake(shopLayout())
