@@ -28,10 +28,19 @@ type SecretRule struct {
 	// Pattern finds candidates. Its group named "secret", when there is
 	// one, is the secret; otherwise the whole match is. Required.
 	Pattern *regexp.Regexp
-	// Keywords are lower-case strings one of which a file must contain
-	// for the rule to be tried on it (a fast pre-filter). Empty means
-	// always tried.
+	// Keywords are lower-case ASCII strings at which a match starts:
+	// the pattern is tried, anchored, only where one of them occurs
+	// (compared in ASCII lower case), on the rest of that line. This is
+	// what keeps the scan fast. Empty means the pattern is searched for
+	// everywhere.
 	Keywords []string
+	// WordStart requires that a match tried at a keyword not follow a
+	// letter, digit or "_" (a pattern's own leading  sees the keyword
+	// as the start of the text).
+	WordStart bool
+	// MultiLine lets a match tried at a keyword run past the end of its
+	// line, to the end of the file.
+	MultiLine bool
 	// MinEntropy is the lowest Shannon entropy, in bits per character,
 	// of a secret worth reporting; zero means no minimum.
 	MinEntropy float64
@@ -48,8 +57,8 @@ type SecretCandidate struct {
 	File string
 	// Secret is the secret, Match the whole match up to the secret's end,
 	// Name the pattern's group named "name" (for example the variable a
-	// value is assigned to), and Rest the rest of the line after the
-	// secret.
+	// value is assigned to) extended to the left over letters, digits,
+	// "_", "." and "-", and Rest the rest of the line after the secret.
 	Secret, Match, Name, Rest string
 }
 
@@ -74,7 +83,7 @@ func DefaultSecretRules() []SecretRule {
 	return []SecretRule{
 		{ID: "aws-access-token", Description: "AWS access key ID",
 			Pattern:  regexp.MustCompile(`\b(?P<secret>(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b`),
-			Keywords: []string{"a3t", "akia", "asia", "abia", "acca"}, MinEntropy: 3,
+			Keywords: []string{"a3t", "akia", "asia", "abia", "acca"}, WordStart: true, MinEntropy: 3,
 			Accept: func(c SecretCandidate) bool { return !strings.HasSuffix(c.Secret, "EXAMPLE") }},
 		{ID: "github-pat", Description: "GitHub personal access token",
 			Pattern: regexp.MustCompile(`ghp_[0-9a-zA-Z]{36}`), Keywords: []string{"ghp_"}, MinEntropy: 3},
@@ -96,15 +105,15 @@ func DefaultSecretRules() []SecretRule {
 			Pattern: regexp.MustCompile(`xox[os]-\d+-\d+-\d+-[a-fA-F\d]+`), Keywords: []string{"xoxo", "xoxs"}, MinEntropy: 2},
 		{ID: "private-key", Description: "private key",
 			Pattern:  regexp.MustCompile(`(?i)-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?P<secret>[\s\S]{64,}?)-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----`),
-			Keywords: []string{"-----begin"}},
+			Keywords: []string{"-----begin"}, MultiLine: true},
 		{ID: "gcp-api-key", Description: "Google API key",
 			Pattern:  regexp.MustCompile(`\b(?P<secret>AIza[\w-]{35})(?:[` + "`" + `'"\s;]|\\[nr]|$)`),
-			Keywords: []string{"aiza"}, MinEntropy: 3.5},
+			Keywords: []string{"aiza"}, WordStart: true, MinEntropy: 3.5},
 		{ID: "stripe-access-token", Description: "Stripe secret or restricted key",
 			Pattern:  regexp.MustCompile(`\b(?P<secret>(?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99})(?:[` + "`" + `'"\s;]|\\[nr]|$)`),
-			Keywords: []string{"sk_test", "sk_live", "sk_prod", "rk_test", "rk_live", "rk_prod"}, MinEntropy: 2},
+			Keywords: []string{"sk_test", "sk_live", "sk_prod", "rk_test", "rk_live", "rk_prod"}, WordStart: true, MinEntropy: 2},
 		{ID: "generic-api-key", Description: "high-entropy value assigned to a credential-like name", Severity: SeverityHigh,
-			Pattern:    regexp.MustCompile(`(?i)(?P<name>[\w.-]{0,40}(?:key|secret|token|passw(?:or)?d|credential)[\w.-]{0,20})['"]?[ \t]{0,3}(?::=|=>|=|:)[ \t]{0,3}(?P<open>['"` + "`" + `]?)(?P<secret>[\w+/=.~-]{16,128})`),
+			Pattern:    regexp.MustCompile(`(?i)(?P<name>(?:key|secret|token|passw(?:or)?d|credential)[\w.-]*)['"]?[ \t]*(?::=|=>|=|:)[ \t]*(?P<open>['"` + "`" + `]?)(?P<secret>[\w+/=.~-]+)`),
 			Keywords:   []string{"key", "secret", "token", "passw", "credential"},
 			MinEntropy: 3.5, Accept: genericAccept},
 	}
@@ -130,6 +139,9 @@ var codeFile = regexp.MustCompile(`\.(go|js|jsx|ts|tsx|mjs|cjs|py|rb|java|kt|kts
 // (secretName, keySize); and that are neither placeholders nor words.
 func genericAccept(c SecretCandidate) bool {
 	secret, match := c.Secret, c.Match
+	if len(secret) < 16 || len(secret) > 128 {
+		return false
+	}
 	open := ""
 	if i := len(match) - len(secret) - 1; i >= 0 && strings.ContainsRune("'\"`", rune(match[i])) {
 		open = match[i : i+1]
@@ -236,8 +248,9 @@ const DefaultMaxSecretFileSize = 5 << 20
 // Target.Dir that needs no external tool. Make one with
 // [NewSecretScanner].
 type SecretScanner struct {
-	rules   []SecretRule
-	skip    []string
+	rules    []SecretRule
+	anchored []*regexp.Regexp // rules[i].Pattern anchored at its start
+	skip     []string
 	maxSize int64
 	log     *slog.Logger
 }
@@ -277,6 +290,13 @@ func NewSecretScanner(opts ...SecretOption) *SecretScanner {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	for _, r := range s.rules {
+		var a *regexp.Regexp
+		if r.Pattern != nil {
+			a = regexp.MustCompile(`^(?:` + r.Pattern.String() + `)`)
+		}
+		s.anchored = append(s.anchored, a)
 	}
 	return s
 }
@@ -366,6 +386,7 @@ const genericRule = "generic-api-key"
 type candidate struct {
 	f          Finding
 	start, end int // the secret's span in the file
+	matchEnd   int // the end of the whole match
 }
 
 // scanFile applies every rule to one file's content. A generic-api-key
@@ -374,43 +395,30 @@ type candidate struct {
 func (s *SecretScanner) scanFile(rel, text string) []Finding {
 	var cands []candidate
 	lower := ""
-	for _, r := range s.rules {
-		if len(r.Keywords) > 0 {
-			if lower == "" {
-				lower = strings.ToLower(text)
-			}
-			if !containsAny(lower, r.Keywords) {
-				continue
-			}
+	for i, r := range s.rules {
+		if len(r.Keywords) == 0 {
+			cands = s.match(cands, r, r.Pattern, rel, text, 0, len(text), true)
+			continue
 		}
-		si, ni := r.Pattern.SubexpIndex("secret"), r.Pattern.SubexpIndex("name")
-		for _, loc := range r.Pattern.FindAllStringSubmatchIndex(text, -1) {
-			start, end := loc[0], loc[1]
-			if si > 0 && loc[2*si] >= 0 {
-				start, end = loc[2*si], loc[2*si+1]
-			}
-			secret := text[start:end]
-			// For patterns that end in a delimiter, the match ends at
-			// the secret.
-			match := text[loc[0]:end]
-			rest := text[end:]
-			if nl := strings.IndexByte(rest, '\n'); nl >= 0 {
-				rest = rest[:nl]
-			}
-			if r.MinEntropy > 0 && entropy(secret) < r.MinEntropy {
+		if lower == "" {
+			lower = asciiLower(text)
+		}
+		end := -1 // of the rule's last match, so hits inside it are not tried
+		for _, h := range keywordHits(lower, r.Keywords) {
+			if h < end || r.WordStart && h > 0 && wordByte(text[h-1]) {
 				continue
 			}
-			if r.Accept != nil {
-				c := SecretCandidate{File: rel, Secret: secret, Match: match, Rest: rest}
-				if ni > 0 && loc[2*ni] >= 0 {
-					c.Name = text[loc[2*ni]:loc[2*ni+1]]
-				}
-				if !r.Accept(c) {
-					continue
+			stop := len(text)
+			if !r.MultiLine {
+				if e := strings.IndexByte(text[h:], '\n'); e >= 0 {
+					stop = h + e
 				}
 			}
-			line := 1 + strings.Count(text[:loc[0]], "\n")
-			cands = append(cands, candidate{f: secretFinding(r.ID, r.Description, r.severity(), rel, line, redactedMatch(match, secret)), start: start, end: end})
+			n := len(cands)
+			cands = s.match(cands, r, s.anchored[i], rel, text, h, stop, false)
+			if len(cands) > n {
+				end = cands[len(cands)-1].matchEnd
+			}
 		}
 	}
 	var out []Finding
@@ -425,11 +433,91 @@ func (s *SecretScanner) scanFile(rel, text string) []Finding {
 	return out
 }
 
-func containsAny(s string, words []string) bool {
-	for _, w := range words {
-		if strings.Contains(s, w) {
-			return true
+// keywordHits returns the offsets in lower where one of the keywords
+// starts, in order, without repeats.
+func keywordHits(lower string, keywords []string) []int {
+	var hits []int
+	for _, k := range keywords {
+		for off := 0; ; {
+			i := strings.Index(lower[off:], k)
+			if i < 0 {
+				break
+			}
+			hits = append(hits, off+i)
+			off += i + 1
 		}
 	}
-	return false
+	slices.Sort(hits)
+	return slices.Compact(hits)
 }
+
+func wordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// match appends the candidates of rule r that re finds in text[from:to]:
+// every match when all is set, else the first (re is then anchored).
+func (s *SecretScanner) match(cands []candidate, r SecretRule, re *regexp.Regexp, rel, text string, from, to int, all bool) []candidate {
+	si, ni := re.SubexpIndex("secret"), re.SubexpIndex("name")
+	n := 1
+	if all {
+		n = -1
+	}
+	for _, loc := range re.FindAllStringSubmatchIndex(text[from:to], n) {
+		for i := range loc {
+			if loc[i] >= 0 {
+				loc[i] += from
+			}
+		}
+		start, end := loc[0], loc[1]
+		if si > 0 && loc[2*si] >= 0 {
+			start, end = loc[2*si], loc[2*si+1]
+		}
+		secret := text[start:end]
+		// A name starts at the start of its identifier, and for patterns
+		// that end in a delimiter the match ends at the secret.
+		mstart, name := loc[0], ""
+		if ni > 0 && loc[2*ni] >= 0 {
+			from := loc[2*ni]
+			for from > 0 && identByte(text[from-1]) {
+				from--
+			}
+			name = text[from:loc[2*ni+1]]
+			mstart = min(mstart, from)
+		}
+		match := text[mstart:end]
+		rest := text[end:]
+		if nl := strings.IndexByte(rest, '\n'); nl >= 0 {
+			rest = rest[:nl]
+		}
+		if r.MinEntropy > 0 && entropy(secret) < r.MinEntropy {
+			continue
+		}
+		if r.Accept != nil {
+			if !r.Accept(SecretCandidate{File: rel, Secret: secret, Match: match, Name: name, Rest: rest}) {
+				continue
+			}
+		}
+		line := 1 + strings.Count(text[:loc[0]], "\n")
+		cands = append(cands, candidate{f: secretFinding(r.ID, r.Description, r.severity(), rel, line, redactedMatch(match, secret)),
+			start: start, end: end, matchEnd: loc[1]})
+	}
+	return cands
+}
+
+func identByte(c byte) bool {
+	return c == '_' || c == '.' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// asciiLower lower-cases ASCII letters only, so byte offsets stay those
+// of s.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
