@@ -251,8 +251,8 @@ type SecretScanner struct {
 	rules    []SecretRule
 	anchored []*regexp.Regexp // rules[i].Pattern anchored at its start
 	skip     []string
-	maxSize int64
-	log     *slog.Logger
+	maxSize  int64
+	log      *slog.Logger
 }
 
 var _ Scanner = (*SecretScanner)(nil)
@@ -520,4 +520,3 @@ func asciiLower(s string) string {
 	}
 	return string(b)
 }
-
