@@ -70,15 +70,21 @@ func (r SecretRule) severity() Severity {
 }
 
 // DefaultSecretRules returns the built-in scanner's rules, for the
-// common token formats: AWS access key IDs, GitHub tokens (classic
-// "ghp_", OAuth, app and refresh tokens, fine-grained "github_pat_"),
-// Slack tokens ("xoxb-", "xoxp-", "xapp-", legacy), PEM private key
-// blocks, Google API keys, Stripe secret and restricted keys, and
-// assignments of high-entropy values to names such as "api_key",
-// "secret", "token" or "password" (generic-api-key, severity high; only
-// quoted values, or values that end their line, with letters and digits,
-// at least 16 characters and 3.5 bits of entropy per character, and no
-// placeholder word such as "example").
+// common token formats: AWS access key IDs (not AWS's documented
+// "…EXAMPLE" key), GitHub tokens (classic "ghp_", OAuth, app and refresh
+// tokens, fine-grained "github_pat_"), Slack tokens ("xoxb-", "xoxp-",
+// "xapp-", legacy), PEM private key blocks, Google API keys, Stripe
+// secret and restricted keys, all critical; and, as generic-api-key
+// (high), values assigned to names with "key", "secret", "token",
+// "password" or "credential" in them. To keep false positives low a
+// generic value counts only when it is quoted (or, outside source code,
+// ends its line); is 16 to 128 characters of letters and digits both,
+// with 3.5 bits of entropy per character; has no dot (but a JWT's), no
+// word of four or more letters between separators, no placeholder
+// ("example", "changeme", "${…}", …); and its name does not end in
+// "Name", "ID", "Type", "Size", "Path", "File" or the like (secretName
+// names a secret, it does not hold one). A generic match on a value
+// another rule found is dropped.
 func DefaultSecretRules() []SecretRule {
 	return []SecretRule{
 		{ID: "aws-access-token", Description: "AWS access key ID",
