@@ -65,7 +65,10 @@
 // Terminating, NotTerminating, BestEffort, NotBestEffort and PriorityClass
 // selectors are evaluated; a quota with another scope, and a resource the
 // gate cannot compute (services.nodeports, a storage class's storage), is
-// listed in [QuotaReport.Unchecked] rather than guessed. A namespace with
+// listed in [QuotaReport.Unchecked] rather than guessed. As the quota
+// admission does, the gate also refuses a container of a pod a quota
+// tracks that does not set a compute resource the quota names (a quota on
+// limits.memory needs every container's memory limit). A namespace with
 // no quota passes, unless [QuotaGate.RequireQuota].
 //
 // Pods are counted as the manifests say: replicas (default 1) for

@@ -56,8 +56,9 @@ spec:
 }
 
 // Pre-deploy gates on the prod overlay, rendered as Argo CD renders it:
-// one container lacks its limits, and 8 replicas plus 2 surge pods of a
-// rolling update need more CPU than the namespace's quota allows.
+// one container lacks its limits (and the quota admission would refuse
+// its pods, since the quota tracks limits.memory), and 8 replicas plus 2
+// surge pods of a rolling update need more CPU than the quota allows.
 func ExampleNewQuotaGate() {
 	repo, err := exampleRepo()
 	if err != nil {
@@ -80,7 +81,7 @@ func ExampleNewQuotaGate() {
 	}
 	// Output:
 	// gate resources: overlay apps/shop/overlays/prod: 1 resource problem: Deployment/shop-prod/shop: container log-shipper: missing limits.cpu, limits.memory
-	// gate quota: overlay apps/shop/overlays/prod: resource quota exceeded: ResourceQuota/shop-prod/compute: requests.cpu: total 2600m exceeds hard 2 by 600m (520m of it rolling-update surge)
+	// gate quota: overlay apps/shop/overlays/prod: resource quota exceeded: ResourceQuota/shop-prod/compute: requests.cpu: total 2600m exceeds hard 2 by 600m (520m of it rolling-update surge); containers without resource requests or limits: Deployment/shop-prod/shop: container log-shipper: missing limits.memory: tracked by ResourceQuota/shop-prod/compute
 	// ResourceQuota/shop-prod/compute: limits.memory: total 5Gi of hard 8Gi
 	// ResourceQuota/shop-prod/compute: requests.cpu: total 2600m exceeds hard 2 by 600m (520m of it rolling-update surge)
 }

@@ -75,6 +75,10 @@ type QuotaReport struct {
 	// Unquoted lists the namespaces that run workloads and have no
 	// ResourceQuota in the overlay.
 	Unquoted []string
+	// Unset lists the containers that do not set a compute resource a
+	// quota of their namespace tracks: the quota admission refuses their
+	// pods ("must specify limits.memory").
+	Unset []Problem
 }
 
 // Exceeded returns the usages above their hard limit.
@@ -94,37 +98,48 @@ type QuotaError struct {
 	Overlay string
 	// Exceeded lists every quota resource the overlay exceeds.
 	Exceeded []Usage
+	// Unset lists the containers whose pods the quota admission refuses
+	// because they do not set a resource a quota tracks.
+	Unset []Problem
 	// Unquoted lists namespaces without a quota, when the gate requires
 	// one.
 	Unquoted []string
 }
 
 // Error returns "overlay <dir>: resource quota exceeded: <usage>; …",
-// followed by the namespaces without a quota when there are any.
+// followed by the containers the quota admission would refuse and the
+// namespaces without a quota, when there are any.
 func (e *QuotaError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "overlay %s: ", e.Overlay)
+	var parts []string
 	if len(e.Exceeded) > 0 {
-		parts := make([]string, len(e.Exceeded))
+		s := make([]string, len(e.Exceeded))
 		for i, u := range e.Exceeded {
-			parts[i] = u.String()
+			s[i] = u.String()
 		}
-		b.WriteString(ErrQuotaExceeded.Error() + ": " + strings.Join(parts, "; "))
+		parts = append(parts, ErrQuotaExceeded.Error()+": "+strings.Join(s, "; "))
+	}
+	if len(e.Unset) > 0 {
+		s := make([]string, len(e.Unset))
+		for i, p := range e.Unset {
+			s[i] = p.String()
+		}
+		parts = append(parts, ErrMissingResources.Error()+": "+strings.Join(s, "; "))
 	}
 	if len(e.Unquoted) > 0 {
-		if len(e.Exceeded) > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(ErrNoQuota.Error() + ": " + strings.Join(e.Unquoted, ", "))
+		parts = append(parts, ErrNoQuota.Error()+": "+strings.Join(e.Unquoted, ", "))
 	}
-	return b.String()
+	return "overlay " + e.Overlay + ": " + strings.Join(parts, "; ")
 }
 
-// Unwrap returns [ErrQuotaExceeded] and [ErrNoQuota] as they apply.
+// Unwrap returns [ErrQuotaExceeded], [ErrMissingResources] and
+// [ErrNoQuota] as they apply.
 func (e *QuotaError) Unwrap() []error {
 	var errs []error
 	if len(e.Exceeded) > 0 {
 		errs = append(errs, ErrQuotaExceeded)
+	}
+	if len(e.Unset) > 0 {
+		errs = append(errs, ErrMissingResources)
 	}
 	if len(e.Unquoted) > 0 {
 		errs = append(errs, ErrNoQuota)
@@ -219,11 +234,11 @@ func (g *QuotaGate) Run(ctx context.Context, st *pipeline.State) error {
 	if g.report.Name() != "" && st != nil {
 		g.report.Put(st, rep)
 	}
-	qe := &QuotaError{Overlay: g.overlay.Dir, Exceeded: rep.Exceeded()}
+	qe := &QuotaError{Overlay: g.overlay.Dir, Exceeded: rep.Exceeded(), Unset: rep.Unset}
 	if g.requireQuota {
 		qe.Unquoted = rep.Unquoted
 	}
-	if len(qe.Exceeded) > 0 || len(qe.Unquoted) > 0 {
+	if len(qe.Exceeded) > 0 || len(qe.Unset) > 0 || len(qe.Unquoted) > 0 {
 		return pipeline.Permanent(fmt.Errorf("gate %s: %w", g.name, qe))
 	}
 	return nil
@@ -449,6 +464,7 @@ type nsUsage struct {
 }
 
 type podUsage struct {
+	ref             ObjectRef
 	pod             *podSpec
 	each            map[string]Quantity
 	replicas, surge int64
@@ -524,7 +540,7 @@ func checkQuotas(overlay string, objs []object, count counting) (QuotaReport, er
 			problems = append(problems, Problem{Object: w.ref, Err: err})
 			continue
 		}
-		pu := podUsage{pod: w.pod, each: each, replicas: w.replicas}
+		pu := podUsage{ref: w.ref, pod: w.pod, each: each, replicas: w.replicas}
 		if !count.noSurge {
 			pu.surge = w.surge()
 		}
@@ -563,6 +579,7 @@ func checkQuotas(overlay string, objs []object, count counting) (QuotaReport, er
 			}
 			rep.Usages = append(rep.Usages, Usage{Quota: q.ref, Resource: res, Total: total, Surge: extra, Hard: hard})
 		}
+		rep.Unset = append(rep.Unset, u.unset(q, match)...)
 	}
 	if len(problems) > 0 {
 		return rep, &ResourcesError{Overlay: overlay, Problems: problems}
@@ -619,6 +636,58 @@ func autoscale(objs []object, ws []workload, min bool) []Problem {
 		}
 	}
 	return problems
+}
+
+// computeResources are the quota resources whose every container must be
+// set for a pod to be admitted, by the name a quota may use.
+var computeResources = map[string]string{
+	"cpu": "requests.cpu", "memory": "requests.memory", "ephemeral-storage": "requests.ephemeral-storage",
+	"requests.cpu": "requests.cpu", "requests.memory": "requests.memory", "requests.ephemeral-storage": "requests.ephemeral-storage",
+	"limits.cpu": "limits.cpu", "limits.memory": "limits.memory", "limits.ephemeral-storage": "limits.ephemeral-storage",
+}
+
+// unset returns the containers of the pods q tracks that do not set a
+// compute resource q names, as the quota admission refuses them. A
+// request is set when the container sets it or its limit (the API
+// server defaults one to the other).
+func (u *nsUsage) unset(q *resourceQuota, match func(*podSpec) bool) []Problem {
+	var required []string
+	for _, res := range q.hard {
+		if r, ok := computeResources[res]; ok && !slices.Contains(required, r) {
+			required = append(required, r)
+		}
+	}
+	if len(required) == 0 {
+		return nil
+	}
+	slices.Sort(required)
+	var out []Problem
+	for _, p := range u.pods {
+		if !match(p.pod) {
+			continue
+		}
+		check := func(c container, init bool) {
+			pr := Problem{Object: p.ref, Container: c.Name, Init: init, Err: fmt.Errorf("tracked by %s", q.ref)}
+			for _, f := range required {
+				section, name, _ := strings.Cut(f, ".")
+				_, lim := c.Resources.Limits[name]
+				_, req := c.Resources.Requests[name]
+				if !lim && (section == "limits" || !req) {
+					pr.Missing = append(pr.Missing, f)
+				}
+			}
+			if len(pr.Missing) > 0 {
+				out = append(out, pr)
+			}
+		}
+		for _, c := range p.pod.InitContainers {
+			check(c, true)
+		}
+		for _, c := range p.pod.Containers {
+			check(c, false)
+		}
+	}
+	return out
 }
 
 // claimStorage reads a claim's requested storage.

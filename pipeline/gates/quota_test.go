@@ -314,3 +314,49 @@ spec:
 	rep, _ := quotaReport.Get(st)
 	assert.Equal(t, "ResourceQuota/auto/pods: pods: total 3 of hard 12", usages(rep)["pods pods"], "2 replicas and 1 surge pod")
 }
+
+func TestQuotaGateNamesContainersTheQuotaAdmissionRefuses(t *testing.T) {
+	w := gitopstest.NewWriter(t, gitopstest.Files{
+		"apps/unset/kustomization.yaml": kustomization("unset", "workloads.yaml"),
+		"apps/unset/workloads.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  template:
+    spec:
+      initContainers:
+      - {name: migrate, image: i}
+      containers:
+      - {name: app, image: i, resources: {limits: {cpu: 100m, memory: 100Mi}}}
+      - {name: shipper, image: i, resources: {requests: {cpu: 10m, memory: 10Mi}}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: nightly}
+spec:
+  template: {spec: {activeDeadlineSeconds: 60, containers: [{name: c, image: i}]}}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: compute}
+spec:
+  hard: {memory: 1Gi, limits.memory: 2Gi, count/jobs.batch: "1"}
+  scopes: [NotTerminating]
+`,
+	})
+	err := gates.NewQuotaGate("quota", gates.Overlay{Renderer: w.Repo, Dir: "apps/unset"}).Run(context.Background(), nil)
+	require.ErrorIs(t, err, gates.ErrMissingResources)
+	assert.NotErrorIs(t, err, gates.ErrQuotaExceeded)
+	var qe *gates.QuotaError
+	require.ErrorAs(t, err, &qe)
+	var got []string
+	for _, p := range qe.Unset {
+		got = append(got, p.String())
+	}
+	// The app container's request defaults to its limit; the Job's pods
+	// are outside the quota's scope.
+	assert.Equal(t, []string{
+		"Deployment/unset/api: init container migrate: missing limits.memory, requests.memory: tracked by ResourceQuota/unset/compute",
+		"Deployment/unset/api: container shipper: missing limits.memory: tracked by ResourceQuota/unset/compute",
+	}, got)
+}
