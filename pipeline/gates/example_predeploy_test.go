@@ -7,6 +7,8 @@ import (
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/gates"
+	"github.com/flightdeck-dev/flightdeck/pipeline/gotest"
+	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
 )
 
 // exampleRepo is a GitOps repository whose prod overlay raises the
@@ -84,4 +86,26 @@ func ExampleNewQuotaGate() {
 	// gate quota: overlay apps/shop/overlays/prod: resource quota exceeded: ResourceQuota/shop-prod/compute: requests.cpu: total 2600m exceeds hard 2 by 600m (520m of it rolling-update surge); containers without resource requests or limits: Deployment/shop-prod/shop: container log-shipper: missing limits.memory: tracked by ResourceQuota/shop-prod/compute
 	// ResourceQuota/shop-prod/compute: limits.memory: total 5Gi of hard 8Gi
 	// ResourceQuota/shop-prod/compute: requests.cpu: total 2600m exceeds hard 2 by 600m (520m of it rolling-update surge)
+}
+
+// A release goes to prod only when its tests passed and its image's
+// findings pass prod's scan policy; both refusals come in one error.
+func ExampleNewReadyGate() {
+	unit := pipeline.NewKey[*gotest.Report]("tests.unit")
+	image := pipeline.NewKey[[]scan.Finding]("scan.image")
+	st := pipeline.NewState()
+	unit.Put(st, &gotest.Report{Packages: []gotest.PackageResult{{
+		Package: "example.com/shop", Status: gotest.Fail, Tests: []gotest.TestResult{
+			{Name: "TestCart", Status: gotest.Pass},
+			{Name: "TestCheckout", Status: gotest.Fail},
+		},
+	}}})
+	image.Put(st, []scan.Finding{{ID: "GO-2026-0042", Package: "example.com/tls", Installed: "v1.2.0",
+		Fixed: "v1.2.1", Severity: scan.SeverityCritical}})
+
+	prodPolicy := scan.Policy{FailAt: scan.SeverityHigh}
+	gate := gates.NewReadyGate("ready-prod", gates.NewScanGate("image", prodPolicy, image), unit)
+	fmt.Println(gate.Run(context.Background(), st))
+	// Output:
+	// gate ready-prod: tests: gotest: 1 failed: example.com/shop TestCheckout; scan image: scan policy violated: 1 finding(s): GO-2026-0042 example.com/tls@v1.2.0 (critical) fixed in v1.2.1
 }

@@ -88,8 +88,19 @@ func (r ObjectRef) String() string { return r.Kind + "/" + r.Namespace + "/" + r
 // object is one rendered document.
 type object struct {
 	ref  ObjectRef
-	doc  []byte
-	meta objectMeta
+	node *yaml.Node
+}
+
+// decode decodes the object into v.
+func (o object) decode(v any) error { return o.node.Decode(v) }
+
+// groupOf returns the API group of apiVersion, "" for the core group.
+func groupOf(apiVersion string) string {
+	group, _, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		return ""
+	}
+	return group
 }
 
 type objectMeta struct {
@@ -110,31 +121,22 @@ func readObjects(out []byte, namespace string) ([]object, error) {
 		if err := dec.Decode(&n); err == io.EOF {
 			return objs, nil
 		} else if err != nil {
-			return nil, fmt.Errorf("document %d: %w: %w", i+1, ErrInvalidManifest, err)
+			return nil, fmt.Errorf("document %d: %w: %s", i+1, ErrInvalidManifest, yamlReason(err))
 		}
 		var m objectMeta
 		if err := n.Decode(&m); err != nil {
-			return nil, fmt.Errorf("document %d: %w: %w", i+1, ErrInvalidManifest, err)
+			return nil, fmt.Errorf("document %d: %w: %s", i+1, ErrInvalidManifest, yamlReason(err))
 		}
 		if m.Kind == "" {
 			continue
-		}
-		doc, err := yaml.Marshal(&n)
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w: %w", i+1, ErrInvalidManifest, err)
 		}
 		ns := m.Metadata.Namespace
 		if ns == "" {
 			ns = namespace
 		}
-		group, _, _ := strings.Cut(m.APIVersion, "/")
-		if !strings.Contains(m.APIVersion, "/") {
-			group = ""
-		}
 		objs = append(objs, object{
-			ref:  ObjectRef{Kind: m.Kind, Group: group, Namespace: ns, Name: m.Metadata.Name},
-			doc:  doc,
-			meta: m,
+			ref:  ObjectRef{Kind: m.Kind, Group: groupOf(m.APIVersion), Namespace: ns, Name: m.Metadata.Name},
+			node: &n,
 		})
 	}
 }
@@ -329,7 +331,7 @@ func (o object) workload(nodes int64) (workload, error) {
 		var p struct {
 			Spec podSpec `yaml:"spec"`
 		}
-		if err := yaml.Unmarshal(o.doc, &p); err != nil {
+		if err := o.decode(&p); err != nil {
 			return w, fmt.Errorf("%w: %s", ErrInvalidManifest, yamlReason(err))
 		}
 		w.pod, w.path = &p.Spec, "spec"
@@ -338,7 +340,7 @@ func (o object) workload(nodes int64) (workload, error) {
 	var d struct {
 		Spec workloadSpec `yaml:"spec"`
 	}
-	if err := yaml.Unmarshal(o.doc, &d); err != nil {
+	if err := o.decode(&d); err != nil {
 		return w, fmt.Errorf("%w: %s", ErrInvalidManifest, yamlReason(err))
 	}
 	s := d.Spec

@@ -269,7 +269,7 @@ func readQuota(o object) (*resourceQuota, error) {
 	var d struct {
 		Spec yaml.Node `yaml:"spec"`
 	}
-	if err := yaml.Unmarshal(o.doc, &d); err != nil {
+	if err := o.decode(&d); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidManifest, yamlReason(err))
 	}
 	if d.Spec.Kind == 0 {
@@ -381,57 +381,31 @@ func bestEffort(p *podSpec) bool {
 // "limits.<resource>".
 func podResources(p *podSpec) (map[string]Quantity, error) {
 	var errs []error
-	type rl struct{ req, lim map[string]Quantity }
-	read := func(c container) rl {
+	read := func(c container) resourceSet {
 		req, lim, err := containerResources(c)
 		if err != nil {
 			errs = append(errs, err)
 		}
-		return rl{req, lim}
+		return resourceSet{req, lim}
 	}
-	sum := rl{map[string]Quantity{}, map[string]Quantity{}}
-	add := func(to, from map[string]Quantity) {
-		for k, v := range from {
-			to[k] = to[k].Add(v)
-		}
-	}
+	sum := newResourceSet()
 	for _, c := range p.Containers {
-		r := read(c)
-		add(sum.req, r.req)
-		add(sum.lim, r.lim)
+		sum.add(read(c))
 	}
-	sidecars := rl{map[string]Quantity{}, map[string]Quantity{}}
-	initMax := rl{map[string]Quantity{}, map[string]Quantity{}}
+	sidecars, initMax := newResourceSet(), newResourceSet()
 	for _, c := range p.InitContainers {
 		r := read(c)
-		use := rl{map[string]Quantity{}, map[string]Quantity{}}
+		use := newResourceSet()
 		if c.RestartPolicy == "Always" {
-			add(sum.req, r.req)
-			add(sum.lim, r.lim)
-			add(sidecars.req, r.req)
-			add(sidecars.lim, r.lim)
-			add(use.req, sidecars.req)
-			add(use.lim, sidecars.lim)
+			sum.add(r)
+			sidecars.add(r)
 		} else {
-			add(use.req, r.req)
-			add(use.req, sidecars.req)
-			add(use.lim, r.lim)
-			add(use.lim, sidecars.lim)
+			use.add(r)
 		}
-		for k, v := range use.req {
-			initMax.req[k] = initMax.req[k].Max(v)
-		}
-		for k, v := range use.lim {
-			initMax.lim[k] = initMax.lim[k].Max(v)
-		}
+		use.add(sidecars)
+		initMax.max(use)
 	}
-	out := map[string]Quantity{}
-	for k, v := range initMax.req {
-		sum.req[k] = sum.req[k].Max(v)
-	}
-	for k, v := range initMax.lim {
-		sum.lim[k] = sum.lim[k].Max(v)
-	}
+	sum.max(initMax)
 	for _, name := range sortedKeys(p.Overhead) {
 		q, err := p.Overhead[name].quantity("overhead." + name)
 		if err != nil {
@@ -443,6 +417,7 @@ func podResources(p *podSpec) (map[string]Quantity, error) {
 			sum.lim[name] = l.Add(q)
 		}
 	}
+	out := map[string]Quantity{}
 	for k, v := range sum.req {
 		out["requests."+k] = v
 	}
@@ -450,6 +425,33 @@ func podResources(p *podSpec) (map[string]Quantity, error) {
 		out["limits."+k] = v
 	}
 	return out, joinErrors(errs)
+}
+
+// resourceSet is requests and limits by resource name.
+type resourceSet struct{ req, lim map[string]Quantity }
+
+func newResourceSet() resourceSet {
+	return resourceSet{map[string]Quantity{}, map[string]Quantity{}}
+}
+
+// add adds o to s.
+func (s resourceSet) add(o resourceSet) {
+	for k, v := range o.req {
+		s.req[k] = s.req[k].Add(v)
+	}
+	for k, v := range o.lim {
+		s.lim[k] = s.lim[k].Add(v)
+	}
+}
+
+// max raises each of s to o's where o's is larger.
+func (s resourceSet) max(o resourceSet) {
+	for k, v := range o.req {
+		s.req[k] = s.req[k].Max(v)
+	}
+	for k, v := range o.lim {
+		s.lim[k] = s.lim[k].Max(v)
+	}
 }
 
 // nsUsage is what one namespace's objects need.
@@ -520,7 +522,7 @@ func checkQuotas(overlay string, objs []object, count counting) (QuotaReport, er
 			quotas = append(quotas, q)
 		case o.ref.Kind == "PersistentVolumeClaim" && o.ref.Group == "":
 			var c persistentVolumeClaim
-			if err := yaml.Unmarshal(o.doc, &c); err != nil {
+			if err := o.decode(&c); err != nil {
 				problems = append(problems, Problem{Object: o.ref, Err: fmt.Errorf("%w: %s", ErrInvalidManifest, yamlReason(err))})
 				continue
 			}
@@ -612,15 +614,12 @@ func autoscale(objs []object, ws []workload, min bool) []Problem {
 				MaxReplicas int64  `yaml:"maxReplicas"`
 			} `yaml:"spec"`
 		}
-		if err := yaml.Unmarshal(o.doc, &h); err != nil {
+		if err := o.decode(&h); err != nil {
 			problems = append(problems, Problem{Object: o.ref, Err: fmt.Errorf("%w: %s", ErrInvalidManifest, yamlReason(err))})
 			continue
 		}
 		t := h.Spec.ScaleTargetRef
-		group, _, ok := strings.Cut(t.APIVersion, "/")
-		if !ok {
-			group = ""
-		}
+		group := groupOf(t.APIVersion)
 		for i, w := range ws {
 			if w.ref.Kind != t.Kind || w.ref.Group != group || w.ref.Name != t.Name || w.ref.Namespace != o.ref.Namespace {
 				continue
