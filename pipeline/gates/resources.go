@@ -34,7 +34,8 @@ type Problem struct {
 	// "limits.memory".
 	Missing []string
 	// Err is a field that does not read (it wraps [ErrInvalidQuantity]
-	// or [ErrInvalidManifest]), or nil.
+	// or [ErrInvalidManifest]); for a container of [QuotaError.Unset] it
+	// names the quota that tracks the missing fields. Nil otherwise.
 	Err error
 }
 
