@@ -50,13 +50,20 @@ type harness struct {
 // app synced; behaviours give the pods of release 1 and 2 theirs.
 func newHarness(t *testing.T, replicas int32, behaviors ...sim.Behavior) *harness {
 	t.Helper()
+	return newHarnessAt(t, 0, replicas, behaviors...)
+}
+
+// newHarnessAt is newHarness on a clock speed times faster than real
+// time (strategytest.EnvironmentConfig.Speed; 0 is the auto clock).
+func newHarnessAt(t *testing.T, speed float64, replicas int32, behaviors ...sim.Behavior) *harness {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	bs := map[int]sim.Behavior{}
 	for i, b := range behaviors {
 		bs[i+1] = b
 	}
-	env, err := strategytest.NewEnvironment(ctx, strategytest.EnvironmentConfig{Dir: t.TempDir(), App: app, Replicas: replicas, Behaviors: bs})
+	env, err := strategytest.NewEnvironment(ctx, strategytest.EnvironmentConfig{Dir: t.TempDir(), App: app, Replicas: replicas, Behaviors: bs, Speed: speed})
 	require.NoError(t, err)
 	t.Cleanup(env.Close)
 	h := &harness{t: t, ctx: ctx, env: env, clk: env.Clock, dir: env.Dir, repo: env.Repo, argo: env.Argo, cluster: env.Cluster, ov: env.Overlay,

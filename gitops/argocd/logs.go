@@ -36,8 +36,8 @@ type LogQuery struct {
 	// SinceTime keeps the lines written at or after it; zero keeps all.
 	// Argo CD's REST gateway cannot read sinceTime (grpc-gateway v1 does
 	// not parse Kubernetes' Time in a query), so the client asks for
-	// sinceSeconds back to SinceTime on its clock ([WithClock]) and drops
-	// older lines itself.
+	// sinceSeconds back to SinceTime on its clock ([WithClock]) plus
+	// [LogSinceSlack], and drops older lines itself.
 	SinceTime time.Time
 	// TailLines keeps the last TailLines lines of each pod; zero keeps all.
 	TailLines int64
@@ -53,6 +53,12 @@ type LogQuery struct {
 	// Project, when set, is the project the application must belong to.
 	Project string
 }
+
+// LogSinceSlack is how much further back than LogQuery.SinceTime the
+// client asks the server to read (sinceSeconds counts back from the
+// server's clock, which may be ahead of the client's, or move while the
+// request travels); the lines of the slack are dropped by the client.
+const LogSinceSlack = time.Minute
 
 // LogEntry is one line of a pod's log.
 type LogEntry struct {
@@ -231,8 +237,9 @@ func (c *Client) logQuery(op string, q LogQuery, follow bool) (url.Values, error
 	set("project", q.Project)
 	since := q.Since
 	if !q.SinceTime.IsZero() {
-		// The later of the two bounds; never zero, which would read all.
-		back := max(c.o.clock.Now().Sub(q.SinceTime), time.Second)
+		// The later of the two bounds, with slack for the server's clock
+		// being ahead of ours; never zero, which would read all.
+		back := max(c.o.clock.Now().Sub(q.SinceTime), 0) + LogSinceSlack
 		if since == 0 || back < since {
 			since = back
 		}

@@ -137,7 +137,7 @@ func TestLogsQuerySelectsAsArgoCD(t *testing.T) {
 	count(argocd.LogQuery{Filter: "!level=error"}, func(l sim.LogLine) bool { return !strings.Contains(l.Text, "level=error") })
 	count(argocd.LogQuery{Since: 30 * time.Second}, func(l sim.LogLine) bool { return l.Time.After(start) })
 	count(argocd.LogQuery{SinceTime: start.Add(time.Second)}, func(l sim.LogLine) bool { return l.Time.After(start) })
-	assert.Equal(t, "59", lastLogsQuery(t, e.srv).Get("sinceSeconds"), "sinceTime sent as sinceSeconds on the client's clock")
+	assert.Equal(t, "119", lastLogsQuery(t, e.srv).Get("sinceSeconds"), "sinceTime sent as sinceSeconds on the client's clock, a minute of slack added")
 	assert.Empty(t, lastLogsQuery(t, e.srv).Get("sinceTime"))
 	count(argocd.LogQuery{UntilTime: start.Add(time.Second)}, func(l sim.LogLine) bool { return !l.Time.After(start) })
 
@@ -353,7 +353,7 @@ func TestLogSourceFeedsErrorLogs(t *testing.T) {
 	assert.Equal(t, 100.0, m.Values["lines"])
 	assert.Regexp(t, `e\.g\. "shop-[a-z0-9]+-[a-z0-9]+: level=error msg=\\"request failed\\"`, m.Message, "samples name the pod")
 	q := lastLogsQuery(t, e.srv)
-	assert.Equal(t, "60", q.Get("sinceSeconds"))
+	assert.Equal(t, "120", q.Get("sinceSeconds"))
 	assert.Equal(t, e.clk.Now().UTC().Format(time.RFC3339Nano), q.Get("untilTime"))
 
 	// A minute later nothing new was written: no data, not a clean log.
