@@ -510,6 +510,19 @@ func (r *Repo) Fetch(ctx context.Context) (plumbing.Hash, error) {
 // fetch is Fetch for callers that hold r.mu, which it releases while it
 // waits for another operation of the Repo to end.
 func (r *Repo) fetch(ctx context.Context) (plumbing.Hash, error) {
+	return r.fetchFor(ctx, true)
+}
+
+// fetchFor is fetch; with toDisk false the objects the fetch brought may
+// stay in memory with the pushed ones, to reach the cache with them in
+// one pack once they pass keep's thresholds (or at Close), and the
+// cache's ref stays where the cache's objects lead. That serves reads of
+// the head or of a commit by hash, which take the head this Repo knows;
+// a read that resolves a revision against the cache's ref ("HEAD~2", a
+// tag) needs toDisk. Without it every read of a new commit would write a
+// pack of a few objects, and every new pack makes go-git read the indexes
+// of all packs again: reads would slow down with the cache's age.
+func (r *Repo) fetchFor(ctx context.Context, toDisk bool) (plumbing.Hash, error) {
 	if err := ctx.Err(); err != nil {
 		return plumbing.ZeroHash, r.remoteErr("fetch", err)
 	}
@@ -527,6 +540,9 @@ func (r *Repo) fetch(ctx context.Context) (plumbing.Hash, error) {
 	head, err := r.fetchHeld(ctx)
 	if err != nil {
 		return head, err
+	}
+	if !toDisk && !r.st.full() {
+		return head, nil
 	}
 	// Reads resolve revisions against the cache's ref ("HEAD~2"): write
 	// what is held in memory so that the ref is the head.
@@ -697,17 +713,22 @@ func (r *Repo) resolve(ctx context.Context, revision string) (*object.Commit, er
 			return c, nil
 		}
 	}
-	head, err := r.fetch(ctx)
+	// The head and commits by hash are read from what the Repo holds;
+	// other revisions are resolved against the cache's ref.
+	byHead := revision == "" || revision == r.o.branch || revision == "HEAD"
+	head, err := r.fetchFor(ctx, !byHead && !plumbing.IsHash(revision))
 	if err != nil {
 		return nil, err
 	}
 	var h plumbing.Hash
-	switch revision {
-	case "", r.o.branch, "HEAD":
+	switch {
+	case byHead:
 		h = head
 		if h.IsZero() {
 			return nil, fmt.Errorf("gitops: %s: branch %s: %w", r.redacted, r.o.branch, ErrNotExist)
 		}
+	case plumbing.IsHash(revision):
+		h = plumbing.NewHash(revision)
 	default:
 		rev := revision
 		if rev == "HEAD" || len(rev) > 4 && rev[:4] == "HEAD" {

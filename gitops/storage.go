@@ -147,6 +147,18 @@ func (o *overlayStorage) keep() bool {
 	}
 	o.kept = append(o.kept, o.attempt...)
 	o.attempt = nil
+	return o.fullLocked()
+}
+
+// full reports whether the objects kept in memory passed the thresholds
+// that call for a flush.
+func (o *overlayStorage) full() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.fullLocked()
+}
+
+func (o *overlayStorage) fullLocked() bool {
 	return len(o.kept) >= keptObjectsMax || o.keptBytes >= keptBytesMax
 }
 
