@@ -32,7 +32,8 @@
 // cluster plays out the rollout, its sync status compares the applied
 // revision with the target revision, it is reconciled one second after
 // each operation and every reconcile interval, and its history records
-// every sync. Auto-sync, when on, syncs each new target revision the
+// its last syncs (ten, or [App.RevisionHistoryLimit], as Argo CD keeps
+// them; IDs keep counting up). Auto-sync, when on, syncs each new target revision the
 // controller sees.
 //
 // Errors are Argo CD's: the gRPC-gateway body {"error", "code",

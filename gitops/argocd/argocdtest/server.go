@@ -33,6 +33,10 @@ const (
 	// and desired state on its own (Argo CD's default is 120s): it
 	// re-reads the target revision and runs auto-sync.
 	DefaultReconcileInterval = 120 * time.Second
+	// DefaultRevisionHistoryLimit is how many syncs an application's
+	// history keeps unless [App.RevisionHistoryLimit] says otherwise
+	// (Argo CD's default).
+	DefaultRevisionHistoryLimit = 10
 )
 
 // App registers an application with the fake.
@@ -53,6 +57,11 @@ type App struct {
 	Namespace string
 	// AutoSync turns on automated sync; AutoPrune prunes with it.
 	AutoSync, AutoPrune bool
+	// RevisionHistoryLimit is how many past syncs the application's
+	// history keeps, as Argo CD's spec.revisionHistoryLimit: the oldest
+	// are dropped (and can no longer be rolled back to). Zero means
+	// [DefaultRevisionHistoryLimit].
+	RevisionHistoryLimit int
 }
 
 // Call is one API request the server received.
@@ -264,6 +273,9 @@ func (s *Server) AddApp(ctx context.Context, app App) error {
 	}
 	if app.Project == "" {
 		app.Project = "default"
+	}
+	if app.RevisionHistoryLimit <= 0 {
+		app.RevisionHistoryLimit = DefaultRevisionHistoryLimit
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

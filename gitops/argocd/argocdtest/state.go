@@ -8,6 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
+
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/argocd"
 	"github.com/flightdeck-dev/flightdeck/health"
@@ -33,8 +37,9 @@ type appState struct {
 	prune   []sim.Ref // resources no longer in Git, not pruned
 
 	op        *opState
-	history   []argocd.RevisionHistory
-	autoTried string // revision auto-sync last attempted
+	history   []argocd.RevisionHistory // at most spec.RevisionHistoryLimit, oldest first
+	nextID    int64                    // ID of the next history entry
+	autoTried string                   // revision auto-sync last attempted
 
 	stale *argocd.ApplicationStatus // frozen status (StaleReconcile)
 
@@ -88,7 +93,7 @@ func isSHA(s string) bool {
 }
 
 // resolveRevision turns a revision into a commit SHA where it can: the
-// tracked branch (or "", HEAD) is fetched, a full SHA is itself, and any
+// tracked branch (or "", HEAD) is asked of the remote, a full SHA is itself, and any
 // other revision is kept as given.
 func (s *Server) resolveRevision(ctx context.Context, a *appState, rev string) (string, error) {
 	if isSHA(rev) {
@@ -98,11 +103,7 @@ func (s *Server) resolveRevision(ctx context.Context, a *appState, rev string) (
 	if rev != "" && rev != "HEAD" && rev != branch {
 		return rev, nil
 	}
-	r, err := s.repo(a.spec.RepoURL, branch)
-	if err != nil {
-		return "", err
-	}
-	h, err := r.Fetch(ctx)
+	h, err := lsRemote(ctx, a.spec.RepoURL, branch)
 	if err != nil {
 		return "", err
 	}
@@ -110,6 +111,44 @@ func (s *Server) resolveRevision(ctx context.Context, a *appState, rev string) (
 		return "", fmt.Errorf("branch %s has no commits", branch)
 	}
 	return h.String(), nil
+}
+
+// lsRemote asks the repository at url where branch is, as Argo CD's repo
+// server resolves a branch (git ls-remote): the objects are fetched when
+// the revision is rendered. The zero hash means no such branch.
+func lsRemote(ctx context.Context, url, branch string) (plumbing.Hash, error) {
+	ep, err := transport.NewEndpoint(url)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	cl, err := client.NewClient(ep)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	sess, err := cl.NewUploadPackSession(ep, nil)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	defer sess.Close()
+	ar, err := sess.AdvertisedReferencesContext(ctx)
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return plumbing.ZeroHash, nil
+	}
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	refs, err := ar.AllReferences()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	ref, err := refs.Reference(plumbing.NewBranchReferenceName(branch))
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return plumbing.ZeroHash, nil
+	}
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return ref.Hash(), nil
 }
 
 // resolve re-reads the app's target revision; s.mu is held.
@@ -200,13 +239,17 @@ func (s *Server) startSync(ctx context.Context, a *appState, req argocd.SyncOper
 	}
 	a.applied, a.prune, a.synced = refs, leftover, rev
 	op.message = "successfully synced (all tasks run)"
-	id := int64(len(a.history))
+	id := a.nextID
+	a.nextID++
 	op.historyID = id
 	start := now
 	a.history = append(a.history, argocd.RevisionHistory{
 		ID: id, Revision: rev, DeployedAt: op.finished, DeployStartedAt: &start,
 		Source: argocd.ApplicationSource{RepoURL: a.spec.RepoURL, Path: a.spec.Path, TargetRevision: a.spec.TargetRevision},
 	})
+	if n := len(a.history) - a.spec.RevisionHistoryLimit; n > 0 {
+		a.history = append(a.history[:0:0], a.history[n:]...)
+	}
 	s.log.Info("sync", "app", a.spec.Name, "revision", rev, "resources", len(refs))
 }
 
