@@ -75,6 +75,45 @@ func TestFetchIsIncremental(t *testing.T) {
 	assert.Equal(t, second, packs(t, cache))
 }
 
+// Reads of the head or of a commit by hash keep what they fetched in
+// memory, so that a long-lived reader does not write a pack per new
+// commit; a read that resolves a revision against the cache's ref writes
+// them first, and Close writes what is left.
+func TestReadsKeepFetchedObjectsInMemory(t *testing.T) {
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
+	cache := filepath.Join(t.TempDir(), "cache")
+	r, err := gitops.New(gitopstest.FileURL(dir), gitops.WithCacheDir(cache))
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = r.Fetch(ctx)
+	require.NoError(t, err)
+	cloned := packs(t, cache)
+
+	var heads []string
+	for i := range 3 {
+		head := gitopstest.Commit(t, dir, gitopstest.Files{"apps/shop/NOTES": fmt.Sprintf("n: %d\n", i)}, nil, "another writer")
+		heads = append(heads, head.String())
+		got, err := r.ReadFile(ctx, head.String(), "apps/shop/NOTES")
+		require.NoError(t, err, "a commit by hash")
+		assert.Equal(t, fmt.Sprintf("n: %d\n", i), string(got))
+		_, err = r.Render(ctx, "", "apps/shop/overlays/prod")
+		require.NoError(t, err, "the head")
+	}
+	assert.Equal(t, cloned, packs(t, cache), "nothing written yet")
+
+	got, err := r.ReadFile(ctx, "HEAD~1", "apps/shop/NOTES")
+	require.NoError(t, err)
+	assert.Equal(t, "n: 1\n", string(got), "resolved against the cache's ref")
+	after := packs(t, cache)
+	assert.Len(t, after, len(cloned)+1, "the three commits' objects in one pack")
+
+	require.NoError(t, r.Close())
+	gitFsck(t, cache)
+	out, err := exec.Command("git", "-C", cache, "cat-file", "-t", heads[2]).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, "commit\n", string(out))
+}
+
 // services returns the git services of the requests from the n-th on.
 func services(srv *gitopstest.Server, from int) []string {
 	var out []string

@@ -197,3 +197,50 @@ func TestCallsAndFaults(t *testing.T) {
 	assert.Equal(t, argocdtest.Call{Method: "GET", Path: "/api/v1/applications/shop", App: "shop"}, calls[0])
 	assert.Nil(t, srv.CACertPEM(), "no certificate without TLS")
 }
+
+// The history keeps the last syncs, as Argo CD's revisionHistoryLimit
+// does: IDs count on, and a sync dropped from it cannot be rolled back
+// to.
+func TestHistoryKeepsTheLastSyncs(t *testing.T) {
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
+	srv, err := argocdtest.New()
+	require.NoError(t, err)
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	require.NoError(t, srv.AddApp(ctx, argocdtest.App{Name: "shop", RepoURL: gitopstest.FileURL(dir), Path: "apps/shop/overlays/dev", RevisionHistoryLimit: 3}))
+	require.NoError(t, srv.AddApp(ctx, argocdtest.App{Name: "default", RepoURL: gitopstest.FileURL(dir), Path: "apps/shop/overlays/dev"}))
+	var revs []string
+	for i := range 12 {
+		rev := gitopstest.Commit(t, dir, gitopstest.Files{"apps/shop/NOTES": strings.Repeat("x", i+1)}, nil, "change").String()
+		revs = append(revs, rev)
+		for _, app := range []string{"shop", "default"} {
+			code, out := call(t, srv, "POST", "/api/v1/applications/"+app+"/sync", `{"revision":"`+rev+`"}`)
+			require.Equal(t, 200, code, out)
+		}
+		srv.Clock().Advance(time.Minute)
+	}
+	ids := func(app string) (ids []float64, got []string) {
+		_, out := call(t, srv, "GET", "/api/v1/applications/"+app, "")
+		for _, h := range at(out, "status", "history").([]any) {
+			ids = append(ids, h.(map[string]any)["id"].(float64))
+			got = append(got, h.(map[string]any)["revision"].(string))
+		}
+		return ids, got
+	}
+	id, got := ids("shop")
+	assert.Equal(t, []float64{9, 10, 11}, id)
+	assert.Equal(t, revs[9:], got)
+	id, got = ids("default")
+	assert.Equal(t, []float64{2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, id, "ten by default")
+	assert.Equal(t, revs[2:], got)
+
+	code, out := call(t, srv, "POST", "/api/v1/applications/shop/rollback", `{"id":8}`)
+	assert.Equal(t, 400, code, "no longer in the history")
+	assert.Contains(t, out["message"], "does not have deployment with id 8")
+	code, out = call(t, srv, "POST", "/api/v1/applications/shop/rollback", `{"id":9}`)
+	require.Equal(t, 200, code, out)
+	srv.Clock().Advance(time.Minute)
+	id, got = ids("shop")
+	assert.Equal(t, []float64{10, 11, 12}, id)
+	assert.Equal(t, revs[9], got[2], "the rollback is a sync of its own")
+}
