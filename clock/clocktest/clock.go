@@ -203,3 +203,34 @@ func (c *Clock) notify() {
 	close(c.changed)
 	c.changed = make(chan struct{})
 }
+
+// Drive runs fn in a goroutine and, whenever at least timers timers are
+// pending on c while fn runs, moves c to the earliest of them
+// ([Clock.AdvanceToNext]), until fn returns; it returns what fn returned.
+// It is how a test lets code that polls, backs off and times out on a
+// manual clock run to its end without sleeping. timers is what is pending
+// while fn waits on the clock alone: for example its next poll and its
+// deadline, plus the timers already pending before ([Clock.Pending]),
+// such as deadlines left by earlier waits that returned early. fn gets a
+// context that ends when ctx does; then Drive stops moving the clock and
+// waits for fn, which must heed its context (pass ctx with a timeout as
+// a guard against a hang).
+func Drive[T any](ctx context.Context, c *Clock, timers int, fn func(ctx context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := fn(ctx)
+		done <- result{v, err}
+		cancel()
+	}()
+	for c.WaitForTimers(ctx, timers) == nil {
+		c.AdvanceToNext()
+	}
+	r := <-done
+	return r.v, r.err
+}

@@ -2,6 +2,7 @@ package clocktest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -55,6 +56,57 @@ func TestSleepEndsWithContext(t *testing.T) {
 	assert.ErrorIs(t, <-done, context.Canceled)
 }
 
+// Drive moves the clock each time the driven code waits on it, and
+// returns what the code returned once it is done.
+func TestDriveRunsTheCodeToItsEnd(t *testing.T) {
+	c := clocktest.New(time.Time{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // hang guard only
+	defer cancel()
+	polls, err := clocktest.Drive(ctx, c, 1, func(ctx context.Context) (int, error) {
+		for n := 1; ; n++ {
+			if err := c.Sleep(ctx, time.Minute); err != nil {
+				return n, err
+			}
+			if c.Now().Sub(clocktest.Default) >= 5*time.Minute {
+				return n, nil
+			}
+		}
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 5, polls)
+	assert.Equal(t, clocktest.Default.Add(5*time.Minute), c.Now())
+	assert.Equal(t, 0, c.Pending())
+
+	// A timer left pending is counted in: the code's deadline and its
+	// polls.
+	_ = c.After(time.Hour)
+	_, err = clocktest.Drive(ctx, c, c.Pending()+2, func(ctx context.Context) (struct{}, error) {
+		deadline := c.After(10 * time.Minute)
+		for {
+			select {
+			case <-deadline:
+				return struct{}{}, errors.New("deadline")
+			case <-c.After(3 * time.Minute):
+			}
+		}
+	})
+	assert.EqualError(t, err, "deadline")
+	assert.Equal(t, clocktest.Default.Add(15*time.Minute), c.Now(), "the deadline came after three polls")
+}
+
+// Drive stops moving the clock when its context ends, and returns once
+// the code, which heeds the context, returns.
+func TestDriveEndsWithContext(t *testing.T) {
+	c := clocktest.New(time.Time{})
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := clocktest.Drive(ctx, c, 2, func(ctx context.Context) (bool, error) {
+		cancel() // the code waits on one timer, never on two
+		return false, c.Sleep(ctx, time.Hour)
+	})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, clocktest.Default, c.Now(), "the clock did not move")
+}
+
 func TestConcurrentUse(t *testing.T) {
 	c := clocktest.New(time.Time{})
 	var wg sync.WaitGroup
@@ -87,6 +139,21 @@ func ExampleClock() {
 	c.Advance(time.Minute)
 	fmt.Println((<-tick).Format(time.TimeOnly), c.Now().Format(time.TimeOnly))
 	// Output: 00:01:30 00:02:00
+}
+
+func ExampleDrive() {
+	c := clocktest.New(time.Time{})
+	polls, _ := clocktest.Drive(context.Background(), c, 1, func(ctx context.Context) (int, error) {
+		n := 0
+		for ; c.Now().Before(clocktest.Default.Add(time.Minute)); n++ {
+			if err := c.Sleep(ctx, 10*time.Second); err != nil {
+				return n, err
+			}
+		}
+		return n, nil
+	})
+	fmt.Println(polls, c.Now().Format(time.TimeOnly))
+	// Output: 6 00:01:00
 }
 
 func ExampleNewAuto() {
