@@ -39,6 +39,19 @@ func packs(t *testing.T, cache string) map[string]int64 {
 	return out
 }
 
+// fetched returns a bare repository of files, and a Repo that has
+// fetched it into the cache directory cache.
+func fetched(t *testing.T, files gitopstest.Files) (dir, cache string, r *gitops.Repo) {
+	t.Helper()
+	dir = gitopstest.NewBareRepo(t, files)
+	cache = filepath.Join(t.TempDir(), "cache")
+	r, err := gitops.New(gitopstest.FileURL(dir), gitops.WithCacheDir(cache))
+	require.NoError(t, err)
+	_, err = r.Fetch(context.Background())
+	require.NoError(t, err)
+	return dir, cache, r
+}
+
 // The first use clones into the cache; later fetches bring only the
 // objects of the new commits.
 func TestFetchIsIncremental(t *testing.T) {
@@ -80,13 +93,8 @@ func TestFetchIsIncremental(t *testing.T) {
 // commit; a read that resolves a revision against the cache's ref writes
 // them first, and Close writes what is left.
 func TestReadsKeepFetchedObjectsInMemory(t *testing.T) {
-	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
-	cache := filepath.Join(t.TempDir(), "cache")
-	r, err := gitops.New(gitopstest.FileURL(dir), gitops.WithCacheDir(cache))
-	require.NoError(t, err)
+	dir, cache, r := fetched(t, gitopstest.KustomizeLayout("shop"))
 	ctx := context.Background()
-	_, err = r.Fetch(ctx)
-	require.NoError(t, err)
 	cloned := packs(t, cache)
 
 	var heads []string
@@ -190,13 +198,8 @@ func TestThinPackIsCompleted(t *testing.T) {
 	}
 	layout := gitopstest.KustomizeLayout("shop")
 	layout["docs/big.txt"] = big.String()
-	dir := gitopstest.NewBareRepo(t, layout)
-	cache := filepath.Join(t.TempDir(), "cache")
-	r, err := gitops.New(gitopstest.FileURL(dir), gitops.WithCacheDir(cache))
-	require.NoError(t, err)
+	dir, cache, r := fetched(t, layout)
 	ctx := context.Background()
-	_, err = r.Fetch(ctx)
-	require.NoError(t, err)
 
 	changed := strings.Replace(big.String(), "line 2000 of", "line 2000 (edited) of", 1)
 	head := gitopstest.Commit(t, dir, gitopstest.Files{"docs/big.txt": changed}, nil, "edit")

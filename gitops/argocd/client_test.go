@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/argocd"
 	"github.com/flightdeck-dev/flightdeck/gitops/argocd/argocdtest"
@@ -81,25 +82,13 @@ func (e *env) wait(t *testing.T, opts gitops.WaitOptions) (gitops.AppStatus, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // hang guard only
 	defer cancel()
-	type result struct {
-		st  gitops.AppStatus
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		st, err := gitops.WaitFor(ctx, e.client, opts)
-		done <- result{st, err}
-		cancel()
-	}()
 	timers := 1 // the next poll
 	if opts.Timeout > 0 {
 		timers = 2 // and the deadline
 	}
-	for clk.WaitForTimers(ctx, timers) == nil {
-		clk.AdvanceToNext()
-	}
-	r := <-done
-	return r.st, r.err
+	return clocktest.Drive(ctx, clk, timers, func(ctx context.Context) (gitops.AppStatus, error) {
+		return gitops.WaitFor(ctx, e.client, opts)
+	})
 }
 
 func assertNoToken(t *testing.T, e *env, err error) {

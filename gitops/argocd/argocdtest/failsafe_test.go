@@ -123,24 +123,12 @@ func TestOneClock(t *testing.T) {
 		srv.FailNext(faults...)
 		hang, cancel := context.WithTimeout(ctx, 30*time.Second) // hang guard only
 		defer cancel()
-		type result struct {
-			st  gitops.AppStatus
-			err error
-		}
-		done := make(chan result, 1)
-		go func() {
-			st, err := gitops.WaitFor(hang, client, gitops.WaitOptions{
+		st, err := clocktest.Drive(hang, clk, clk.Pending()+2, func(ctx context.Context) (gitops.AppStatus, error) {
+			return gitops.WaitFor(ctx, client, gitops.WaitOptions{
 				App: "shop", Clock: clk, Timeout: 30 * time.Minute, PollInterval: 5 * time.Second, StableFor: 30 * time.Second,
 			})
-			done <- result{st, err}
-			cancel()
-		}()
-		base := clk.Pending()
-		for clk.WaitForTimers(hang, base+2) == nil {
-			clk.AdvanceToNext()
-		}
-		r := <-done
-		return clk.Now().Sub(start), r.st, r.err
+		})
+		return clk.Now().Sub(start), st, err
 	}
 
 	took, st, err := deploy(503) // the first status read meets a proxy's 503: the client backs off on clk
