@@ -97,12 +97,9 @@ func (b *BlueGreenTarget) colours(t *gitops.Tree) ([2]colour, kustomization, err
 	}
 	for i, c := range colours {
 		file := b.o.file(b.file(c))
-		dep, err := readObject(t, file)
+		dep, err := readPrepared(t, file)
 		if err != nil {
 			return out, k, err
-		}
-		if dep == nil {
-			return out, k, fmt.Errorf("%w: %s is missing; prepare the overlay first", ErrOverlay, file)
 		}
 		col := colour{name: c, dep: dep, replicas: replicasIn(dep), role: str(dep, "metadata", "annotations", RoleAnnotation)}
 		col.usesMain = b.managedImage(dep, c) == b.o.Image
@@ -119,18 +116,11 @@ func (b *BlueGreenTarget) colours(t *gitops.Tree) ([2]colour, kustomization, err
 // Prepare implements [Target].
 func (b *BlueGreenTarget) Prepare(t *gitops.Tree, rendered []byte) error {
 	o := b.o
-	objs, base, err := o.rendered(rendered)
+	in, err := o.prepareInput(t, rendered)
 	if err != nil {
 		return err
 	}
-	k, err := readKustomization(t, o.Dir)
-	if err != nil {
-		return err
-	}
-	main, err := o.stable(k)
-	if err != nil {
-		return err
-	}
+	objs, base, main := in.objs, in.base, in.stable
 	for i, c := range colours {
 		file := o.file(b.file(c))
 		old, err := readObject(t, file)
@@ -165,8 +155,8 @@ func (b *BlueGreenTarget) Prepare(t *gitops.Tree, rendered []byte) error {
 		return err
 	}
 	if b.preview != "" {
-		if find(objs, "Service", b.preview) != nil && !o.mine(t, previewServiceFile) {
-			return fmt.Errorf("%w: the overlay %s already defines Service %s; flightdeck writes the preview Service itself", ErrOverlay, o.Dir, b.preview)
+		if err := o.ownObject(t, in, "Service", b.preview, previewServiceFile, "the preview Service"); err != nil {
+			return err
 		}
 		sel := colours[1]
 		if old, err := readObject(t, o.file(previewServiceFile)); err != nil {
@@ -265,12 +255,9 @@ func (b *BlueGreenTarget) Write(t *gitops.Tree, d Desired) error {
 		return err
 	}
 	if b.preview != "" {
-		svc, err := readObject(t, o.file(previewServiceFile))
+		svc, err := readPrepared(t, o.file(previewServiceFile))
 		if err != nil {
 			return err
-		}
-		if svc == nil {
-			return fmt.Errorf("%w: %s is missing; prepare the overlay first", ErrOverlay, o.file(previewServiceFile))
 		}
 		sel := colours[live]
 		if want[canary].Release.Digest != "" {

@@ -650,13 +650,62 @@ func replicasIn(d object) int32 {
 // setDeploymentReplicas rewrites the replicas of a Deployment file of
 // the component.
 func setDeploymentReplicas(t *gitops.Tree, file string, n int32) error {
-	d, err := readObject(t, file)
+	d, err := readPrepared(t, file)
 	if err != nil {
 		return err
 	}
-	if d == nil {
-		return fmt.Errorf("%w: %s is missing; prepare the overlay first", ErrOverlay, file)
-	}
 	mapAt(d, "spec")["replicas"] = int64(n)
 	return writeObject(t, file, d)
+}
+
+// readPrepared reads a file of the component that Prepare writes: its
+// absence is an [ErrOverlay].
+func readPrepared(t *gitops.Tree, file string) (object, error) {
+	obj, err := readObject(t, file)
+	if err != nil {
+		return nil, err
+	}
+	if obj == nil {
+		return nil, fmt.Errorf("%w: %s is missing; prepare the overlay first", ErrOverlay, file)
+	}
+	return obj, nil
+}
+
+// prepareInput is what a target's Prepare starts from.
+type prepareInput struct {
+	// objs are the rendered overlay's objects, base the app's Deployment
+	// among them.
+	objs []object
+	base object
+	// k is the overlay's kustomization, stable the release it pins.
+	k      kustomization
+	stable flightdeck.Release
+}
+
+// prepareInput parses the rendered overlay and reads the overlay's
+// kustomization and stable release.
+func (o Overlay) prepareInput(t *gitops.Tree, rendered []byte) (prepareInput, error) {
+	objs, base, err := o.rendered(rendered)
+	if err != nil {
+		return prepareInput{}, err
+	}
+	k, err := readKustomization(t, o.Dir)
+	if err != nil {
+		return prepareInput{}, err
+	}
+	stable, err := o.stable(k)
+	if err != nil {
+		return prepareInput{}, err
+	}
+	return prepareInput{objs: objs, base: base, k: k, stable: stable}, nil
+}
+
+// ownObject refuses an object of the target's (what, in file of the
+// component) that the rendered overlay shows but the overlay itself
+// defines.
+func (o Overlay) ownObject(t *gitops.Tree, in prepareInput, kind, name, file, what string) error {
+	if find(in.objs, kind, name) != nil && !o.mine(t, file) {
+		return fmt.Errorf("%w: the overlay %s already defines %s %s; flightdeck writes %s itself", ErrOverlay, o.Dir, kind, name, what)
+	}
+	return nil
 }

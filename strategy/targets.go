@@ -84,6 +84,12 @@ type canaryWorkload struct {
 	pods map[string]string
 }
 
+// newCanaryWorkload returns the canary workload of o, its pods labelled
+// track=canary.
+func newCanaryWorkload(o Overlay) canaryWorkload {
+	return canaryWorkload{o: o, pods: map[string]string{TrackLabel: "canary"}}
+}
+
 func (c canaryWorkload) name() string { return c.o.Deployment + "-canary" }
 
 // prepareCanary writes the canary Deployment as a copy of the app's
@@ -127,12 +133,9 @@ func (c canaryWorkload) write(t *gitops.Tree, d Desired, annotate map[string]str
 		return err
 	}
 	file := c.o.file(canaryFile)
-	dep, err := readObject(t, file)
+	dep, err := readPrepared(t, file)
 	if err != nil {
 		return err
-	}
-	if dep == nil {
-		return fmt.Errorf("%w: %s is missing; prepare the overlay first", ErrOverlay, file)
 	}
 	mapAt(dep, "spec")["replicas"] = int64(d.Canary.Replicas)
 	for k, v := range annotate {
@@ -195,39 +198,32 @@ func NewRouteTarget(o Overlay, route TrafficRouting, gateway string) (*RouteTarg
 	if err := errors.Join(o.validate(), c.err()); err != nil {
 		return nil, fmt.Errorf("HTTPRoute target for %s: %w", o.Dir, err)
 	}
-	return &RouteTarget{c: canaryWorkload{o: o, pods: map[string]string{TrackLabel: "canary"}}, route: route, gateway: gateway}, nil
+	return &RouteTarget{c: newCanaryWorkload(o), route: route, gateway: gateway}, nil
 }
 
 // Prepare implements [Target].
 func (r *RouteTarget) Prepare(t *gitops.Tree, rendered []byte) error {
 	o := r.c.o
-	objs, base, err := o.rendered(rendered)
+	in, err := o.prepareInput(t, rendered)
 	if err != nil {
 		return err
 	}
-	k, err := readKustomization(t, o.Dir)
-	if err != nil {
+	base := in.base
+	if err := r.c.prepare(t, base, in.stable); err != nil {
 		return err
 	}
-	stable, err := o.stable(k)
-	if err != nil {
-		return err
-	}
-	if err := r.c.prepare(t, base, stable); err != nil {
-		return err
-	}
-	stableSvc := find(objs, "Service", r.route.StableService)
+	stableSvc := find(in.objs, "Service", r.route.StableService)
 	if stableSvc == nil {
 		return fmt.Errorf("%w: the rendered overlay %s has no Service %s (the stable Service)", ErrOverlay, o.Dir, r.route.StableService)
 	}
-	if find(objs, "Service", r.route.CanaryService) != nil && !o.mine(t, canaryServiceFile) {
-		return fmt.Errorf("%w: the overlay %s already defines Service %s; flightdeck writes the canary Service itself", ErrOverlay, o.Dir, r.route.CanaryService)
+	if err := o.ownObject(t, in, "Service", r.route.CanaryService, canaryServiceFile, "the canary Service"); err != nil {
+		return err
 	}
 	if err := writeObject(t, o.file(canaryServiceFile), service(stableSvc, r.route.CanaryService, r.c.pods)); err != nil {
 		return err
 	}
-	if find(objs, "HTTPRoute", r.route.HTTPRoute) != nil && !o.mine(t, routeFile) {
-		return fmt.Errorf("%w: the overlay %s already defines HTTPRoute %s; flightdeck writes the canary's HTTPRoute itself", ErrOverlay, o.Dir, r.route.HTTPRoute)
+	if err := o.ownObject(t, in, "HTTPRoute", r.route.HTTPRoute, routeFile, "the canary's HTTPRoute"); err != nil {
+		return err
 	}
 	weights := TrafficWeights{Stable: MaxWeight}
 	if old, err := readObject(t, o.file(routeFile)); err != nil {
@@ -306,12 +302,9 @@ func (r *RouteTarget) Write(t *gitops.Tree, d Desired) error {
 	if err := r.c.write(t, d, nil); err != nil {
 		return err
 	}
-	route, err := readObject(t, o.file(routeFile))
+	route, err := readPrepared(t, o.file(routeFile))
 	if err != nil {
 		return err
-	}
-	if route == nil {
-		return fmt.Errorf("%w: %s is missing; prepare the overlay first", ErrOverlay, o.file(routeFile))
 	}
 	rules, _ := get(route, "spec", "rules").([]any)
 	if len(rules) == 0 {
@@ -366,28 +359,20 @@ func NewReplicaTarget(o Overlay) (*ReplicaTarget, error) {
 	if err := o.validate(); err != nil {
 		return nil, fmt.Errorf("replica target for %s: %w", o.Dir, err)
 	}
-	return &ReplicaTarget{c: canaryWorkload{o: o, pods: map[string]string{TrackLabel: "canary"}}}, nil
+	return &ReplicaTarget{c: newCanaryWorkload(o)}, nil
 }
 
 // Prepare implements [Target].
 func (r *ReplicaTarget) Prepare(t *gitops.Tree, rendered []byte) error {
 	o := r.c.o
-	_, base, err := o.rendered(rendered)
+	in, err := o.prepareInput(t, rendered)
 	if err != nil {
 		return err
 	}
-	k, err := readKustomization(t, o.Dir)
-	if err != nil {
+	if err := r.c.prepare(t, in.base, in.stable); err != nil {
 		return err
 	}
-	stable, err := o.stable(k)
-	if err != nil {
-		return err
-	}
-	if err := r.c.prepare(t, base, stable); err != nil {
-		return err
-	}
-	if err := writeObject(t, o.file(stablePatchFile), stablePatch(base, o.Deployment, nil)); err != nil {
+	if err := writeObject(t, o.file(stablePatchFile), stablePatch(in.base, o.Deployment, nil)); err != nil {
 		return err
 	}
 	return writeComponent(t, o, componentSpec{resources: []string{canaryFile}, patches: []string{stablePatchFile}})
