@@ -28,10 +28,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"time"
 
+	"github.com/flightdeck-dev/flightdeck/examples/internal/rolloutdemo"
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/sim"
 	"github.com/flightdeck-dev/flightdeck/strategy"
@@ -41,62 +40,38 @@ import (
 //go:embed strategy.json
 var strategyJSON []byte
 
+// config is what the flags set.
 type config struct {
-	speed     float64
-	rps       float64
+	rolloutdemo.Flags
 	errorRate float64
 	maxErrors float64
-	replicas  int
 }
 
 func main() {
-	var c config
-	flag.Float64Var(&c.speed, "speed", 1000, "how many times faster than real time the clock runs")
-	flag.Float64Var(&c.rps, "rps", 200, "requests per second to the active Service")
+	c := config{Flags: rolloutdemo.Flags{Speed: 1000, RPS: 200, Replicas: 3}}
+	c.Register(flag.CommandLine, "the active Service")
 	flag.Float64Var(&c.errorRate, "error-rate", 0.08, "error rate of the new release")
 	flag.Float64Var(&c.maxErrors, "max-error-rate", 0.02, "the error rate the post-promotion analysis tolerates")
-	flag.IntVar(&c.replicas, "replicas", 3, "the app's replicas")
 	flag.Parse()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	if err := run(ctx, os.Stdout, c); err != nil {
-		fmt.Fprintln(os.Stderr, "bluegreen:", err)
-		os.Exit(1)
-	}
+	rolloutdemo.Main("bluegreen", func(ctx context.Context, out io.Writer) error { return run(ctx, out, c) })
 }
 
 func run(ctx context.Context, out io.Writer, c config) error {
 	stable := sim.Behavior{ReadyAfter: 5 * time.Second, ErrorRate: 0.005}
 	release := stable
 	release.ErrorRate = c.errorRate
-	env, err := strategytest.NewEnvironment(ctx, strategytest.EnvironmentConfig{
-		Replicas: int32(c.replicas), Speed: c.speed, Behaviors: map[int]sim.Behavior{1: stable, 2: release},
-	})
+	ro, err := rolloutdemo.Start(ctx, out, c.Flags, map[int]sim.Behavior{1: stable, 2: release}, strategyJSON)
 	if err != nil {
 		return err
 	}
+	env, plan := ro.Env, ro.Plan
 	defer env.Close()
 
-	spec, err := strategy.ParseStrategy(strategyJSON)
-	if err != nil {
-		return fmt.Errorf("strategy.json: %w", err)
-	}
-	plan, err := spec.Compile(env.App, strategytest.Env)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "== plan\n%s", plan)
 	target, err := strategy.NewBlueGreenTarget(env.Overlay, plan.ActiveService, plan.PreviewService)
 	if err != nil {
 		return err
 	}
-	if err := env.Prepare(ctx, target); err != nil {
-		return err
-	}
-	if err := env.Cluster.SetLoad(env.Ref("Service", plan.ActiveService), c.rps); err != nil {
+	if err := ro.Prepare(ctx, target, "Service", plan.ActiveService, c.RPS); err != nil {
 		return err
 	}
 	show := func(when, svc string) {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/flightdeck-dev/flightdeck/examples/internal/rolloutdemo"
 )
 
 // TestBlueGreen runs the example as `go run ./examples/bluegreen` does
@@ -16,7 +18,7 @@ func TestBlueGreen(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	err := run(ctx, &out, config{speed: 1000, rps: 200, errorRate: 0.08, maxErrors: 0.02, replicas: 3})
+	err := run(ctx, &out, config{Flags: rolloutdemo.Flags{Speed: 1000, RPS: 200, Replicas: 3}, errorRate: 0.08, maxErrors: 0.02})
 	require.NoError(t, err, out.String())
 	s := out.String()
 	for _, line := range []string{

@@ -26,10 +26,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"time"
 
+	"github.com/flightdeck-dev/flightdeck/examples/internal/rolloutdemo"
 	"github.com/flightdeck-dev/flightdeck/sim"
 	"github.com/flightdeck-dev/flightdeck/strategy"
 	"github.com/flightdeck-dev/flightdeck/strategy/strategytest"
@@ -40,32 +39,20 @@ var strategyJSON []byte
 
 // config is what the flags set.
 type config struct {
-	speed      float64
-	rps        float64
+	rolloutdemo.Flags
 	errorRate  float64
 	badFactor  float64
-	replicas   int
 	showCommit bool
 }
 
 func main() {
-	var c config
-	flag.Float64Var(&c.speed, "speed", 1000, "how many times faster than real time the clock runs")
-	flag.Float64Var(&c.rps, "rps", 200, "requests per second through the HTTPRoute")
+	c := config{Flags: rolloutdemo.Flags{Speed: 1000, RPS: 200, Replicas: 4}}
+	c.Register(flag.CommandLine, "the HTTPRoute")
 	flag.Float64Var(&c.errorRate, "error-rate", 0.01, "error rate of the stable and the good release")
 	flag.Float64Var(&c.badFactor, "bad", 5, "how many times the stable error rate the bad release fails")
-	flag.IntVar(&c.replicas, "replicas", 4, "the app's replicas")
 	flag.BoolVar(&c.showCommit, "commits", false, "print the commit of each step")
 	flag.Parse()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	if err := run(ctx, os.Stdout, c); err != nil {
-		fmt.Fprintln(os.Stderr, "canary:", err)
-		os.Exit(1)
-	}
+	rolloutdemo.Main("canary", func(ctx context.Context, out io.Writer) error { return run(ctx, out, c) })
 }
 
 func run(ctx context.Context, out io.Writer, c config) error {
@@ -73,34 +60,19 @@ func run(ctx context.Context, out io.Writer, c config) error {
 	good := sim.Behavior{ReadyAfter: 5 * time.Second, ErrorRate: c.errorRate, Latency: latency}
 	bad := good
 	bad.ErrorRate = c.errorRate * c.badFactor
-	env, err := strategytest.NewEnvironment(ctx, strategytest.EnvironmentConfig{
-		Replicas: int32(c.replicas), Speed: c.speed,
-		Behaviors: map[int]sim.Behavior{1: good, 2: good, 3: bad},
-	})
+	ro, err := rolloutdemo.Start(ctx, out, c.Flags, map[int]sim.Behavior{1: good, 2: good, 3: bad}, strategyJSON)
 	if err != nil {
 		return err
 	}
+	env, plan := ro.Env, ro.Plan
 	defer env.Close()
-
-	spec, err := strategy.ParseStrategy(strategyJSON)
-	if err != nil {
-		return fmt.Errorf("strategy.json: %w", err)
-	}
-	plan, err := spec.Compile(env.App, strategytest.Env)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "== plan (hash %s)\n%s", hash(plan), plan)
 
 	route := *plan.TrafficRouting
 	target, err := strategy.NewRouteTarget(env.Overlay, route, "gateway")
 	if err != nil {
 		return err
 	}
-	if err := env.Prepare(ctx, target); err != nil {
-		return err
-	}
-	if err := env.Cluster.SetLoad(env.Ref("HTTPRoute", route.HTTPRoute), c.rps); err != nil {
+	if err := ro.Prepare(ctx, target, "HTTPRoute", route.HTTPRoute, c.RPS); err != nil {
 		return err
 	}
 	canary, stable := env.Overlay.Deployment+"-canary", env.Overlay.Deployment
@@ -143,12 +115,4 @@ func traffic(ctx context.Context, out io.Writer, env *strategytest.Environment, 
 	}
 	fmt.Fprintf(out, "1000 requests through the HTTPRoute served by %s\n", by)
 	return nil
-}
-
-func hash(p strategy.Plan) string {
-	h, err := p.Hash()
-	if err != nil {
-		return "?"
-	}
-	return h[:12]
 }

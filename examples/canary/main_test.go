@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/flightdeck-dev/flightdeck/examples/internal/rolloutdemo"
 )
 
 // TestCanary runs the example as `go run ./examples/canary` does and
@@ -17,7 +19,7 @@ func TestCanary(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	err := run(ctx, &out, config{speed: 1000, rps: 200, errorRate: 0.01, badFactor: 5, replicas: 4})
+	err := run(ctx, &out, config{Flags: rolloutdemo.Flags{Speed: 1000, RPS: 200, Replicas: 4}, errorRate: 0.01, badFactor: 5})
 	require.NoError(t, err, out.String())
 	s := out.String()
 	for _, line := range []string{

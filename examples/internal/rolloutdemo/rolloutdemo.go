@@ -1,0 +1,104 @@
+// Package rolloutdemo is what the strategy examples (examples/canary,
+// examples/bluegreen) share: their common flags, a main that runs on a
+// context an interrupt or a time limit ends, and the environment of a
+// rollout (strategytest.Environment) with the embedded strategy compiled
+// and the app's overlay prepared under load.
+package rolloutdemo
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/flightdeck-dev/flightdeck/sim"
+	"github.com/flightdeck-dev/flightdeck/strategy"
+	"github.com/flightdeck-dev/flightdeck/strategy/strategytest"
+)
+
+// Timeout bounds a run of [Main].
+const Timeout = 5 * time.Minute
+
+// Flags are the flags every strategy example takes.
+type Flags struct {
+	// Speed is how many times faster than real time the clock runs.
+	Speed float64
+	// RPS is the load, in requests per second, sent to the app.
+	RPS float64
+	// Replicas is the app's replica count.
+	Replicas int
+}
+
+// Register defines -speed, -rps and -replicas on fs, with f's values as
+// defaults; to says where the requests go ("the HTTPRoute").
+func (f *Flags) Register(fs *flag.FlagSet, to string) {
+	fs.Float64Var(&f.Speed, "speed", f.Speed, "how many times faster than real time the clock runs")
+	fs.Float64Var(&f.RPS, "rps", f.RPS, "requests per second to "+to)
+	fs.IntVar(&f.Replicas, "replicas", f.Replicas, "the app's replicas")
+}
+
+// Main runs run on standard output with a context that ends on an
+// interrupt or after [Timeout]; if run fails, it prints "name: error" to
+// standard error and exits with status 1.
+func Main(name string, run func(ctx context.Context, out io.Writer) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	if err := run(ctx, os.Stdout); err != nil {
+		stop()
+		cancel()
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
+
+// Rollout is the environment of an example and the plan it rolls out.
+type Rollout struct {
+	Env  *strategytest.Environment
+	Plan strategy.Plan
+}
+
+// Start builds the environment (f's speed and replicas, the pods of
+// release n behaving as behaviors[n]), compiles the strategy in
+// strategyJSON (the strategy.ParseStrategy format) for its app, and
+// prints the plan to out. Close the environment when done.
+func Start(ctx context.Context, out io.Writer, f Flags, behaviors map[int]sim.Behavior, strategyJSON []byte) (*Rollout, error) {
+	env, err := strategytest.NewEnvironment(ctx, strategytest.EnvironmentConfig{
+		Replicas: int32(f.Replicas), Speed: f.Speed, Behaviors: behaviors,
+	})
+	if err != nil {
+		return nil, err
+	}
+	spec, err := strategy.ParseStrategy(strategyJSON)
+	if err != nil {
+		env.Close()
+		return nil, fmt.Errorf("strategy.json: %w", err)
+	}
+	plan, err := spec.Compile(env.App, strategytest.Env)
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	hash, err := plan.Hash()
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	fmt.Fprintf(out, "== plan (hash %s)\n%s", hash[:12], plan)
+	return &Rollout{Env: env, Plan: plan}, nil
+}
+
+// Prepare writes target's manifests into the app's overlay and syncs
+// them (strategytest.Environment.Prepare), then sends rps requests per
+// second to the Service or HTTPRoute named by kind and name
+// (strategytest.Environment.Ref).
+func (r *Rollout) Prepare(ctx context.Context, target strategy.Target, kind, name string, rps float64) error {
+	if err := r.Env.Prepare(ctx, target); err != nil {
+		return err
+	}
+	return r.Env.Cluster.SetLoad(r.Env.Ref(kind, name), rps)
+}
