@@ -2,6 +2,7 @@ package promote
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -178,6 +179,11 @@ func wallOf(t time.Time) wallTime {
 	return wallTime{y, m, d, h, mi, s}
 }
 
+// naive is w as if it were UTC, for comparing wall times.
+func (w wallTime) naive() time.Time {
+	return time.Date(w.y, w.m, w.d, w.h, w.mi, w.sec, 0, time.UTC)
+}
+
 // interpret returns the instant an explicit DATE-TIME w names in loc
 // (RFC 5545 §3.3.5): a wall time in a daylight-saving gap is read with
 // the offset before the gap (02:30 is 03:30 summer time), one in a
@@ -186,7 +192,7 @@ func (w wallTime) interpret(loc *time.Location) time.Time {
 	if t, ok := w.resolve(loc); ok {
 		return t
 	}
-	naive := time.Date(w.y, w.m, w.d, w.h, w.mi, w.sec, 0, time.UTC)
+	naive := w.naive()
 	_, before := naive.Add(-36 * time.Hour).In(loc).Zone()
 	return naive.Add(-time.Duration(before) * time.Second)
 }
@@ -195,7 +201,7 @@ func (w wallTime) interpret(loc *time.Location) time.Time {
 // a wall time in a daylight-saving gap does not; one in a repeated hour
 // is its first occurrence (RFC 5545 §3.3.5).
 func (w wallTime) resolve(loc *time.Location) (time.Time, bool) {
-	naive := time.Date(w.y, w.m, w.d, w.h, w.mi, w.sec, 0, time.UTC)
+	naive := w.naive()
 	var best time.Time
 	for _, probe := range []time.Duration{-36 * time.Hour, 0, 36 * time.Hour} {
 		_, off := naive.Add(probe).In(loc).Zone()
@@ -574,32 +580,52 @@ const horizon = 10 * 366 * 24 * time.Hour
 // gap's start, and counts. A start in a repeated hour is its first
 // occurrence (§3.3.5) either way.
 func (r *recurrence) next(t time.Time) time.Time {
-	n := 0
-	end := t.Add(horizon)
-	for k := r.firstPeriod(t); ; k++ {
-		first, _ := r.period(k)
-		if first.After(civil(end.Date())) || (!r.until.IsZero() && first.After(civil(r.until.In(r.loc).Date()))) {
-			return time.Time{}
+	for s := range r.from(t) {
+		return s
+	}
+	return time.Time{}
+}
+
+// from yields the starts at or after t in order (see next).
+func (r *recurrence) from(t time.Time) iter.Seq[time.Time] {
+	return func(yield func(time.Time) bool) {
+		n := 0
+		end := civil(t.Add(horizon).Date())
+		var last time.Time
+		if !r.until.IsZero() {
+			last = civil(r.until.In(r.loc).Date())
 		}
-		for _, w := range r.instances(k) {
-			s, ok := w.resolve(r.loc)
-			if !ok {
-				if r.ruleTime {
+		// Wall times two days before t cannot be at or after it; without
+		// COUNT they need not be resolved.
+		floor := wallOf(t.In(r.loc)).naive().Add(-48 * time.Hour)
+		for k := r.firstPeriod(t); ; k++ {
+			first, _ := r.period(k)
+			if first.After(end) || (!last.IsZero() && first.After(last)) {
+				return
+			}
+			for _, w := range r.instances(k) {
+				if r.count == 0 && w.naive().Before(floor) {
 					continue
 				}
-				s = w.interpret(r.loc)
-			}
-			if s.Before(r.start) {
-				continue
-			}
-			if !r.until.IsZero() && s.After(r.until) {
-				return time.Time{}
-			}
-			if n++; r.count > 0 && n > r.count {
-				return time.Time{}
-			}
-			if !s.Before(t) {
-				return s
+				s, ok := w.resolve(r.loc)
+				if !ok {
+					if r.ruleTime {
+						continue
+					}
+					s = w.interpret(r.loc)
+				}
+				if s.Before(r.start) {
+					continue
+				}
+				if !r.until.IsZero() && s.After(r.until) {
+					return
+				}
+				if n++; r.count > 0 && n > r.count {
+					return
+				}
+				if !s.Before(t) && !yield(s) {
+					return
+				}
 			}
 		}
 	}

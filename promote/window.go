@@ -3,6 +3,7 @@ package promote
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -73,6 +74,8 @@ type Window struct {
 type starts interface {
 	// next returns the earliest start at or after t, or zero if none.
 	next(t time.Time) time.Time
+	// from yields the starts at or after t, in order.
+	from(t time.Time) iter.Seq[time.Time]
 }
 
 type cronStarts struct {
@@ -81,6 +84,13 @@ type cronStarts struct {
 }
 
 func (c cronStarts) next(t time.Time) time.Time { return c.c.next(t, c.loc) }
+
+func (c cronStarts) from(t time.Time) iter.Seq[time.Time] {
+	return func(yield func(time.Time) bool) {
+		for s := c.next(t); !s.IsZero() && yield(s); s = c.next(s.Add(time.Nanosecond)) {
+		}
+	}
+}
 
 type compiledWindow struct {
 	w      Window
@@ -148,7 +158,10 @@ func (w Window) label() string {
 // (the latest end of the starts that cover t).
 func (cw compiledWindow) openAt(t time.Time) (bool, time.Time) {
 	var end time.Time
-	for s := cw.starts.next(t.Add(-cw.span)); !s.IsZero() && !s.After(t); s = cw.starts.next(s.Add(time.Nanosecond)) {
+	for s := range cw.starts.from(t.Add(-cw.span)) {
+		if s.After(t) {
+			break
+		}
 		if e := cw.end(s); e.After(t) && e.After(end) {
 			end = e
 		}

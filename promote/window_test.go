@@ -232,3 +232,29 @@ func TestRRuleConfigErrors(t *testing.T) {
 	assert.True(t, evalAt(ok, berlin(t, 2026, 3, 9, 9, 30), promote.Input{}).Allowed)
 	assert.False(t, evalAt(ok, berlin(t, 2026, 3, 10, 9, 30), promote.Input{}).Allowed)
 }
+
+// Evaluating windows, cron and RRULE side by side: office hours with a
+// month-end freeze, and a dense window (every 15 minutes, open an hour)
+// evaluated while it is open.
+func BenchmarkWindowsEvaluate(b *testing.B) {
+	at := time.Date(2026, 3, 27, 15, 30, 0, 0, time.UTC) // Friday 16:30 in Berlin, frozen
+	for _, c := range []struct {
+		name string
+		ws   promote.Windows
+	}{
+		{"cron", promote.Windows{
+			Allow: []promote.Window{{Schedule: "0 9 * * mon-fri", Duration: 8 * time.Hour, TimeZone: "Europe/Berlin"}},
+			Deny:  []promote.Window{{Schedule: "0 16 * * fri", Duration: 66 * time.Hour, TimeZone: "Europe/Berlin"}}}},
+		{"rrule", promote.Windows{
+			Allow: []promote.Window{{RRule: "DTSTART;TZID=Europe/Berlin:20200106T090000\nRRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", Duration: 8 * time.Hour}},
+			Deny:  []promote.Window{{RRule: "DTSTART;TZID=Europe/Berlin:20200131T160000\nRRULE:FREQ=MONTHLY;BYDAY=-1FR\nDURATION:P2DT19H"}}}},
+		{"cron-dense", promote.Windows{Allow: []promote.Window{{Schedule: "*/15 * * * *", Duration: time.Hour, TimeZone: "Europe/Berlin"}}}},
+		{"rrule-dense", promote.Windows{Allow: []promote.Window{{RRule: "DTSTART;TZID=Europe/Berlin:20200101T000000\nRRULE:FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,15,30,45", Duration: time.Hour}}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				evalAt(c.ws, at, promote.Input{})
+			}
+		})
+	}
+}
