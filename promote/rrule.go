@@ -280,6 +280,9 @@ func (r *recurrence) parseRule(rule string, until *string) error {
 	seen := map[string]bool{}
 	hasFreq := false
 	for _, part := range strings.Split(rule, ";") {
+		if strings.TrimSpace(part) == "" {
+			continue // "FREQ=DAILY;" as some generators write it
+		}
 		k, v, ok := strings.Cut(part, "=")
 		k = strings.ToUpper(strings.TrimSpace(k))
 		if !ok || v == "" {

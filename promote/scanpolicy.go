@@ -125,7 +125,7 @@ func record(ctx context.Context, w gitops.Writer, file string, r ScanRecord) err
 	tr := gitops.Trailers{Action: ActionScan, App: r.App}
 	tr.Extra.Set(TrailerScanned, r.Ref)
 	_, err = w.Apply(ctx, gitops.Change{
-		Message:  fmt.Sprintf("scan %s %s: %d findings", r.App, short(r.Digest), len(r.Findings)),
+		Message:  fmt.Sprintf("scan %s %s: %d finding(s)", r.App, short(r.Digest), len(r.Findings)),
 		Trailers: tr, Edits: []gitops.Edit{gitops.WriteFile{Path: file, Data: append(data, '\n')}}})
 	return err
 }

@@ -227,7 +227,7 @@ func TestRRuleConfigErrors(t *testing.T) {
 		assert.False(t, evalAt(ws, t0, promote.Input{}).Allowed, "a bad window blocks")
 	}
 	// Folded lines (RFC 5545 §3.1) and a floating DTSTART read in TimeZone.
-	ok := promote.Windows{Allow: []promote.Window{{RRule: "DTSTART:20260302T090000\nRRULE:FREQ=WEEKLY;\n BYDAY=MO", Duration: time.Hour, TimeZone: "Europe/Berlin"}}}
+	ok := promote.Windows{Allow: []promote.Window{{RRule: "DTSTART:20260302T090000\r\nRRULE:freq=weekly;\r\n byday=mo;", Duration: time.Hour, TimeZone: "Europe/Berlin"}}}
 	require.NoError(t, ok.Validate())
 	assert.True(t, evalAt(ok, berlin(t, 2026, 3, 9, 9, 30), promote.Input{}).Allowed)
 	assert.False(t, evalAt(ok, berlin(t, 2026, 3, 10, 9, 30), promote.Input{}).Allowed)
