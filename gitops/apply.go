@@ -11,7 +11,6 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
@@ -219,6 +218,7 @@ func (r *Repo) stage(ctx context.Context, head plumbing.Hash, ch Change) (Result
 		oldTree = c.TreeHash
 	}
 	t := NewTree(r.repo.Storer, oldTree)
+	t.renders = &r.renders
 	if err := ch.ApplyEdits(ctx, t); err != nil {
 		return res, renderCheck{}, err
 	}
@@ -388,10 +388,11 @@ func (r *Repo) sendPack(ctx context.Context, ps *pushSession, parent, commit plu
 	done := make(chan error, 1)
 	go func() {
 		// No delta search: the pack holds only the attempt's new objects,
-		// whose bases (the objects they replace) are not in it.
+		// and a directory's version is sent as a delta against the
+		// version before it only when that is in the pack too (a chain
+		// of commits), as Tree.Write recorded.
 		w := &holdBack{w: wr}
-		enc := packfile.NewEncoder(w, r.repo.Storer, !ps.caps.Supports(capability.OFSDelta))
-		if _, err := enc.Encode(objs, 0); err != nil {
+		if err := r.st.writePack(w, objs, !ps.caps.Supports(capability.OFSDelta)); err != nil {
 			done <- wr.CloseWithError(err)
 			return
 		}

@@ -702,7 +702,9 @@ func (t *Tree) treeAt(c plumbing.Hash) (*Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: commit %s: %v", ErrNotExist, c, err)
 	}
-	return NewTree(t.s, commit.TreeHash), nil
+	at := NewTree(t.s, commit.TreeHash)
+	at.renders = t.renders
+	return at, nil
 }
 
 // restoreDir makes dir the tree it was at commit at and returns that

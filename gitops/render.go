@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/memory"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -56,10 +57,79 @@ type renderEnv struct {
 // source is one tree mounted in the in-memory file system.
 type source struct {
 	t        *Tree         // for copying files, on a cache miss
-	root     plumbing.Hash // the root tree of t
+	root     plumbing.Hash // the root tree of t, unless t holds edits (see live)
 	mount    string
 	desc     string // how errors name it: "" for the repository
 	confined bool   // a remote: its kustomizations may not name paths outside it
+	// live is set for a tree that holds edits not yet written: paths are
+	// then resolved through its nodes, and the edited directories a
+	// render reads are encoded (into t's object store, a memory layer)
+	// when reached, once each, rather than the whole tree.
+	live map[*tnode]plumbing.Hash
+}
+
+// resolve returns the entry at the clean path q of src (see
+// [renderCache.resolve]).
+func (p *planner) resolve(src *source, q string) (object.TreeEntry, bool, error) {
+	if src.live == nil {
+		return p.c.resolve(src.t.s, src.root, q)
+	}
+	return src.resolveLive(p.c, q)
+}
+
+// resolveLive resolves q through the nodes of an edited tree: through
+// the edited directories on its way, and from the first directory the
+// edits did not reach through the cached tree objects.
+func (s *source) resolveLive(c *renderCache, q string) (object.TreeEntry, bool, error) {
+	n := s.t.root
+	rest := q
+	for n.dirty {
+		if rest == "" {
+			h, ok := s.live[n]
+			if !ok {
+				var keep bool
+				var err error
+				if h, keep, err = s.t.encode(n); err != nil {
+					return object.TreeEntry{}, false, err
+				}
+				if !keep && n != s.t.root {
+					h = plumbing.ZeroHash // left empty: Git records no such directory
+				}
+				s.live[n] = h
+			}
+			if h.IsZero() && n != s.t.root {
+				return object.TreeEntry{}, false, nil
+			}
+			return object.TreeEntry{Mode: filemode.Dir, Hash: h}, true, nil
+		}
+		part, after, _ := strings.Cut(rest, "/")
+		ch := n.children[part] // a dirty directory has its children loaded
+		if ch == nil {
+			return object.TreeEntry{}, false, nil
+		}
+		if ch.mode != filemode.Dir {
+			if after != "" {
+				return object.TreeEntry{}, false, nil
+			}
+			h := ch.hash
+			if ch.data != nil {
+				h = plumbing.ComputeHash(plumbing.BlobObject, ch.data)
+			}
+			return object.TreeEntry{Name: part, Mode: ch.mode, Hash: h}, true, nil
+		}
+		if !ch.dirty {
+			if ch.hash.IsZero() {
+				return object.TreeEntry{}, false, nil // made for a write that failed: not a directory Git records
+			}
+			e, ok, err := c.resolve(s.t.s, ch.hash, after)
+			if after == "" {
+				e.Name, e.Mode = part, ch.mode
+			}
+			return e, ok, err
+		}
+		n, rest = ch, after
+	}
+	return c.resolve(s.t.s, n.hash, rest)
 }
 
 func (s *source) fsPath(p string) string {
@@ -108,7 +178,10 @@ type planner struct {
 func (c *renderCache) plan(t *Tree, dir string, env *renderEnv) (*renderPlan, error) {
 	p := &planner{c: c, env: env, plan: &renderPlan{dir: dir}, loaded: map[*source]map[string]bool{}}
 	repo := &source{t: t, root: t.root.hash, mount: mountRepo}
-	if e, ok, err := c.resolve(t.s, repo.root, dir); err != nil {
+	if t.root.dirty {
+		repo.live = map[*tnode]plumbing.Hash{}
+	}
+	if e, ok, err := p.resolve(repo, dir); err != nil {
 		return nil, err
 	} else if !ok || e.Mode != filemode.Dir {
 		p.plan.refusal = reasonf(ErrNotExist, "no such directory")
@@ -143,7 +216,7 @@ func (p *planner) visit(src *source, d string) error {
 	if p.covered(src, d) {
 		return nil
 	}
-	n, ok, err := p.c.resolve(src.t.s, src.root, d)
+	n, ok, err := p.resolve(src, d)
 	if err != nil {
 		return err
 	}
@@ -205,7 +278,7 @@ func (p *planner) follow(src *source, kdir string, k *kustEntry) error {
 		if p.covered(src, q) {
 			continue
 		}
-		n, ok, err := p.c.resolve(src.t.s, src.root, q)
+		n, ok, err := p.resolve(src, q)
 		if err != nil {
 			return err
 		}
@@ -598,20 +671,24 @@ func (l *lru) put(k plumbing.Hash, r renderResult) {
 }
 
 // render renders the kustomization in dir of t, which may hold edits not
-// yet written: they are encoded into a memory layer over t's object
-// store, which stays untouched. A nil cache is a cache for this render
-// only. Remote resources are refused. It serves [Tree.Render].
+// yet written: the edited directories the render reads are encoded into
+// a memory layer over t's object store, which stays untouched. The
+// results go to cache, or, when it is nil, to the cache of the Repo
+// whose [Repo.Apply] made t (see [Tree.Render]), or to one for this
+// render only. Everything cached is keyed by the hashes of the render's
+// inputs, so a cached result never hides a changed input. Remote
+// resources are refused. It serves [Tree.Render].
 func render(ctx context.Context, t *Tree, dir, revision string, cache *renderCache) ([]byte, error) {
+	if cache == nil {
+		cache = t.renders
+	}
 	if cache == nil {
 		cache = &renderCache{}
 	}
 	layer := &layerStorer{EncodedObjectStorer: t.s, mem: memory.NewStorage()}
-	root, err := (&Tree{s: layer, root: t.root, changed: map[string]struct{}{}}).Write()
-	if err != nil {
-		return nil, &RenderError{Dir: dir, Revision: revision, Err: err, Failures: []RenderFailure{{Dir: dir, Err: err}}}
-	}
+	lt := &Tree{s: layer, root: t.root, changed: map[string]struct{}{}}
 	env := &renderEnv{log: slog.New(slog.DiscardHandler), fetched: map[string]*remoteTree{}}
-	out, _, err := cache.renderTree(ctx, NewTree(layer, root), dir, revision, env, nil)
+	out, _, err := cache.renderTree(ctx, lt, dir, revision, env, nil)
 	return out, err
 }
 

@@ -220,3 +220,114 @@ func createBare(dir string, files map[string]string) error {
 	}
 	return repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, plumbing.NewBranchReferenceName("main")))
 }
+
+func TestTreeRenderInApplySharesTheRepoCache(t *testing.T) {
+	files := map[string]string{
+		"apps/a/base/kustomization.yaml":          "resources:\n- cm.yaml\n",
+		"apps/a/base/cm.yaml":                     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  v: \"1\"\n",
+		"apps/a/overlays/prod/kustomization.yaml": "resources:\n- ../../base\nnamePrefix: prod-\n",
+		"apps/b/kustomization.yaml":               "resources:\n- cm.yaml\n",
+		"apps/b/cm.yaml":                          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+	}
+	dir := filepath.Join(t.TempDir(), "remote.git")
+	require.NoError(t, createBare(dir, files))
+	r, err := New("file://"+dir, WithCacheDir(filepath.Join(t.TempDir(), "cache")))
+	require.NoError(t, err)
+	ctx := context.Background()
+	head, err := r.Render(ctx, "", "apps/a/overlays/prod")
+	require.NoError(t, err)
+	require.Equal(t, int64(1), r.renders.runs.Load())
+
+	var outs [][]byte
+	renderProd := EditFunc(func(tr *Tree) error {
+		out, err := tr.Render(ctx, "apps/a/overlays/prod")
+		outs = append(outs, out)
+		return err
+	})
+	_, err = r.Apply(ctx, Change{DryRun: true, Edits: []Edit{
+		renderProd,
+		// An edit elsewhere leaves the overlay's inputs as they were.
+		WriteFile{Path: "apps/b/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b2\n")},
+		renderProd,
+		// An edit to the base, not yet written, is an input that changed.
+		WriteFile{Path: "apps/a/base/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  v: \"2\"\n")},
+		renderProd,
+	}})
+	require.NoError(t, err)
+	require.Len(t, outs, 3)
+	assert.Equal(t, string(head), string(outs[0]))
+	assert.Equal(t, string(head), string(outs[1]))
+	assert.Contains(t, string(outs[2]), `v: "2"`, "the edited base is rendered, not the cached output")
+	assert.Contains(t, string(outs[2]), "name: prod-a")
+	// One run for the edited base in the edit; the check renders the
+	// overlay before and after the change from the cache, and runs only
+	// for the kustomizations no render had read: the base and b, before
+	// and after.
+	assert.Equal(t, int64(6), r.renders.runs.Load(), "renders of unchanged inputs come from the Repo's cache")
+
+	// A Tree made outside a Repo renders the same, with a cache of its own.
+	repo, err := git.PlainOpen(dir)
+	require.NoError(t, err)
+	ref, err := repo.Head()
+	require.NoError(t, err)
+	c, err := repo.CommitObject(ref.Hash())
+	require.NoError(t, err)
+	tr := NewTree(repo.Storer, c.TreeHash)
+	require.NoError(t, tr.WriteFile("apps/a/base/cm.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  v: \"3\"\n")))
+	out, err := tr.Render(ctx, "apps/a/overlays/prod")
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `v: "3"`)
+	assert.Equal(t, int64(6), r.renders.runs.Load(), "a Tree of its own does not use the Repo's cache")
+}
+
+func TestTreeRenderOfEditsMatchesTheWrittenTree(t *testing.T) {
+	files := map[string]string{
+		"apps/a/base/kustomization.yaml":          "resources:\n- cm.yaml\n",
+		"apps/a/base/cm.yaml":                     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+		"apps/a/overlays/prod/kustomization.yaml": "resources:\n- ../../base\nnamePrefix: prod-\n",
+	}
+	dir := filepath.Join(t.TempDir(), "remote.git")
+	require.NoError(t, createBare(dir, files))
+	repo, err := git.PlainOpen(dir)
+	require.NoError(t, err)
+	ref, err := repo.Head()
+	require.NoError(t, err)
+	c, err := repo.CommitObject(ref.Hash())
+	require.NoError(t, err)
+	ctx := context.Background()
+	for name, edit := range map[string]func(*Tree) error{
+		"copied overlay": func(tr *Tree) error { return tr.Copy("apps/a/overlays/prod", "apps/a/overlays/qa") },
+		"new overlay": func(tr *Tree) error {
+			return tr.WriteFile("apps/a/overlays/qa/kustomization.yaml", []byte("resources:\n- ../../base\nnamePrefix: qa-\n"))
+		},
+		"new file in a new base dir": func(tr *Tree) error {
+			if err := tr.WriteFile("apps/a/base2/kustomization.yaml", []byte("resources:\n- cm.yaml\n")); err != nil {
+				return err
+			}
+			if err := tr.WriteFile("apps/a/base2/cm.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: two\n")); err != nil {
+				return err
+			}
+			return tr.WriteFile("apps/a/overlays/qa/kustomization.yaml", []byte("resources:\n- ../../base2\n"))
+		},
+		"removed base": func(tr *Tree) error {
+			if err := tr.Copy("apps/a/overlays/prod", "apps/a/overlays/qa"); err != nil {
+				return err
+			}
+			return tr.Remove("apps/a/base")
+		},
+	} {
+		edited := NewTree(repo.Storer, c.TreeHash)
+		require.NoError(t, edit(edited), name)
+		got, gerr := edited.Render(ctx, "apps/a/overlays/qa")
+		root, err := edited.Write()
+		require.NoError(t, err)
+		want, werr := NewTree(repo.Storer, root).Render(ctx, "apps/a/overlays/qa")
+		if werr != nil {
+			assert.Error(t, gerr, name)
+			continue
+		}
+		require.NoError(t, gerr, name)
+		assert.Equal(t, string(want), string(got), name)
+		assert.NotEmpty(t, got, name)
+	}
+}

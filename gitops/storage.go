@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
@@ -44,10 +43,36 @@ type overlayStorage struct {
 	// unpushed are objects of dry runs: in memory for reading, but not on
 	// the remote, so an attempt that writes one again must push it.
 	unpushed map[plumbing.Hash]bool
+	// bases are, for objects in memory, the objects they replace (see
+	// deltaBaser), for the packs of writePack.
+	bases map[plumbing.Hash]plumbing.Hash
 }
 
 func newOverlayStorage(fs *filesystem.Storage, dir string) *overlayStorage {
-	return &overlayStorage{Storage: fs, dir: dir, mem: map[plumbing.Hash]plumbing.EncodedObject{}, unpushed: map[plumbing.Hash]bool{}}
+	return &overlayStorage{Storage: fs, dir: dir, mem: map[plumbing.Hash]plumbing.EncodedObject{}, unpushed: map[plumbing.Hash]bool{},
+		bases: map[plumbing.Hash]plumbing.Hash{}}
+}
+
+// setDeltaBase implements deltaBaser for objects in memory.
+func (o *overlayStorage) setDeltaBase(obj, base plumbing.Hash) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.mem[obj]; ok {
+		o.bases[obj] = base
+	}
+}
+
+// deltaBase returns the object h replaces, if known.
+func (o *overlayStorage) deltaBase(h plumbing.Hash) (plumbing.Hash, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	b, ok := o.bases[h]
+	return b, ok
+}
+
+// writePack writes a pack of objs (see writePack).
+func (o *overlayStorage) writePack(w io.Writer, objs []plumbing.Hash, refDeltas bool) error {
+	return writePack(w, o, objs, o.deltaBase, refDeltas)
 }
 
 func (o *overlayStorage) memObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, bool) {
@@ -125,6 +150,7 @@ func (o *overlayStorage) rollback(m int) {
 	defer o.mu.Unlock()
 	for _, h := range o.attempt[m:] {
 		delete(o.mem, h)
+		delete(o.bases, h)
 	}
 	o.attempt = o.attempt[:m]
 }
@@ -185,7 +211,7 @@ func (o *overlayStorage) flush() error {
 		return nil
 	}
 	w := newPackWriter(o)
-	_, err := packfile.NewEncoder(w, o, false).Encode(kept, 0)
+	err := o.writePack(w, kept, false)
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
@@ -201,11 +227,13 @@ func (o *overlayStorage) flush() error {
 	for _, h := range kept {
 		if !inAttempt[h] {
 			delete(o.mem, h)
+			delete(o.bases, h)
 		}
 	}
 	for h := range o.unpushed {
 		if !inAttempt[h] {
 			delete(o.mem, h)
+			delete(o.bases, h)
 		}
 	}
 	clear(o.unpushed)
@@ -220,6 +248,7 @@ func (o *overlayStorage) forget() {
 	defer o.mu.Unlock()
 	clear(o.mem)
 	clear(o.unpushed)
+	clear(o.bases)
 	o.attempt, o.kept, o.keptBytes = nil, nil, 0
 }
 

@@ -2,11 +2,14 @@ package gitops
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -40,6 +43,9 @@ type Tree struct {
 	s       storer.EncodedObjectStorer
 	root    *tnode
 	changed map[string]struct{}
+	// renders is the render cache of the Repo that made the tree, for
+	// [Tree.Render]; nil for a tree made by [NewTree].
+	renders *renderCache
 }
 
 type tnode struct {
@@ -391,24 +397,70 @@ func (t *Tree) encode(n *tnode) (plumbing.Hash, bool, error) {
 		}
 		entries = append(entries, object.TreeEntry{Name: name, Mode: c.mode, Hash: h})
 	}
-	sort.Slice(entries, func(i, j int) bool { return entryKey(entries[i]) < entryKey(entries[j]) })
-	tr := object.Tree{Entries: entries}
+	slices.SortFunc(entries, compareEntries)
 	obj := t.s.NewEncodedObject()
-	if err := tr.Encode(obj); err != nil {
+	if err := encodeTree(obj, entries); err != nil {
 		return plumbing.ZeroHash, false, err
 	}
 	h, err := t.s.SetEncodedObject(obj)
 	if err != nil {
 		return plumbing.ZeroHash, false, err
 	}
+	if db, ok := t.s.(deltaBaser); ok && !n.hash.IsZero() && n.hash != h {
+		db.setDeltaBase(h, n.hash)
+	}
 	return h, len(entries) > 0 || n == t.root, nil
 }
 
-// entryKey is Git's tree order: directories sort as if their name ended
-// in "/".
-func entryKey(e object.TreeEntry) string {
-	if e.Mode == filemode.Dir {
-		return e.Name + "/"
+// compareEntries is Git's tree order: directories sort as if their name
+// ended in "/".
+func compareEntries(a, b object.TreeEntry) int {
+	n := min(len(a.Name), len(b.Name))
+	if c := strings.Compare(a.Name[:n], b.Name[:n]); c != 0 {
+		return c
 	}
-	return e.Name
+	return cmp.Compare(entryByte(a, n), entryByte(b, n))
+}
+
+// entryByte is the byte at i of e's name in tree order (see
+// compareEntries), -1 past its end.
+func entryByte(e object.TreeEntry, i int) int {
+	switch {
+	case i < len(e.Name):
+		return int(e.Name[i])
+	case e.Mode == filemode.Dir:
+		return '/'
+	}
+	return -1
+}
+
+// encodeTree writes the tree object of entries, sorted, to obj in one
+// write: what [object.Tree.Encode] writes, without a write per field.
+func encodeTree(obj plumbing.EncodedObject, entries []object.TreeEntry) error {
+	size := 0
+	for _, e := range entries {
+		if strings.IndexByte(e.Name, 0) >= 0 {
+			return fmt.Errorf("malformed file name %q", e.Name)
+		}
+		size += 8 + len(e.Name) + len(e.Hash)
+	}
+	buf := make([]byte, 0, size)
+	for _, e := range entries {
+		buf = strconv.AppendUint(buf, uint64(e.Mode), 8)
+		buf = append(buf, ' ')
+		buf = append(buf, e.Name...)
+		buf = append(buf, 0)
+		buf = append(buf, e.Hash[:]...)
+	}
+	obj.SetType(plumbing.TreeObject)
+	obj.SetSize(int64(len(buf)))
+	w, err := obj.Writer()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(buf); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
 }
