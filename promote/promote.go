@@ -295,29 +295,55 @@ func (p *Promoter) PlanAll(ctx context.Context, env string, apps ...string) ([]*
 	}
 	plans := make([]*Plan, len(apps))
 	var edits []gitops.Edit
-	var h gitops.Historian = p.rw
-	if len(apps) > 1 {
-		// One walk of the history serves every app's release lookups.
+	var failed error // an edit's own error, returned as it is
+	if len(apps) == 1 {
+		plans[0], err = p.readPlan(ctx, p.rw, apps[0], fromR, toR)
+		if err != nil {
+			return nil, err
+		}
+		if edits, err = p.planEdits(ctx, plans[0], toR); err != nil {
+			return nil, err
+		}
+	} else {
+		// One walk of the history serves every app's release lookups,
+		// and the files are read from the tree the plans render, inside
+		// one dry run: no app costs a walk of the history or a read of
+		// the repository's head of its own.
 		all, err := p.rw.History(ctx, gitops.HistoryQuery{AllActions: true})
 		if err != nil {
 			return nil, fmt.Errorf("plan promotion to %s: %w", env, err)
 		}
-		h = preloaded{Historian: p.rw, entries: all}
-	}
-	for i, app := range apps {
-		pl, ed, err := p.prepare(ctx, h, app, fromR, toR)
-		if err != nil {
-			return nil, err
+		pre := newPreloaded(p.rw, all)
+		for i, app := range apps {
+			edits = append(edits, gitops.EditFunc(func(t *gitops.Tree) error {
+				pl, err := p.readPlan(ctx, treeHistory{pre, t}, app, fromR, toR)
+				if err == nil {
+					var ed []gitops.Edit
+					if ed, err = p.planEdits(ctx, pl, toR); err == nil {
+						err = gitops.Change{Edits: ed}.ApplyEdits(ctx, t)
+					}
+				}
+				if err != nil {
+					failed = err
+					return err
+				}
+				plans[i] = pl
+				return nil
+			}))
 		}
-		plans[i] = pl
-		edits = append(edits, ed...)
 	}
 	res, err := p.rw.Apply(ctx, gitops.Change{Message: "plan promotion to " + env, Edits: edits, DryRun: true})
 	if err != nil {
+		if failed != nil && errors.Is(err, failed) {
+			return nil, failed
+		}
 		return nil, fmt.Errorf("plan promotion to %s: %w", env, err)
 	}
 	diffs := splitDiff(res.Diff)
 	for _, pl := range plans {
+		if err := p.releaseNotes(ctx, pl); err != nil {
+			return nil, err
+		}
 		pl.Base = res.Parent.String()
 		pl.Diff = diffs[p.target(pl.App, toR).Overlay()]
 		pl.Unchanged = pl.Current.Digest == pl.Release.Digest && pl.Current.Image == pl.Release.Image
@@ -328,14 +354,13 @@ func (p *Promoter) PlanAll(ctx context.Context, env string, apps ...string) ([]*
 	return plans, nil
 }
 
-// prepare reads the releases of one plan and returns the edits of a dry
-// run that render the target before and after.
-func (p *Promoter) prepare(ctx context.Context, h gitops.Historian, app string, fromR, toR Rung) (*Plan, []gitops.Edit, error) {
+// readPlan reads the releases of one plan: what the source environment
+// runs, and what the target does.
+func (p *Promoter) readPlan(ctx context.Context, h gitops.Historian, app string, fromR, toR Rung) (*Plan, error) {
 	fromT, toT := p.target(app, fromR), p.target(app, toR)
-	where := fmt.Sprintf("plan %s from %s to %s", app, fromR.Name, toR.Name)
 	src, err := gitops.CurrentRelease(ctx, h, fromT, "")
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", where, err)
+		return nil, fmt.Errorf("%s: %w", planWhere(app, fromR, toR), err)
 	}
 	pl := &Plan{App: app, From: fromR.Name, To: toR.Name, Release: src.Release, ImageName: src.ImageName}
 	switch {
@@ -350,22 +375,40 @@ func (p *Promoter) prepare(ctx context.Context, h gitops.Historian, app string, 
 		pl.Current = cur.Release
 	case errors.Is(err, gitops.ErrNoRelease):
 	default:
-		return nil, nil, fmt.Errorf("%s: %w", where, err)
+		return nil, fmt.Errorf("%s: %w", planWhere(app, fromR, toR), err)
 	}
-	if p.o.notes != nil && pl.Release.SourceRepo != "" && pl.Release.Revision != "" {
-		pl.Commits, err = p.o.notes.Commits(ctx, pl.Release.SourceRepo, pl.Current.Revision, pl.Release.Revision)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: release notes: %w", where, err)
-		}
-		for _, c := range pl.Commits {
-			if !slices.Contains(pl.Authors, c.Author) {
-				pl.Authors = append(pl.Authors, c.Author)
-			}
+	return pl, nil
+}
+
+func planWhere(app string, fromR, toR Rung) string {
+	return fmt.Sprintf("plan %s from %s to %s", app, fromR.Name, toR.Name)
+}
+
+// releaseNotes reads the source commits of a plan and their authors.
+func (p *Promoter) releaseNotes(ctx context.Context, pl *Plan) error {
+	if p.o.notes == nil || pl.Release.SourceRepo == "" || pl.Release.Revision == "" {
+		return nil
+	}
+	var err error
+	pl.Commits, err = p.o.notes.Commits(ctx, pl.Release.SourceRepo, pl.Current.Revision, pl.Release.Revision)
+	if err != nil {
+		return fmt.Errorf("plan %s from %s to %s: release notes: %w", pl.App, pl.From, pl.To, err)
+	}
+	for _, c := range pl.Commits {
+		if !slices.Contains(pl.Authors, c.Author) {
+			pl.Authors = append(pl.Authors, c.Author)
 		}
 	}
+	return nil
+}
+
+// planEdits returns the edits of a dry run that render the target of pl
+// before and after its promotion.
+func (p *Promoter) planEdits(ctx context.Context, pl *Plan, toR Rung) ([]gitops.Edit, error) {
+	toT := p.target(pl.App, toR)
 	ch, err := p.deployRequest(pl, toT, pl.ImageName).Change()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", where, err)
+		return nil, fmt.Errorf("plan %s from %s to %s: %w", pl.App, pl.From, pl.To, err)
 	}
 	overlay := toT.Overlay()
 	edits := []gitops.Edit{gitops.EditFunc(func(t *gitops.Tree) (err error) {
@@ -377,8 +420,25 @@ func (p *Promoter) prepare(ctx context.Context, h gitops.Historian, app string, 
 		pl.After, err = t.Render(ctx, overlay)
 		return err
 	}))
-	return pl, edits, nil
+	return edits, nil
 }
+
+// treeHistory answers history queries from a preloaded walk and reads
+// files from a tree (inside an edit, where the repository must not be
+// called).
+type treeHistory struct {
+	h preloaded
+	t *gitops.Tree
+}
+
+func (th treeHistory) History(ctx context.Context, q gitops.HistoryQuery) ([]gitops.Entry, error) {
+	if q.Revision != "" || len(q.Committers) > 0 {
+		return nil, errors.New("history at a revision is not read inside a plan")
+	}
+	return th.h.History(ctx, q)
+}
+
+func (th treeHistory) ReadFile(_ context.Context, _, p string) ([]byte, error) { return th.t.ReadFile(p) }
 
 func (p *Promoter) deployRequest(pl *Plan, to gitops.Target, imageName string) gitops.DeployRequest {
 	to.ImageName = imageName
@@ -391,18 +451,34 @@ func (p *Promoter) deployRequest(pl *Plan, to gitops.Target, imageName string) g
 	return d
 }
 
-// preloaded answers history queries at the head from one walk.
+// preloaded answers history queries at the head from one walk, indexed
+// by app and environment so that a query for one app reads only that
+// app's entries.
 type preloaded struct {
 	gitops.Historian
 	entries []gitops.Entry
+	byApp   map[[2]string][]gitops.Entry // by app and environment, newest first
+}
+
+func newPreloaded(h gitops.Historian, entries []gitops.Entry) preloaded {
+	p := preloaded{Historian: h, entries: entries, byApp: map[[2]string][]gitops.Entry{}}
+	for _, e := range entries {
+		k := [2]string{e.Trailers.App, e.Trailers.Environment}
+		p.byApp[k] = append(p.byApp[k], e)
+	}
+	return p
 }
 
 func (p preloaded) History(ctx context.Context, q gitops.HistoryQuery) ([]gitops.Entry, error) {
 	if q.Revision != "" || len(q.Committers) > 0 {
 		return p.Historian.History(ctx, q)
 	}
+	entries := p.entries
+	if q.App != "" && q.Environment != "" {
+		entries = p.byApp[[2]string{q.App, q.Environment}]
+	}
 	var out []gitops.Entry
-	for _, e := range p.entries {
+	for _, e := range entries {
 		if q.Matches(e) {
 			out = append(out, e)
 			if q.Limit > 0 && len(out) >= q.Limit {

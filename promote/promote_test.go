@@ -272,6 +272,43 @@ func TestPlanDriftsBetweenApprovalAndPromotion(t *testing.T) {
 	assert.Contains(t, de.Error(), "staging now runs "+digest(2)+", not "+digest(3))
 }
 
+func TestPlanDriftsWhenABaseChanges(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	p := e.promoter(ladder())
+	pl, err := p.Plan(ctx, "shop", "prod")
+	require.NoError(t, err)
+
+	// The plan's renders are in the Repo's cache; a change to a file the
+	// overlay includes through its base must still be seen at the push.
+	base := "apps/shop/base/deployment.yaml"
+	data, err := e.repo.ReadFile(ctx, "", base)
+	require.NoError(t, err)
+	gitopstest.Commit(t, e.bare, gitopstest.Files{base: strings.Replace(string(data), "containerPort: 8080", "containerPort: 9090", 1)}, nil, "move the port in the base")
+	before := gitopstest.Head(t, e.bare)
+	_, err = p.Promote(ctx, promote.Request{}, pl)
+	var de *promote.DriftError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, []string{"rendered manifests of the target changed from " + pl.HashInput().Manifests + " to " + manifestsAt(t, ctx, e, "shop")}, de.Changes)
+	assert.Equal(t, before, gitopstest.Head(t, e.bare), "nothing pushed")
+
+	pl2, err := p.Plan(ctx, "shop", "prod")
+	require.NoError(t, err)
+	assert.Contains(t, string(pl2.After), "containerPort: 9090")
+	out, err := p.Promote(ctx, promote.Request{}, pl2)
+	require.NoError(t, err)
+	assert.True(t, out[0].Result.Changed)
+}
+
+// manifestsAt returns the manifests field of the hash input a plan of app
+// to prod has now.
+func manifestsAt(t *testing.T, ctx context.Context, e *env, app string) string {
+	t.Helper()
+	pl, err := e.promoter(ladder()).Plan(ctx, app, "prod")
+	require.NoError(t, err)
+	return pl.HashInput().Manifests
+}
+
 func TestSoakInterruptedByAFailedVerification(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -23,14 +24,16 @@ func main() {
 	url := flag.String("url", "", "GitOps repository URL")
 	apps := flag.Int("apps", 1000, "apps in the repository (app0000 …)")
 	rounds := flag.Int("rounds", 3, "rounds")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the last round's Promote to this file")
+	planprofile := flag.String("planprofile", "", "write a CPU profile of the last round's PlanAll to this file")
 	flag.Parse()
-	if err := run(*url, *apps, *rounds); err != nil {
+	if err := run(*url, *apps, *rounds, *cpuprofile, *planprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "promote bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url string, n, rounds int) error {
+func run(url string, n, rounds int, cpuprofile, planprofile string) error {
 	ctx := context.Background()
 	cache, err := os.MkdirTemp("", "promote-bench-")
 	if err != nil {
@@ -60,14 +63,24 @@ func run(url string, n, rounds int) error {
 		if _, err := repo.Apply(ctx, gitops.Change{Message: fmt.Sprintf("staging round %d", r), Edits: edits}); err != nil {
 			return fmt.Errorf("setup: %w", err)
 		}
+		stop, err := profile(planprofile, r == rounds)
+		if err != nil {
+			return err
+		}
 		s := time.Now()
 		plans, err := p.PlanAll(ctx, flightdeck.Prod, names...)
+		stop()
 		if err != nil {
 			return err
 		}
 		planMs = append(planMs, ms(time.Since(s)))
+		stop, err = profile(cpuprofile, r == rounds)
+		if err != nil {
+			return err
+		}
 		s = time.Now()
 		out, err := p.Promote(ctx, promote.Request{Actor: "bench"}, plans...)
+		stop()
 		if err != nil {
 			return err
 		}
@@ -82,6 +95,23 @@ func run(url string, n, rounds int) error {
 	fmt.Printf("plan_first_ms=%.0f promote_first_ms=%.0f plan_warm_ms=%.0f promote_warm_ms=%.0f\n",
 		planMs[0], promoteMs[0], median(planMs[1:]), median(promoteMs[1:]))
 	return nil
+}
+
+// profile starts a CPU profile into file when on and file is set, and
+// returns what stops it.
+func profile(file string, on bool) (func(), error) {
+	if file == "" || !on {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
