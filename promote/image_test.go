@@ -3,18 +3,13 @@ package promote_test
 import (
 	"context"
 	"encoding/base64"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/assert"
@@ -24,47 +19,16 @@ import (
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/image"
+	"github.com/flightdeck-dev/flightdeck/pipeline/image/imagetest"
 	"github.com/flightdeck-dev/flightdeck/promote"
 )
 
-// reg is go-containerregistry's in-process registry behind httptest,
-// recording requests; wrap, when set, answers instead.
-type reg struct {
-	host string
-	mu   sync.Mutex
-	reqs []string
+func newRegistry(t *testing.T, wrap func(h http.Handler) http.Handler) *imagetest.Server {
+	return imagetest.NewServer(t, wrap)
 }
 
-func newRegistry(t *testing.T, wrap func(h http.Handler) http.Handler) *reg {
-	t.Helper()
-	r := &reg{}
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
-		r.mu.Lock()
-		r.reqs = append(r.reqs, q.Method+" "+q.URL.Path)
-		r.mu.Unlock()
-		h.ServeHTTP(w, q)
-	}))
-	t.Cleanup(srv.Close)
-	r.host = strings.TrimPrefix(srv.URL, "http://")
-	return r
-}
-
-// manifestPuts counts manifest uploads.
-func (r *reg) manifestPuts() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, q := range r.reqs {
-		if strings.HasPrefix(q, "PUT ") && strings.Contains(q, "/manifests/") {
-			n++
-		}
-	}
-	return n
-}
+// manifestPuts counts a registry's manifest uploads.
+func manifestPuts(r *imagetest.Server) int { return r.Count("PUT", "/manifests/") }
 
 // pushRandom pushes a random image to repo and returns its digest.
 func pushRandom(t *testing.T, repo string) string {
@@ -98,26 +62,26 @@ func imageOpts(extra ...image.Option) []image.Option {
 func TestCopyImageByDigestBetweenRegistries(t *testing.T) {
 	ctx := context.Background()
 	src, dst := newRegistry(t, nil), newRegistry(t, nil)
-	d := pushRandom(t, src.host+"/dev/shop")
-	cp, err := promote.CopyImage(dst.host+"/prod/shop", imageOpts()...)
+	d := pushRandom(t, src.Host+"/dev/shop")
+	cp, err := promote.CopyImage(dst.Host+"/prod/shop", imageOpts()...)
 	require.NoError(t, err)
-	rel := flightdeck.Release{App: "shop", Image: src.host + "/dev/shop", Digest: d, Tag: "1.2.0", Revision: "abc123"}
-	assert.Equal(t, dst.host+"/prod/shop", cp.Repository(rel))
+	rel := flightdeck.Release{App: "shop", Image: src.Host + "/dev/shop", Digest: d, Tag: "1.2.0", Revision: "abc123"}
+	assert.Equal(t, dst.Host+"/prod/shop", cp.Repository(rel))
 
 	got, err := cp.Copy(ctx, rel)
 	require.NoError(t, err)
-	assert.Equal(t, dst.host+"/prod/shop", got.Image, "the release is named in the destination")
+	assert.Equal(t, dst.Host+"/prod/shop", got.Image, "the release is named in the destination")
 	assert.Equal(t, d, got.Digest, "with the same digest")
 	assert.Equal(t, "abc123", got.Revision)
 	desc, err := remote.Head(mustRef(t, got.Ref()))
 	require.NoError(t, err)
 	assert.Equal(t, d, desc.Digest.String())
-	assert.Equal(t, 1, dst.manifestPuts())
+	assert.Equal(t, 1, manifestPuts(dst))
 
 	again, err := cp.Copy(ctx, rel)
 	require.NoError(t, err)
 	assert.Equal(t, got, again)
-	assert.Equal(t, 1, dst.manifestPuts(), "copying what is there uploads nothing")
+	assert.Equal(t, 1, manifestPuts(dst), "copying what is there uploads nothing")
 	same, err := cp.Copy(ctx, got)
 	require.NoError(t, err, "a release already in the destination is only verified")
 	assert.Equal(t, got, same)
@@ -159,9 +123,9 @@ func TestCopyImageFromFailingSourceKeepsCredentialsOut(t *testing.T) {
 		})
 	})
 	dst := newRegistry(t, nil)
-	cp, err := promote.CopyImage(dst.host+"/prod/shop", image.WithKeychain(secretKeychain{}), image.WithRetry(image.Backoff{Attempts: 1}))
+	cp, err := promote.CopyImage(dst.Host+"/prod/shop", image.WithKeychain(secretKeychain{}), image.WithRetry(image.Backoff{Attempts: 1}))
 	require.NoError(t, err)
-	_, err = cp.Copy(context.Background(), flightdeck.Release{App: "shop", Image: src.host + "/dev/shop", Digest: digest(7)})
+	_, err = cp.Copy(context.Background(), flightdeck.Release{App: "shop", Image: src.Host + "/dev/shop", Digest: digest(7)})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, promote.ErrImageCopy)
 	var re *image.RegistryError
@@ -169,34 +133,18 @@ func TestCopyImageFromFailingSourceKeepsCredentialsOut(t *testing.T) {
 	assert.Contains(t, err.Error(), "500")
 	assert.NotContains(t, err.Error(), "s3cret-pass")
 	assert.NotContains(t, err.Error(), base64.StdEncoding.EncodeToString([]byte("robot:s3cret-pass")))
-	assert.Equal(t, 0, dst.manifestPuts())
+	assert.Equal(t, 0, manifestPuts(dst))
 }
 
 // A destination that serves other bytes under the digest fails the
 // copy's check.
 func TestCopyImageVerifiesTheDestinationDigest(t *testing.T) {
 	src := newRegistry(t, nil)
-	dst := newRegistry(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
-			if q.Method != http.MethodGet || !strings.Contains(q.URL.Path, "/manifests/") {
-				h.ServeHTTP(w, q)
-				return
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, q)
-			body := append(rec.Body.Bytes(), '\n')
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			w.Header().Del("Content-Length")
-			w.WriteHeader(rec.Code)
-			_, _ = w.Write(body)
-		})
-	})
-	d := pushRandom(t, src.host+"/dev/shop")
-	cp, err := promote.CopyImage(dst.host+"/prod/shop", imageOpts()...)
+	dst := newRegistry(t, imagetest.CorruptManifests)
+	d := pushRandom(t, src.Host+"/dev/shop")
+	cp, err := promote.CopyImage(dst.Host+"/prod/shop", imageOpts()...)
 	require.NoError(t, err)
-	_, err = cp.Copy(context.Background(), flightdeck.Release{App: "shop", Image: src.host + "/dev/shop", Digest: d})
+	_, err = cp.Copy(context.Background(), flightdeck.Release{App: "shop", Image: src.Host + "/dev/shop", Digest: d})
 	assert.ErrorIs(t, err, promote.ErrImageCopy)
 	assert.ErrorIs(t, err, image.ErrDigestMismatch)
 }
@@ -207,14 +155,14 @@ func TestPromoteCopiesTheImageIntoTheNextRegistry(t *testing.T) {
 	ctx := context.Background()
 	src, dst := newRegistry(t, nil), newRegistry(t, nil)
 	e := newEnv(t)
-	d := pushRandom(t, src.host+"/staging/shop")
+	d := pushRandom(t, src.Host+"/staging/shop")
 	rel := e.src.release("shop", 2)
-	rel.Image, rel.Digest = src.host+"/staging/shop", d
+	rel.Image, rel.Digest = src.Host+"/staging/shop", d
 	stagingT := target("shop", "staging")
 	stagingT.ImageName = gitopstest.Image("shop") // the overlay's images: entry keeps its name
 	_, err := gitops.DeployRelease(ctx, e.repo, gitops.DeployRequest{Target: stagingT, Release: rel})
 	require.NoError(t, err)
-	cp, err := promote.CopyImage(dst.host+"/prod/shop", imageOpts()...)
+	cp, err := promote.CopyImage(dst.Host+"/prod/shop", imageOpts()...)
 	require.NoError(t, err)
 	l := ladder(promote.Windows{Deny: []promote.Window{{Name: "freeze", Schedule: "0 8 2 3 *", Duration: 4 * time.Hour}}})
 	l[2].Copy = cp
@@ -222,20 +170,20 @@ func TestPromoteCopiesTheImageIntoTheNextRegistry(t *testing.T) {
 
 	pl, err := p.Plan(ctx, "shop", "prod")
 	require.NoError(t, err)
-	assert.Equal(t, dst.host+"/prod/shop", pl.Release.Image)
+	assert.Equal(t, dst.Host+"/prod/shop", pl.Release.Image)
 	assert.Equal(t, d, pl.Release.Digest)
 	_, err = p.Promote(ctx, promote.Request{}, pl)
 	require.ErrorIs(t, err, promote.ErrBlocked)
-	assert.Equal(t, 0, dst.manifestPuts(), "a blocked promotion copies nothing")
+	assert.Equal(t, 0, manifestPuts(dst), "a blocked promotion copies nothing")
 
 	e.clk.Set(time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC))
 	out, err := p.Promote(ctx, promote.Request{}, pl)
 	require.NoError(t, err)
 	assert.True(t, out[0].Result.Changed)
-	assert.Equal(t, 1, dst.manifestPuts())
+	assert.Equal(t, 1, manifestPuts(dst))
 	cur, err := gitops.CurrentRelease(ctx, e.repo, target("shop", "prod"), "")
 	require.NoError(t, err)
-	assert.Equal(t, dst.host+"/prod/shop@"+d, cur.Release.Ref())
+	assert.Equal(t, dst.Host+"/prod/shop@"+d, cur.Release.Ref())
 	_, err = remote.Head(mustRef(t, cur.Release.Ref()))
 	require.NoError(t, err, "prod's registry has what prod runs")
 
@@ -243,5 +191,5 @@ func TestPromoteCopiesTheImageIntoTheNextRegistry(t *testing.T) {
 	out, err = p.Promote(ctx, promote.Request{}, pl)
 	require.NoError(t, err)
 	assert.False(t, out[0].Result.Changed)
-	assert.Equal(t, 1, dst.manifestPuts())
+	assert.Equal(t, 1, manifestPuts(dst))
 }

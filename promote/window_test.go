@@ -258,3 +258,24 @@ func BenchmarkWindowsEvaluate(b *testing.B) {
 		})
 	}
 }
+
+// Explain on real Git says when an RRULE freeze reopens, and the
+// promotion goes then.
+func TestRRuleFreezeExplainOnRealGit(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	// The first Monday of every month, 08:00–12:00 UTC; t0 is Monday 2 March, 10:00.
+	p := e.promoter(ladder(promote.Windows{Deny: []promote.Window{{Name: "patch Monday", RRule: "DTSTART:20260105T080000Z\nRRULE:FREQ=MONTHLY;BYDAY=1MO", Duration: 4 * time.Hour}}}))
+	pl, err := p.Plan(ctx, "shop", "prod")
+	require.NoError(t, err)
+	ex, err := p.Explain(ctx, pl, promote.Request{})
+	require.NoError(t, err)
+	assert.False(t, ex.Allowed)
+	assert.Contains(t, ex.String(), `windows: blocked: deny window "patch Monday" is open until 2026-03-02T12:00:00Z`)
+	assert.Contains(t, ex.String(), "may go at 2026-03-02T12:00:00Z")
+	_, err = p.Promote(ctx, promote.Request{}, pl)
+	require.ErrorIs(t, err, promote.ErrBlocked)
+	e.clk.Set(ex.NotBefore)
+	_, err = p.Promote(ctx, promote.Request{}, pl)
+	require.NoError(t, err)
+}

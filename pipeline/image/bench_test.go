@@ -36,10 +36,10 @@ func BenchmarkPushSkip(b *testing.B) {
 	c := newClient()
 	img, err := c.Build(context.Background(), image.Spec{Layers: []image.Layer{{Files: []image.File{{Path: "/a", Content: []byte("a")}}}}})
 	require.NoError(b, err)
-	_, err = c.Push(context.Background(), r.host+"/app:v1", img)
+	_, err = c.Push(context.Background(), r.Host+"/app:v1", img)
 	require.NoError(b, err)
 	for b.Loop() {
-		res, err := c.Push(context.Background(), r.host+"/app:v1", img)
+		res, err := c.Push(context.Background(), r.Host+"/app:v1", img)
 		require.NoError(b, err)
 		require.True(b, res.Skipped)
 	}

@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +18,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -30,47 +27,10 @@ import (
 
 	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/image"
+	"github.com/flightdeck-dev/flightdeck/pipeline/image/imagetest"
 )
 
-// reg is an in-process registry that counts requests by method.
-type reg struct {
-	host string
-	mu   sync.Mutex
-	reqs []string // "METHOD /path"
-}
-
-func (r *reg) count(method, pathPart string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, q := range r.reqs {
-		if strings.HasPrefix(q, method+" ") && strings.Contains(q, pathPart) {
-			n++
-		}
-	}
-	return n
-}
-
-func (r *reg) reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.reqs = nil
-}
-
-func newRegistry(t testing.TB) *reg {
-	t.Helper()
-	r := &reg{}
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
-		r.mu.Lock()
-		r.reqs = append(r.reqs, q.Method+" "+q.URL.Path)
-		r.mu.Unlock()
-		h.ServeHTTP(w, q)
-	}))
-	t.Cleanup(srv.Close)
-	r.host = strings.TrimPrefix(srv.URL, "http://")
-	return r
-}
+func newRegistry(t testing.TB) *imagetest.Server { return imagetest.NewServer(t, nil) }
 
 func newClient(opts ...image.Option) *image.Client {
 	return image.New(append([]image.Option{
@@ -151,12 +111,12 @@ func TestBuildPushPullBack(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, validate.Image(img))
 
-	res, err := c.Push(ctx, r.host+"/shop/checkout:v1", img)
+	res, err := c.Push(ctx, r.Host+"/shop/checkout:v1", img)
 	require.NoError(t, err)
 	want, err := img.Digest()
 	require.NoError(t, err)
 	assert.Equal(t, want.String(), res.Digest.DigestStr())
-	assert.Equal(t, r.host+"/shop/checkout", res.Digest.Context().Name())
+	assert.Equal(t, r.Host+"/shop/checkout", res.Digest.Context().Name())
 	assert.Equal(t, "v1", res.Tag)
 	assert.False(t, res.Skipped)
 
@@ -168,7 +128,7 @@ func TestBuildPushPullBack(t *testing.T) {
 	pulled, err := remote.Image(res.Digest)
 	require.NoError(t, err)
 	require.NoError(t, validate.Image(pulled))
-	tagRef, err := name.ParseReference(r.host + "/shop/checkout:v1")
+	tagRef, err := name.ParseReference(r.Host + "/shop/checkout:v1")
 	require.NoError(t, err)
 	byTag, err := remote.Image(tagRef)
 	require.NoError(t, err)
@@ -262,35 +222,35 @@ func TestPushSkipsExistingDigest(t *testing.T) {
 	img, err := c.Build(ctx, appSpec(appDir(t)))
 	require.NoError(t, err)
 
-	first, err := c.Push(ctx, r.host+"/shop/checkout:v1", img)
+	first, err := c.Push(ctx, r.Host+"/shop/checkout:v1", img)
 	require.NoError(t, err)
 	require.False(t, first.Skipped)
-	assert.Positive(t, r.count(http.MethodPut, "/manifests/"))
-	assert.Positive(t, r.count(http.MethodPatch, "/blobs/uploads/")+r.count(http.MethodPut, "/blobs/uploads/"))
+	assert.Positive(t, r.Count(http.MethodPut, "/manifests/"))
+	assert.Positive(t, r.Count(http.MethodPatch, "/blobs/uploads/")+r.Count(http.MethodPut, "/blobs/uploads/"))
 
-	r.reset()
-	second, err := c.Push(ctx, r.host+"/shop/checkout:v1", img)
+	r.Reset()
+	second, err := c.Push(ctx, r.Host+"/shop/checkout:v1", img)
 	require.NoError(t, err)
 	assert.True(t, second.Skipped)
 	assert.Equal(t, first.Digest, second.Digest)
-	assert.Equal(t, 1, r.count(http.MethodHead, "/manifests/v1"), "one HEAD on the tag")
-	assert.Zero(t, r.count(http.MethodPut, ""), "no upload")
-	assert.Zero(t, r.count(http.MethodPost, ""), "no upload session")
-	assert.Zero(t, r.count(http.MethodPatch, ""), "no upload")
+	assert.Equal(t, 1, r.Count(http.MethodHead, "/manifests/v1"), "one HEAD on the tag")
+	assert.Zero(t, r.Count(http.MethodPut, ""), "no upload")
+	assert.Zero(t, r.Count(http.MethodPost, ""), "no upload session")
+	assert.Zero(t, r.Count(http.MethodPatch, ""), "no upload")
 	assert.Contains(t, logs.String(), "upload skipped")
 	assert.Contains(t, logs.String(), second.Digest.DigestStr())
 
 	// A new tag for the same digest uploads only the manifest.
-	r.reset()
-	third, err := c.Push(ctx, r.host+"/shop/checkout:v1.0.0", img)
+	r.Reset()
+	third, err := c.Push(ctx, r.Host+"/shop/checkout:v1.0.0", img)
 	require.NoError(t, err)
 	assert.False(t, third.Skipped)
-	assert.Equal(t, 1, r.count(http.MethodPut, "/manifests/v1.0.0"))
-	assert.Zero(t, r.count(http.MethodPatch, ""), "blobs already there")
+	assert.Equal(t, 1, r.Count(http.MethodPut, "/manifests/v1.0.0"))
+	assert.Zero(t, r.Count(http.MethodPatch, ""), "blobs already there")
 
 	// Push by digest only into the same repository: skipped.
-	r.reset()
-	byDigest, err := c.Push(ctx, r.host+"/shop/checkout", img)
+	r.Reset()
+	byDigest, err := c.Push(ctx, r.Host+"/shop/checkout", img)
 	require.NoError(t, err)
 	assert.True(t, byDigest.Skipped)
 	assert.Empty(t, byDigest.Tag)
@@ -305,11 +265,11 @@ func TestPushDigestRef(t *testing.T) {
 	h, err := img.Digest()
 	require.NoError(t, err)
 
-	res, err := c.Push(ctx, r.host+"/a@"+h.String(), img)
+	res, err := c.Push(ctx, r.Host+"/a@"+h.String(), img)
 	require.NoError(t, err)
 	assert.Equal(t, h.String(), res.Digest.DigestStr())
 
-	_, err = c.Push(ctx, r.host+"/a@sha256:"+strings.Repeat("0", 64), img)
+	_, err = c.Push(ctx, r.Host+"/a@sha256:"+strings.Repeat("0", 64), img)
 	assert.ErrorIs(t, err, image.ErrDigestMismatch)
 }
 
@@ -322,7 +282,7 @@ func TestBuildOnRemoteBase(t *testing.T) {
 		Config: image.Config{Env: []string{"PATH=/bin", "MODE=dev"}, Labels: map[string]string{"base": "yes"}, User: "1000"},
 	})
 	require.NoError(t, err)
-	baseRes, err := c.Push(ctx, r.host+"/base:1", base)
+	baseRes, err := c.Push(ctx, r.Host+"/base:1", base)
 	require.NoError(t, err)
 
 	img, err := c.Build(ctx, image.Spec{
@@ -343,7 +303,7 @@ func TestBuildOnRemoteBase(t *testing.T) {
 	assert.Equal(t, map[string]string{"base": "yes", image.LabelRevision: "abc"}, cf.Config.Labels)
 	assert.Equal(t, "1000", cf.Config.User, "base user kept")
 
-	_, err = c.Build(ctx, image.Spec{Base: r.host + "/base:missing"})
+	_, err = c.Build(ctx, image.Spec{Base: r.Host + "/base:missing"})
 	var re *image.RegistryError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, "fetch base", re.Op)
@@ -361,7 +321,7 @@ func TestBuildIndex(t *testing.T) {
 	idx, err := c.BuildIndex(ctx, specs)
 	require.NoError(t, err)
 	require.NoError(t, validate.Index(idx))
-	res, err := c.PushIndex(ctx, r.host+"/multi:v1", idx)
+	res, err := c.PushIndex(ctx, r.Host+"/multi:v1", idx)
 	require.NoError(t, err)
 
 	pulled, err := remote.Index(res.Digest)
@@ -407,27 +367,27 @@ func TestCopyByDigest(t *testing.T) {
 	ctx := context.Background()
 	img, err := c.Build(ctx, appSpec(appDir(t)))
 	require.NoError(t, err)
-	pushed, err := c.Push(ctx, src.host+"/dev/checkout:v1", img)
+	pushed, err := c.Push(ctx, src.Host+"/dev/checkout:v1", img)
 	require.NoError(t, err)
 
-	res, err := c.Copy(ctx, pushed.Digest.String(), dst.host+"/prod/checkout")
+	res, err := c.Copy(ctx, pushed.Digest.String(), dst.Host+"/prod/checkout")
 	require.NoError(t, err)
 	assert.Equal(t, pushed.Digest.DigestStr(), res.Digest.DigestStr(), "digest kept")
-	assert.Equal(t, dst.host+"/prod/checkout", res.Digest.Context().Name())
+	assert.Equal(t, dst.Host+"/prod/checkout", res.Digest.Context().Name())
 	assert.False(t, res.Skipped)
 	copied, err := remote.Image(res.Digest)
 	require.NoError(t, err)
 	require.NoError(t, validate.Image(copied))
 
-	again, err := c.Copy(ctx, pushed.Digest.String(), dst.host+"/prod/checkout")
+	again, err := c.Copy(ctx, pushed.Digest.String(), dst.Host+"/prod/checkout")
 	require.NoError(t, err)
 	assert.True(t, again.Skipped)
 
-	tagged, err := c.Copy(ctx, pushed.Digest.String(), dst.host+"/prod/checkout:release")
+	tagged, err := c.Copy(ctx, pushed.Digest.String(), dst.Host+"/prod/checkout:release")
 	require.NoError(t, err)
 	assert.Equal(t, "release", tagged.Tag)
 
-	_, err = c.Copy(ctx, src.host+"/dev/checkout@sha256:"+strings.Repeat("1", 64), dst.host+"/prod/checkout")
+	_, err = c.Copy(ctx, src.Host+"/dev/checkout@sha256:"+strings.Repeat("1", 64), dst.Host+"/prod/checkout")
 	assert.ErrorIs(t, err, image.ErrNotFound)
 	assert.ErrorContains(t, err, "dev/checkout")
 }
@@ -555,14 +515,14 @@ func TestBaseFetchedAfterBuildContextEnds(t *testing.T) {
 	c := newClient()
 	base, err := c.Build(context.Background(), image.Spec{Layers: []image.Layer{{Files: []image.File{{Path: "/base", Content: []byte("base")}}}}})
 	require.NoError(t, err)
-	br, err := c.Push(context.Background(), src.host+"/base:1", base)
+	br, err := c.Push(context.Background(), src.Host+"/base:1", base)
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	img, err := c.Build(ctx, image.Spec{Base: br.Digest.String()})
 	require.NoError(t, err)
 	cancel()
-	_, err = c.Push(context.Background(), dst.host+"/app:v1", img)
+	_, err = c.Push(context.Background(), dst.Host+"/app:v1", img)
 	require.NoError(t, err)
 }
 
@@ -572,40 +532,23 @@ func TestResolveHashesTheServedManifest(t *testing.T) {
 	ctx := context.Background()
 	img, err := c.Build(ctx, appSpec(appDir(t)))
 	require.NoError(t, err)
-	pushed, err := c.Push(ctx, r.host+"/prod/checkout:v1", img)
+	pushed, err := c.Push(ctx, r.Host+"/prod/checkout:v1", img)
 	require.NoError(t, err)
 
-	got, err := c.Resolve(ctx, r.host+"/prod/checkout:v1")
+	got, err := c.Resolve(ctx, r.Host+"/prod/checkout:v1")
 	require.NoError(t, err)
 	assert.Equal(t, pushed.Digest, got, "a tag resolves to the pushed digest")
 	got, err = c.Resolve(ctx, pushed.Digest.String())
 	require.NoError(t, err)
 	assert.Equal(t, pushed.Digest, got)
 
-	_, err = c.Resolve(ctx, r.host+"/prod/checkout@sha256:"+strings.Repeat("2", 64))
+	_, err = c.Resolve(ctx, r.Host+"/prod/checkout@sha256:"+strings.Repeat("2", 64))
 	assert.ErrorIs(t, err, image.ErrNotFound)
 	_, err = c.Resolve(ctx, "Bad//Ref")
 	assert.ErrorIs(t, err, image.ErrInvalidReference)
 
 	// A registry that serves other bytes under the digest is caught.
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	tamper := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
-		if q.Method == http.MethodGet && strings.Contains(q.URL.Path, "/manifests/") {
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, q)
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			body := append(rec.Body.Bytes(), ' ')
-			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-			w.WriteHeader(rec.Code)
-			_, _ = w.Write(body)
-			return
-		}
-		h.ServeHTTP(w, q)
-	}))
-	defer tamper.Close()
-	host := strings.TrimPrefix(tamper.URL, "http://")
+	host := imagetest.NewServer(t, imagetest.CorruptManifests).Host
 	res, err := c.Push(ctx, host+"/prod/checkout", img)
 	require.NoError(t, err)
 	_, err = c.Resolve(ctx, res.Digest.String())

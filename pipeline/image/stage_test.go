@@ -25,9 +25,9 @@ func TestStagesAgainstRegistry(t *testing.T) {
 	var b pipeline.Builder
 	b.Add(
 		image.BuildStep(c, appSpec(appDir(t))),
-		image.PushStep(c, r.host+"/dev/checkout:v1"),
+		image.PushStep(c, r.Host+"/dev/checkout:v1"),
 		pipeline.Step{
-			Stage:    image.CopyStage(c, image.Ref, r.host+"/prod/checkout", promoted),
+			Stage:    image.CopyStage(c, image.Ref, r.Host+"/prod/checkout", promoted),
 			Needs:    []pipeline.AnyKey{image.Ref},
 			Provides: []pipeline.AnyKey{promoted},
 		},
@@ -48,7 +48,7 @@ func TestStagesAgainstRegistry(t *testing.T) {
 	assert.Equal(t, "v1", res.Tag)
 	prod, err := promoted.Get(st)
 	require.NoError(t, err)
-	assert.Equal(t, r.host+"/prod/checkout@"+res.Digest.DigestStr(), prod)
+	assert.Equal(t, r.Host+"/prod/checkout@"+res.Digest.DigestStr(), prod)
 }
 
 func TestStageErrors(t *testing.T) {
