@@ -180,6 +180,7 @@ type options struct {
 	policy   Policy
 	runner   *health.Runner
 	argo     ArgoRollbacker
+	prune    bool
 }
 
 // Option configures a [Controller].
@@ -218,6 +219,14 @@ func WithActor(name string) Option { return func(o *options) { o.actor = name } 
 // on before a verification, and asks to sync a rollback's commit. Default
 // none: verifications do not wait, and a rollback ends with its commit.
 func WithSyncer(s gitops.Syncer) Option { return func(o *options) { o.syncer = s } }
+
+// WithPrune asks the GitOps controller to prune at a rollback's sync:
+// resources the restored overlay no longer has (a canary's Deployment,
+// Service and HTTPRoute, say, when the overlay is restored as it was
+// before a rollout prepared it) are deleted, without which Argo CD
+// reports the application OutOfSync and the recovery never ends.
+// Default off, as Argo CD's own sync.
+func WithPrune() Option { return func(o *options) { o.prune = true } }
 
 // WithAppName sets the name of the GitOps controller's application of a
 // target. Default "<app>-<environment>".

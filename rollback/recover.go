@@ -68,7 +68,7 @@ func (c *Controller) recover(ctx context.Context, req Request, out *Outcome) err
 // first) is left to the wait.
 func (c *Controller) syncCommit(ctx context.Context, app, commit string) (string, error) {
 	method := RecoverSync
-	err := c.o.syncer.Sync(ctx, gitops.SyncRequest{App: app, Revision: commit})
+	err := c.o.syncer.Sync(ctx, gitops.SyncRequest{App: app, Revision: commit, Prune: c.o.prune})
 	if errors.Is(err, argocd.ErrAutoSyncRevision) {
 		method = RecoverSyncTarget
 		if r, ok := c.o.syncer.(gitops.Refresher); ok {
@@ -76,7 +76,7 @@ func (c *Controller) syncCommit(ctx context.Context, app, commit string) (string
 				c.o.logger.WarnContext(ctx, "refresh before the sync failed", "app", app, "err", err)
 			}
 		}
-		err = c.o.syncer.Sync(ctx, gitops.SyncRequest{App: app})
+		err = c.o.syncer.Sync(ctx, gitops.SyncRequest{App: app, Prune: c.o.prune})
 	}
 	if errors.Is(err, argocd.ErrOperationInProgress) {
 		err = nil

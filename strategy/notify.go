@@ -12,8 +12,8 @@ import (
 // NotifyObserver returns an [Observer] that tells stakeholders about a
 // run through n:
 //
-//   - a step that finished: its commit synced and healthy, or its
-//     analysis Successful, as [notify.StepCompleted] (Argo Rollouts'
+//   - a step that finished: its commit synced and healthy (not after an
+//     abort), or its analysis Successful, as [notify.StepCompleted] (Argo Rollouts'
 //     on-rollout-step-completed), with the step, weight and commit in
 //     Details;
 //   - an abort as [notify.Aborted] (on-rollout-aborted), the reason in
@@ -56,6 +56,10 @@ func notifyEvent(e Event) (notify.Event, bool) {
 	what := fmt.Sprintf("%s %s %s in %s", e.App, notify.Version(e.Release), e.Strategy, e.Environment)
 	switch e.Kind {
 	case EventSynced:
+		if e.Phase == PhaseAborted {
+			// The stable release back in place, not a step done.
+			return notify.Event{}, false
+		}
 		ne.Kind = notify.StepCompleted
 		ne.Summary = fmt.Sprintf("%s: step %s %s done, weight %d%%", what, step, e.StepText, e.Desired.Weight)
 	case EventAnalysis:

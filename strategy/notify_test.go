@@ -39,6 +39,7 @@ func TestNotifyObserver(t *testing.T) {
 			e.Analysis = &health.RunResult{Phase: health.Failed}
 		}),
 		ev(strategy.EventAborted, 3, "analysis errors", "c5", func(e *strategy.Event) { e.Message = "analysis errors Failed" }),
+		ev(strategy.EventSynced, 3, "analysis errors", "c5", func(e *strategy.Event) { e.Phase = strategy.PhaseAborted }),
 		ev(strategy.EventCompleted, 4, "", "c6", func(e *strategy.Event) { e.Desired.Weight = 100 }),
 	}
 	var rec notifytest.Recorder
@@ -47,7 +48,7 @@ func TestNotifyObserver(t *testing.T) {
 		obs.Observe(e)
 	}
 	got := rec.Events()
-	require.Len(t, got, 4, "started, step commits and failed analyses are not reported")
+	require.Len(t, got, 4, "started, step commits, failed analyses and syncs after the abort are not reported")
 	kinds := []notify.Kind{notify.StepCompleted, notify.StepCompleted, notify.Aborted, notify.Deployed}
 	for i, e := range got {
 		assert.Equal(t, kinds[i], e.Kind, "event %d", i)

@@ -19,8 +19,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
@@ -30,7 +28,6 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"golang.org/x/crypto/ssh"
 
 	flightdeck "github.com/flightdeck-dev/flightdeck"
 	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
@@ -38,6 +35,7 @@ import (
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
 	"github.com/flightdeck-dev/flightdeck/promote"
+	"github.com/flightdeck-dev/flightdeck/promote/promotetest"
 )
 
 func main() {
@@ -90,11 +88,19 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 
 	// Two approvers with SSH keys, as in an allowed-signers file.
-	alice, bob, err := newSigner(), newSigner(), nil
+	alice, err := promotetest.NewSSHKey("alice@example.com")
 	if err != nil {
 		return err
 	}
-	allowed, err := promote.ParseAllowedSigners([]byte(alice.line("alice@example.com") + "\n" + bob.line("bob@example.com") + "\n"))
+	bob, err := promotetest.NewSSHKey("bob@example.com")
+	if err != nil {
+		return err
+	}
+	mallory, err := promotetest.NewSSHKey("bob@example.com")
+	if err != nil {
+		return err
+	}
+	allowed, err := promotetest.AllowedSigners(alice, bob)
 	if err != nil {
 		return err
 	}
@@ -174,13 +180,9 @@ func run(ctx context.Context, out io.Writer) error {
 			clk.Set(v.NotBefore)
 		}
 	}
-	approve := func(who string, s signer) error {
+	approve := func(who string, k promotetest.SSHKey) error {
 		a := promote.Approval{App: pl.App, Environment: pl.To, PlanHash: pl.Hash, Approver: who, Decision: promote.Approve, Time: clk.Now()}
-		data, err := a.Marshal()
-		if err != nil {
-			return err
-		}
-		sig, err := promote.SignSSH(s, promote.SSHNamespace, data)
+		sig, err := k.Sign(a)
 		if err != nil {
 			return err
 		}
@@ -195,7 +197,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "  mallory signs an approval as bob with her own key:")
-	if err := approve("bob@example.com", newSigner()); err != nil {
+	if err := approve("bob@example.com", mallory); err != nil {
 		fmt.Fprintln(out, "   ", err)
 	} else {
 		return fmt.Errorf("a forged approval was accepted")
@@ -297,22 +299,4 @@ func (s *source) commit(name, email, msg string, at time.Time) (string, error) {
 	}
 	h, err := wt.Commit(msg, &git.CommitOptions{Author: &object.Signature{Name: name, Email: email, When: at}})
 	return h.String(), err
-}
-
-type signer struct{ ssh.Signer }
-
-func newSigner() signer {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		panic(err)
-	}
-	return signer{s}
-}
-
-func (s signer) line(principal string) string {
-	return principal + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.PublicKey())))
 }

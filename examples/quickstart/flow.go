@@ -2,21 +2,22 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	flightdeck "github.com/flightdeck-dev/flightdeck"
 	"github.com/flightdeck-dev/flightdeck/gitops"
-	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/command"
 	"github.com/flightdeck-dev/flightdeck/pipeline/deploy"
+	"github.com/flightdeck-dev/flightdeck/pipeline/deploytest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/gotest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/image"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
+	"github.com/flightdeck-dev/flightdeck/sim"
 )
 
 // Keys the quickstart's own stages hand on.
@@ -30,16 +31,32 @@ var (
 // deployed is what one release run produced.
 type deployed struct {
 	deploy.Deployment
+	smoke *deploytest.Report
 }
 
-// release runs the CI pipeline for version and deploys the pushed digest
-// to dev. Progress is printed as the steps run.
-func (e *env) release(ctx context.Context, out io.Writer, version string) (deployed, error) {
+// smokeReport is where the smoke-test stage puts its report.
+var smokeReport = pipeline.NewKey[*deploytest.Report]("quickstart.smoke")
+
+// release runs the CI pipeline for version on the source's current
+// revision: test, scan, build, push, deploy the pushed digest to dev
+// (the ladder's first rung takes every commit to main), and once Argo CD
+// has synced it, smoke tests against dev. With verbose every step is
+// printed as it ends, else one line says how the run went.
+func (e *env) release(ctx context.Context, out io.Writer, version string, verbose bool) (deployed, error) {
 	bin := filepath.Join(e.work, "out", version, app)
 	// Any finding at or above High fails the pipeline; the Go database has
 	// no severities, so unknown counts as High.
 	policy := scan.Policy{FailAt: scan.SeverityHigh, UnknownAs: scan.SeverityHigh}
 
+	dep := deploy.New(e.repo, deploy.Spec{
+		App:         app,
+		Environment: flightdeck.Environment{Name: flightdeck.Dev},
+		ImageName:   app,
+		Revision:    revisionKey,
+		SourceTime:  committedKey,
+		SourceRepo:  e.sourceURL,
+		Tag:         version,
+	})
 	var b pipeline.Builder
 	b.Add(
 		pipeline.Step{
@@ -88,26 +105,39 @@ func (e *env) release(ctx context.Context, out io.Writer, version string) (deplo
 			Provides: []pipeline.AnyKey{imageFindings},
 		},
 		withAfter(image.PushStep(e.images, e.registry+"/"+app+":"+version), "image-scan"),
-		deploy.New(e.repo, deploy.Spec{
-			App:         app,
-			Environment: flightdeck.Environment{Name: flightdeck.Dev},
-			ImageName:   app,
-			Revision:    revisionKey,
-			SourceTime:  committedKey,
-			SourceRepo:  e.sourceURL,
-		}).Step(),
+		dep.Step(),
+		e.smokeTest().Step(deploy.Deployed),
 	)
 	g, err := b.Build()
 	if err != nil {
 		return deployed{}, err
 	}
-	eng, err := pipeline.New(pipeline.WithObserver(pipeline.Progress(out)))
+	st := pipeline.NewState()
+	obs := []pipeline.Observer{dep.NotifyObserver(e.fan, st, e.src)}
+	if verbose {
+		obs = append(obs, pipeline.Progress(out))
+	}
+	eng, err := pipeline.New(pipeline.WithObserver(obs...))
 	if err != nil {
 		return deployed{}, err
 	}
-	st := pipeline.NewState()
-	if _, err := eng.Run(ctx, g, st); err != nil {
+	start := time.Now()
+	rep, err := eng.Run(ctx, g, st)
+	if err != nil {
 		return deployed{}, fmt.Errorf("pipeline for %s %s: %w", app, version, err)
+	}
+	d, err := deploy.Deployed.Get(st)
+	if err != nil {
+		return deployed{}, err
+	}
+	smoke, err := smokeReport.Get(st)
+	if err != nil {
+		return deployed{}, err
+	}
+	if !verbose {
+		fmt.Fprintf(out, "pipeline %s: %d steps ok in %s; dev runs %s (commit %s), smoke tests %s\n", version, len(rep.Steps),
+			time.Since(start).Round(100*time.Millisecond), short(strings.TrimPrefix(d.Release.Digest, "sha256:")), short(d.Commit), smoke.Result)
+		return deployed{d, smoke}, nil
 	}
 	if rep, err := testReport.Get(st); err == nil {
 		fmt.Fprintf(out, "tests: %d passed, %d failed", rep.Count(gotest.Pass), rep.Count(gotest.Fail))
@@ -119,15 +149,46 @@ func (e *env) release(ctx context.Context, out io.Writer, version string) (deplo
 	srcF, _ := scan.Findings.Get(st)
 	imgF, _ := imageFindings.Get(st)
 	fmt.Fprintf(out, "vulnerabilities: %d in the source, %d in the image\n", len(srcF), len(imgF))
-	d, err := deploy.Deployed.Get(st)
-	if err != nil {
-		return deployed{}, err
+	var tests []string
+	for _, t := range smoke.Tests {
+		tests = append(tests, t.Name+": "+t.Status)
 	}
-	return deployed{d}, nil
+	fmt.Fprintf(out, "smoke tests against dev once Synced/Healthy: %s (%s)\n", smoke.Result, strings.Join(tests, ", "))
+	return deployed{d, smoke}, nil
+}
+
+// smokeTest is the stage that waits for Argo CD to sync dev to the
+// deploy commit and report it Healthy, then sends requests through the
+// app's Service and passes when at most 5% of them fail. Its report is
+// committed with the release, where promote's Tests policy can ask for
+// it.
+func (e *env) smokeTest() *deploytest.Stage {
+	service := sim.Ref{APIVersion: "v1", Kind: "Service", Namespace: app + "-" + flightdeck.Dev, Name: app}
+	run := deploytest.RunnerFunc(func(ctx context.Context, _ []string) (deploytest.Outcome, error) {
+		res, err := e.cluster.Send(ctx, service, 200)
+		if err != nil {
+			return deploytest.Outcome{}, err
+		}
+		t := deploytest.Test{Name: "GET / through Service hello", Status: deploytest.StatusPass}
+		if ok := res.Codes[200]; ok < 190 {
+			t.Status, t.Output = deploytest.StatusFail, fmt.Sprintf("%d of 200 requests failed", 200-ok)
+		}
+		return deploytest.Outcome{Tests: []deploytest.Test{t}}, nil
+	})
+	return deploytest.New(e.repo, deploytest.Spec{Suite: "smoke", Tests: run},
+		deploytest.WithName("smoke-dev"), deploytest.WithReport(smokeReport), deploytest.WithClock(e.clock),
+		deploytest.WithSyncer(e.client, e.wait()))
+}
+
+// wait is how the story waits for Argo CD: poll every two seconds of
+// cluster time, require ten seconds of stable status, bounded by the
+// context only.
+func (e *env) wait() gitops.WaitOptions {
+	return gitops.WaitOptions{PollInterval: 2 * time.Second, StableFor: 10 * time.Second, Timeout: -1, Clock: e.clock}
 }
 
 // printCurrent reads back from Git what dev runs, the whole release as
-// the deploy commit's trailers recorded it.
+// the deploy commit's trailers recorded it, and what Argo CD says of it.
 func (e *env) printCurrent(ctx context.Context, out io.Writer) error {
 	cur, err := gitops.CurrentRelease(ctx, e.repo, gitops.Target{
 		App: app, Environment: flightdeck.Environment{Name: flightdeck.Dev}, ImageName: app,
@@ -138,99 +199,15 @@ func (e *env) printCurrent(ctx context.Context, out io.Writer) error {
 	r := cur.Release
 	fmt.Fprintf(out, "read back from Git: dev runs %s, built from %s of %s at %s\n",
 		r.Ref(), short(r.Revision), r.SourceRepo, r.Time.Format(time.RFC3339))
+	st, err := e.client.AppStatus(ctx, app+"-"+flightdeck.Dev)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Argo CD: %s-dev is %s/%s at %s\n", app, st.SyncStatus, st.Health, short(st.Revision))
 	return nil
 }
 
 func withAfter(s pipeline.Step, after ...string) pipeline.Step {
 	s.After = append(s.After, after...)
-	return s
-}
-
-type outcome struct {
-	health health.Status
-	sync   string
-}
-
-var (
-	healthy  = outcome{health.Healthy, gitops.SyncSynced}
-	degraded = outcome{health.Degraded, gitops.SyncSynced}
-)
-
-// syncAndWatch asks Argo CD to sync revision, prints every change of the
-// application's status, and waits until the application is want. Times
-// are the simulated cluster's.
-func (e *env) syncAndWatch(ctx context.Context, out io.Writer, revision string, want outcome) error {
-	name := app + "-dev"
-	clock := e.argo.Clock()
-	start := clock.Now()
-	realStart := time.Now()
-
-	// Let Argo CD see the new commit, show where the app stands, then sync.
-	if _, err := e.client.Get(ctx, name, "normal"); err != nil {
-		return err
-	}
-	before, err := e.client.AppStatus(ctx, name)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "  before     %s\n", describe(before))
-	if err := e.client.Sync(ctx, gitops.SyncRequest{App: name, Revision: revision}); err != nil {
-		return err
-	}
-
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var last string
-		for watchCtx.Err() == nil {
-			if st, err := e.client.AppStatus(watchCtx, name); err == nil {
-				line := describe(st)
-				if line != last {
-					fmt.Fprintf(out, "  t+%-8s %s\n", clock.Now().Sub(start).Round(time.Second), line)
-					last = line
-				}
-			}
-			select {
-			case <-watchCtx.Done():
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
-
-	// The wait is bounded in real time: on the accelerated clock, a
-	// cluster-time timeout would expire in moments on a busy machine.
-	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	st, err := gitops.WaitFor(waitCtx, e.client, gitops.WaitOptions{
-		App: name, Revision: revision, Sync: want.sync, Health: want.health,
-		StableFor: 30 * time.Second, PollInterval: 5 * time.Second, Clock: clock,
-	})
-	stopWatch()
-	<-done
-	var we *gitops.WaitError
-	if errors.As(err, &we) {
-		return fmt.Errorf("%s: %w (last status: %s)", name, err, describe(we.Last))
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "%s is %s/%s at %s after %s of cluster time (%s real time)\n",
-		name, st.SyncStatus, st.Health, short(st.Revision),
-		clock.Now().Sub(start).Round(time.Second), time.Since(realStart).Round(time.Millisecond))
-	if st.HealthMessage != "" {
-		fmt.Fprintf(out, "  %s\n", st.HealthMessage)
-	}
-	return nil
-}
-
-func describe(st gitops.AppStatus) string {
-	s := fmt.Sprintf("%s/%s", st.SyncStatus, st.Health)
-	if st.Operation != nil {
-		s += " operation " + st.Operation.Phase
-	}
-	if st.HealthMessage != "" {
-		s += ": " + st.HealthMessage
-	}
 	return s
 }

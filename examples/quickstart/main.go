@@ -1,21 +1,30 @@
-// Command quickstart runs flightdeck's main flow end to end on embedded
-// defaults, with nothing but Go and git installed:
+// Command quickstart tells flightdeck's whole story end to end, on
+// embedded defaults, with nothing but Go and git installed:
 //
-//  1. a source commit of a tiny Go app (./app) in a local Git repository;
-//  2. the CI pipeline: go test, go build, a govulncheck source scan, a
-//     daemonless image build, an image scan, a push to an in-process OCI
-//     registry;
-//  3. the deploy stage pins the pushed digest in the dev overlay of a
-//     GitOps repository (a local bare repo seeded from ./gitops-repo) and
-//     commits it with trailers, showing the rendered diff;
-//  4. a simulated Argo CD syncs that commit into a simulated cluster, and
-//     the program prints the application going from OutOfSync/Progressing
-//     to Synced/Healthy;
-//  5. a second release whose pods never become ready is deployed the same
-//     way and ends Degraded once its progress deadline has passed.
+//  1. a commit to main of a tiny Go app (./app) is tested, scanned,
+//     built into an image, scanned again, pushed to an in-process OCI
+//     registry and deployed to dev by the pipeline: the digest pinned in
+//     the dev overlay of a GitOps repository (seeded from ./gitops-repo),
+//     synced by a simulated Argo CD into a simulated cluster, and smoke
+//     tested there once Synced and Healthy;
+//  2. a bad release, failing five times as often as the good one, goes
+//     to staging as a canary behind an HTTPRoute and is aborted at its
+//     first analysis by the sequential error judge; package rollback
+//     restores staging as its last promotion left it, holds it and
+//     quarantines the bad digest;
+//  3. the fix is released, the hold lifted, and the fix promoted to
+//     staging by hand (the plan and its release notes printed) and to
+//     prod, which waits for two approvals signed with SSH keys (made in
+//     process) and verified, and a scan of the image by digest;
+//  4. every step above was told to a webhook receiver in process,
+//     through a notify.Fanout and each package's notify adapter; the
+//     receiver checks each delivery's HMAC signature with notify.Verify;
+//  5. the DORA figures of all of it, read from the GitOps repository's
+//     history.
 //
-// The simulated cluster runs on an accelerated clock, so ten minutes of
-// rollout take well under a second. Run it with:
+// The simulated cluster runs on a clock a thousand times faster than
+// real time, so hours of rollouts and waits take seconds; every time in
+// the output is the cluster's. Run it with:
 //
 //	go run ./examples/quickstart
 package main
@@ -29,6 +38,11 @@ import (
 	"os"
 	"os/signal"
 	"time"
+
+	flightdeck "github.com/flightdeck-dev/flightdeck"
+	"github.com/flightdeck-dev/flightdeck/gitops"
+	"github.com/flightdeck-dev/flightdeck/rollback"
+	"github.com/flightdeck-dev/flightdeck/sim"
 )
 
 //go:embed app/main.go app/main_test.go
@@ -77,9 +91,13 @@ func run(ctx context.Context, out io.Writer, keep bool, vulndb string) error {
 	fmt.Fprintf(out, "gitops repo   %s (apps/hello: base + dev, staging, prod overlays)\n", env.gitopsURL)
 	fmt.Fprintf(out, "source commit %s\n", short(env.revision))
 	fmt.Fprintf(out, "registry      %s (in-process OCI registry)\n", env.registry)
+	d, err := env.newDelivery()
+	if err != nil {
+		return err
+	}
 
-	section(out, "2. Pipeline: test, build, scan, push, deploy to dev")
-	good, err := env.release(ctx, out, "1.0.0")
+	section(out, "2. A commit to main: test, scan, build, push, deploy to dev")
+	good, err := env.release(ctx, out, "1.0.0", true)
 	if err != nil {
 		return err
 	}
@@ -88,27 +106,70 @@ func run(ctx context.Context, out io.Writer, keep bool, vulndb string) error {
 	if err := env.printCurrent(ctx, out); err != nil {
 		return err
 	}
-
-	section(out, "3. Argo CD syncs the commit into the cluster")
-	if err := env.syncAndWatch(ctx, out, good.Commit, healthy); err != nil {
+	if err := env.behave(good.Release, goodPods); err != nil {
 		return err
 	}
 
-	section(out, "4. A release whose pods never become ready")
-	bad, err := env.release(ctx, out, "1.1.0-broken")
+	section(out, "3. A canary in staging aborts a bad release; rollback holds staging")
+	staged, err := env.promoteByHand(ctx, out, d, flightdeck.Staging, false)
 	if err != nil {
 		return err
 	}
-	if err := env.neverReady(bad.Release.Ref()); err != nil {
+	if err := env.change("hello: answer faster (and, it turns out, fail more)"); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\ncommit %s on main deploys %s\n", short(bad.Commit), bad.Release.Ref())
-	if err := env.syncAndWatch(ctx, out, bad.Commit, degraded); err != nil {
+	bad, err := env.buildBehaving(ctx, out, "1.1.0", badPods)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "\nThe Deployment exceeded its progress deadline: health and rollback")
-	fmt.Fprintln(out, "decisions build on exactly this signal (see the health package).")
-	return nil
+	aborted, err := env.canary(ctx, out, bad.Release)
+	if err != nil {
+		return err
+	}
+	promoted, err := env.repo.History(ctx, gitops.HistoryQuery{App: app, Environment: flightdeck.Staging,
+		Actions: []gitops.Action{gitops.ActionPromote}, Digest: staged.Release.Digest, Limit: 1})
+	if err != nil || len(promoted) == 0 {
+		return fmt.Errorf("the promotion of %s to staging is not in the history: %v", staged.Release.Tag, err)
+	}
+	if err := env.rollBack(ctx, out, d, promoted[0].Commit.String(), aborted, bad.Release); err != nil {
+		return err
+	}
+
+	section(out, "4. The fix: staging by hand, prod with two approvals and a scan")
+	if err := env.change("hello: fix the errors of 1.1.0"); err != nil {
+		return err
+	}
+	if _, err := env.buildBehaving(ctx, out, "1.2.0", goodPods); err != nil {
+		return err
+	}
+	if _, err := d.rollback.Lift(ctx, rollback.HoldRequest{Target: target(flightdeck.Staging), By: ann, Reason: "1.2.0 fixes the errors"}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s lifts the hold on staging; %s stays quarantined there\n", ann, bad.Release.Tag)
+	if _, err := env.promoteByHand(ctx, out, d, flightdeck.Staging, true); err != nil {
+		return err
+	}
+	if err := env.toProd(ctx, out, d); err != nil {
+		return err
+	}
+
+	section(out, "5. What the stakeholders heard")
+	if err := env.notifications(ctx, out); err != nil {
+		return err
+	}
+
+	section(out, "6. DORA metrics of what just happened")
+	return env.doraReport(ctx, out)
+}
+
+// buildBehaving releases version to dev through the pipeline, quietly,
+// and makes its pods behave as b.
+func (e *env) buildBehaving(ctx context.Context, out io.Writer, version string, b sim.Behavior) (deployed, error) {
+	d, err := e.release(ctx, out, version, false)
+	if err != nil {
+		return d, err
+	}
+	return d, e.behave(d.Release, b)
 }
 
 func section(w io.Writer, title string) { fmt.Fprintf(w, "\n== %s\n", title) }

@@ -63,6 +63,10 @@ type Spec struct {
 	// commit time; it becomes the release's Time and the commit's
 	// Flightdeck-Source-Time trailer (where DORA's lead time starts).
 	SourceTime pipeline.Key[time.Time]
+	// Tag is the release's version as people name it ("1.4.2", the tag
+	// the push stage pushed), recorded in the release and the commit's
+	// trailers; empty means the reference's own tag, if it has one.
+	Tag string
 	// SourceRepo is the source repository URL recorded in the release.
 	// It must not contain credentials.
 	SourceRepo string
@@ -155,6 +159,9 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 		return pipeline.Permanent(fmt.Errorf("%s: %w", where, err))
 	}
 	rel.SourceRepo = sp.SourceRepo
+	if sp.Tag != "" {
+		rel.Tag = sp.Tag
+	}
 	if sp.Revision.Name() != "" {
 		if rel.Revision, err = sp.Revision.Get(st); err != nil {
 			return fmt.Errorf("%s: %w", where, err)

@@ -39,7 +39,7 @@ func notifyRun(t *testing.T, w gitops.Writer, spec deploy.Spec, ref string, n no
 
 func TestNotifyObserver(t *testing.T) {
 	w := gitopstest.NewWriter(t, gitopstest.KustomizeLayout("checkout"))
-	spec := deploy.Spec{App: "checkout", Environment: flightdeck.Environment{Name: "dev"}}
+	spec := deploy.Spec{App: "checkout", Environment: flightdeck.Environment{Name: "dev"}, Tag: "1.4.2"}
 	ref := gitopstest.Image("checkout") + "@" + digest
 	var rec notifytest.Recorder
 	st, obs, err := notifyRun(t, w, spec, ref, &rec)
@@ -57,7 +57,8 @@ func TestNotifyObserver(t *testing.T) {
 	assert.Equal(t, "ci", e.Actor)
 	assert.Equal(t, d.Commit, e.Details["commit"])
 	assert.Equal(t, "committed", e.Details["status"])
-	assert.Contains(t, e.Summary, "checkout sha256:0123456789ab deployed to dev: commit "+d.Commit[:12])
+	assert.Equal(t, "1.4.2", e.Release.Tag, "the spec's tag names the release")
+	assert.Contains(t, e.Summary, "checkout 1.4.2 deployed to dev: commit "+d.Commit[:12])
 	require.NoError(t, e.Validate())
 
 	// The same step event again has the same idempotency key.

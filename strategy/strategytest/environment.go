@@ -264,35 +264,20 @@ func (e *Environment) Requests(deployment, code string) (health.Evaluator, error
 }
 
 // ErrorJudge returns a template of the sequential error judge
-// (health.SequentialTest through health.ErrorSplit) between the failed
+// ([strategy.ErrorJudge]) between the failed
 // requests of the canary's and the stable's Deployments, with the
 // canary's traffic share the weight the run is at: measured every
 // interval, count times, it fails as soon as the canary's errors are
 // shown to be more frequent than the stable's.
 func (e *Environment) ErrorJudge(canary, stable string, interval time.Duration, count int) strategy.Template {
-	return strategy.TemplateFunc(func(ctx context.Context, in strategy.AnalysisInput) (health.Analysis, error) {
-		share := float64(in.Desired.Weight) / strategy.MaxWeight
-		if share <= 0 || share >= 1 {
-			return health.Analysis{}, fmt.Errorf("error judge at weight %d%%: the canary must share the traffic", in.Desired.Weight)
+	c, err := e.Requests(canary, "500")
+	if err == nil {
+		var s health.Evaluator
+		if s, err = e.Requests(stable, "500"); err == nil {
+			return strategy.ErrorJudge(c, s, interval, count, e.Clock)
 		}
-		test, err := health.NewSequentialTest(health.SequentialConfig{CanaryShare: share})
-		if err != nil {
-			return health.Analysis{}, err
-		}
-		c, err := e.Requests(canary, "500")
-		if err != nil {
-			return health.Analysis{}, err
-		}
-		s, err := e.Requests(stable, "500")
-		if err != nil {
-			return health.Analysis{}, err
-		}
-		split, err := health.NewErrorSplit(test, c, s, health.WithClock(e.Clock))
-		if err != nil {
-			return health.Analysis{}, err
-		}
-		return health.Analysis{Metrics: []health.Metric{{Name: in.Template, Evaluator: split, Interval: interval, Count: count}}}, nil
-	})
+	}
+	return strategy.TemplateFunc(func(context.Context, strategy.AnalysisInput) (health.Analysis, error) { return health.Analysis{}, err })
 }
 
 // LatencyCheck returns a template that compares the mean latency of the
