@@ -260,3 +260,40 @@ func ExampleGuard() {
 	// true
 	// deploy checkout to prod: overlay apps/checkout/overlays/prod: gitops: refused: checkout in prod is held by jo: failed verification
 }
+
+// Deploy a release (an image pinned by digest, with the source it was
+// built from) to the prod overlay and push it; then read back what prod
+// runs, from Git alone. This is the README's example, on a local
+// repository.
+func ExampleDeployRelease() {
+	repo, _, cleanup := exampleRepo()
+	defer cleanup()
+	ctx := context.Background()
+	prod := gitops.Target{App: "checkout", Environment: flightdeck.Environment{Name: flightdeck.Prod}}
+
+	res, err := gitops.DeployRelease(ctx, repo, gitops.DeployRequest{
+		Target: prod,
+		Release: flightdeck.Release{
+			Image:      "registry.example.com/team/checkout",
+			Digest:     "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+			Tag:        "1.4.0",
+			SourceRepo: "https://git.example.com/shop/checkout",
+			Revision:   "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+		},
+	})
+	if err != nil {
+		fmt.Println(err) // a *RenderError names every overlay that no longer renders; nothing was pushed
+		return
+	}
+	fmt.Println("changed:", res.Changed, res.Files)
+
+	cur, err := gitops.CurrentRelease(ctx, repo, prod, "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("prod runs", cur.Release.Tag, "built from", cur.Release.Revision[:7], "of", cur.Release.SourceRepo)
+	// Output:
+	// changed: true [apps/checkout/overlays/prod/kustomization.yaml]
+	// prod runs 1.4.0 built from 4b825dc of https://git.example.com/shop/checkout
+}

@@ -56,6 +56,9 @@ func notifyEvent(e Event) (notify.Event, bool) {
 	case e.Kind == EventResult && e.Decision == RolledBack && e.Err == nil:
 		ne.Kind = notify.RolledBack
 		ne.Summary = fmt.Sprintf("%s rolled back: %s", what, e.Message)
+		if o := e.Outcome; o != nil && o.Release.Digest != "" {
+			ne.Summary = fmt.Sprintf("%s rolled back to %s: %s", what, notify.Version(o.Release), e.Message)
+		}
 		rolledBackDetails(ne.Details, e.Outcome)
 	case e.Kind == EventResult && e.Decision == RolledBack:
 		ne.Kind = notify.SyncFailed

@@ -71,7 +71,7 @@ func TestNotifyObserver(t *testing.T) {
 	assert.Equal(t, shopRelease(2).Digest, rb.Details["quarantined"])
 	assert.Contains(t, rb.Details["hold"], "shop in prod is on hold")
 	assert.Equal(t, v.Rollback.Hold.By, rb.Actor)
-	assert.Contains(t, rb.Summary, "shop 1.2.0 in prod rolled back")
+	assert.Contains(t, rb.Summary, "shop 1.2.0 in prod rolled back to 1.1.0: ")
 	assert.Equal(t, shopRelease(2).Digest, got[1].Release.Digest)
 	assert.Contains(t, got[1].Summary, "shop 1.2.0 in prod failed")
 

@@ -14,6 +14,7 @@ import (
 	"github.com/flightdeck-dev/flightdeck/pipeline/command"
 	"github.com/flightdeck-dev/flightdeck/pipeline/deploy"
 	"github.com/flightdeck-dev/flightdeck/pipeline/deploytest"
+	"github.com/flightdeck-dev/flightdeck/pipeline/gates"
 	"github.com/flightdeck-dev/flightdeck/pipeline/gotest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/image"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
@@ -34,8 +35,16 @@ type deployed struct {
 	smoke *deploytest.Report
 }
 
-// smokeReport is where the smoke-test stage puts its report.
-var smokeReport = pipeline.NewKey[*deploytest.Report]("quickstart.smoke")
+// Where the smoke-test stage and the quota gate put their reports.
+var (
+	smokeReport = pipeline.NewKey[*deploytest.Report]("quickstart.smoke")
+	quotaReport = pipeline.NewKey[gates.QuotaReport]("quickstart.quota")
+)
+
+// gate is a pre-deploy gate's step, after the checkout.
+func (e *env) gate(s pipeline.Stage) pipeline.Step {
+	return pipeline.Step{Stage: s, After: []string{"checkout"}}
+}
 
 // release runs the CI pipeline for version on the source's current
 // revision: test, scan, build, push, deploy the pushed digest to dev
@@ -48,6 +57,10 @@ func (e *env) release(ctx context.Context, out io.Writer, version string, verbos
 	// no severities, so unknown counts as High.
 	policy := scan.Policy{FailAt: scan.SeverityHigh, UnknownAs: scan.SeverityHigh}
 
+	// The pre-deploy gates judge the dev overlay as Argo CD renders it:
+	// every container sets requests and limits, and the namespace's
+	// ResourceQuota holds the replicas and a rolling update's surge.
+	devOverlay := gates.Overlay{Renderer: e.repo, Dir: target(flightdeck.Dev).Overlay(), Namespace: app + "-" + flightdeck.Dev}
 	dep := deploy.New(e.repo, deploy.Spec{
 		App:         app,
 		Environment: flightdeck.Environment{Name: flightdeck.Dev},
@@ -105,7 +118,9 @@ func (e *env) release(ctx context.Context, out io.Writer, version string, verbos
 			Provides: []pipeline.AnyKey{imageFindings},
 		},
 		withAfter(image.PushStep(e.images, e.registry+"/"+app+":"+version), "image-scan"),
-		dep.Step(),
+		e.gate(gates.NewResourceGate("requests-limits", devOverlay)),
+		e.gate(gates.NewQuotaGate("quota", devOverlay).RequireQuota().WithReport(quotaReport)),
+		withAfter(dep.Step(), "requests-limits", "quota"),
 		e.smokeTest().Step(deploy.Deployed),
 	)
 	g, err := b.Build()
@@ -149,6 +164,11 @@ func (e *env) release(ctx context.Context, out io.Writer, version string, verbos
 	srcF, _ := scan.Findings.Get(st)
 	imgF, _ := imageFindings.Get(st)
 	fmt.Fprintf(out, "vulnerabilities: %d in the source, %d in the image\n", len(srcF), len(imgF))
+	if q, err := quotaReport.Get(st); err == nil {
+		for _, u := range q.Usages {
+			fmt.Fprintf(out, "pre-deploy quota gate: %s\n", u)
+		}
+	}
 	var tests []string
 	for _, t := range smoke.Tests {
 		tests = append(tests, t.Name+": "+t.Status)

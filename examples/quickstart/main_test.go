@@ -30,11 +30,12 @@ func TestQuickstart(t *testing.T) {
 	// 2. A commit to main: built, tested, scanned, pushed, deployed to
 	// dev, synced and smoke tested there.
 	dev := sections[2]
-	for _, step := range []string{"unit-test", "dependency-scan", "compile", "image-scan", "image-push", "deploy-dev", "smoke-dev"} {
+	for _, step := range []string{"unit-test", "dependency-scan", "compile", "image-scan", "image-push", "requests-limits", "quota", "deploy-dev", "smoke-dev"} {
 		assert.Regexp(t, `ok +`+step+` `, dev)
 	}
 	assert.Contains(t, dev, "tests: 2 passed, 0 failed")
 	assert.Contains(t, dev, "vulnerabilities: 0 in the source, 0 in the image")
+	assert.Contains(t, dev, "pre-deploy quota gate: ResourceQuota/hello-dev/compute: requests.cpu: total 200m of hard 1", "one replica and its rolling-update surge")
 	assert.Contains(t, dev, "smoke tests against dev once Synced/Healthy: passed (GET / through Service hello: pass)")
 	assert.Regexp(t, `\+ +- image: 127\.0\.0\.1:\d+/hello@sha256:[0-9a-f]{64}`, dev, "the dev overlay pins the pushed image by digest")
 	assert.Regexp(t, `read back from Git: dev runs 127\.0\.0\.1:\d+/hello@sha256:[0-9a-f]{64}, built from [0-9a-f]{12} of file://\S+ at \d{4}-`, dev)
@@ -44,7 +45,7 @@ func TestQuickstart(t *testing.T) {
 	// staging rolled back, held, the digest quarantined.
 	canary := sections[3]
 	assert.Regexp(t, `staging runs 1\.0\.0 \(commit [0-9a-f]{12}\), Argo CD says Synced/Healthy`, canary)
-	assert.Regexp(t, `pipeline 1\.1\.0: 9 steps ok in .*smoke tests passed`, canary)
+	assert.Regexp(t, `pipeline 1\.1\.0: 11 steps ok in .*smoke tests passed`, canary)
 	assert.Contains(t, canary, "hello/staging 1/7 setWeight 20%: committed, weight 20% (stable ×4, canary ×1)")
 	assert.Contains(t, canary, "hello/staging 2/7 analysis errors: Failed (errors Failed")
 	assert.Contains(t, canary, "result: aborted at step 2/7 (analysis errors)")
@@ -81,7 +82,7 @@ func TestQuickstart(t *testing.T) {
 		`on-deployed +hello/dev +hello 1\.0\.0 deployed to dev`,
 		`on-rollout-step-completed +hello/staging +hello 1\.1\.0 canary in staging: step 1/7 setWeight 20% done`,
 		`on-rollout-aborted +hello/staging +hello 1\.1\.0 canary in staging aborted at step 2/7`,
-		`on-rolled-back +hello/staging +hello 1\.1\.0 in staging rolled back`,
+		`on-rolled-back +hello/staging +hello 1\.1\.0 in staging rolled back to 1\.0\.0`,
 		`on-promoted +hello/staging +hello 1\.2\.0 promoted from dev to staging`,
 		`on-approval-requested +hello/prod +hello 1\.2\.0 to prod waits for approvals: approvals 0 of 2`,
 		`on-approval-granted +hello/prod +bob@example\.com approved hello 1\.2\.0 to prod`,
