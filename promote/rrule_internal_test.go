@@ -108,3 +108,19 @@ func TestRRuleNextFarFromStart(t *testing.T) {
 		assert.False(t, slow.IsZero(), rule)
 	}
 }
+
+// UNTIL is inclusive; in UTC with Z, or read in the rule's zone without.
+func TestRRuleUntil(t *testing.T) {
+	for _, c := range []struct{ dtstart, rule string }{
+		{"DTSTART:19970902T090000", "FREQ=DAILY;UNTIL=19970904T090000"},
+		{"DTSTART;TZID=America/New_York:19970902T090000", "FREQ=DAILY;UNTIL=19970904T130000Z"},
+		{"DTSTART;TZID=America/New_York:19970902T090000", "FREQ=DAILY;UNTIL=19970904T090000"},
+	} {
+		r, err := parseRecurrence(c.dtstart+"\nRRULE:"+c.rule, "")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"19970902T090000", "19970903T090000", "19970904T090000"}, startsOf(r, 10), c)
+	}
+	r, err := parseRecurrence("DTSTART;TZID=America/New_York:19970902T090000\nRRULE:FREQ=DAILY;UNTIL=19970904T125959Z", "")
+	require.NoError(t, err)
+	assert.Len(t, startsOf(r, 10), 2, "a second before the third start")
+}
