@@ -12,6 +12,8 @@ import (
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/health/healthtest"
+	"github.com/flightdeck-dev/flightdeck/notify"
+	"github.com/flightdeck-dev/flightdeck/notify/notifytest"
 	"github.com/flightdeck-dev/flightdeck/rollback"
 	"github.com/flightdeck-dev/flightdeck/rollback/rollbacktest"
 )
@@ -110,4 +112,32 @@ func ExampleController_Rollback() {
 	// Output:
 	// rolled_back from 1.3.0 to 1.1.0
 	// shop in prod is on hold since 2026-06-01T09:00:00Z by jo: 1.3.0 and 1.2.0 lose carts (rolled back from registry.example.com/team/shop@sha256:0000000000000000000000000000000000000000000000000000000000000003)
+}
+
+// NotifyObserver tells stakeholders what the Controller found and did;
+// here a recorder stands in for a notify.Fanout of webhooks and Slack.
+func ExampleNotifyObserver() {
+	ctx := context.Background()
+	clk := clocktest.NewAuto(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
+	repo, _ := gitopstest.NewFake(gitopstest.KustomizeLayout("shop"), gitopstest.WithClock(clk))
+	var heard notifytest.Recorder
+	ctl, _ := rollback.New(repo, rollback.WithClock(clk), rollback.WithActor("rollback-bot"),
+		rollback.WithObserver(rollback.NotifyObserver(&heard, notify.Source{})))
+	prod := gitops.Target{App: "shop", Environment: flightdeck.Environment{Name: "prod"}}
+	errorRate := func(values ...float64) health.Analysis {
+		return health.Analysis{Metrics: []health.Metric{{Name: "error-rate", Evaluator: healthtest.Values(values...),
+			Interval: time.Minute, Count: len(values), FailureCondition: health.Above(0.01)}}}
+	}
+	gitops.DeployRelease(ctx, repo, gitops.DeployRequest{Target: prod, Release: shopRelease(1)})
+	ctl.Verify(ctx, rollback.VerifyRequest{Target: prod, Analysis: errorRate(0.001, 0.002)})
+	gitops.DeployRelease(ctx, repo, gitops.DeployRequest{Target: prod, Release: shopRelease(2)})
+	ctl.Verify(ctx, rollback.VerifyRequest{Target: prod, Analysis: errorRate(0.002, 0.09)})
+
+	for _, e := range heard.Events() {
+		fmt.Println(e.Kind, e.Release.Tag, e.Actor)
+	}
+	// Output:
+	// on-deployed 1.1.0 rollback
+	// on-health-degraded 1.2.0 rollback
+	// on-rolled-back 1.2.0 rollback-bot
 }

@@ -29,3 +29,23 @@ func ExampleStore() {
 	// 1 .flightdeck/approvals/shop/prod/abababababababababababababababababababababababababababababababab/alice.json
 	// 0 for another plan
 }
+
+// An approver's SSH key made in process: its allowed-signers line goes
+// into the verifier, and what it signs is a verified approval.
+func ExampleSSHKey() {
+	alice, err := promotetest.NewSSHKey("alice@example.com")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	signers, _ := promotetest.AllowedSigners(alice)
+	a := promote.Approval{App: "shop", Environment: "prod", PlanHash: "sha256:" + strings.Repeat("ab", 32),
+		Approver: "alice@example.com", Decision: promote.Approve, Time: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	sig, _ := alice.Sign(a)
+	data, _ := a.Marshal()
+	fmt.Println(strings.Fields(alice.AllowedSigner())[:2])
+	fmt.Println("verified:", promote.SSHVerifier{Signers: signers}.Verify(a, data, sig) == nil)
+	// Output:
+	// [alice@example.com ssh-ed25519]
+	// verified: true
+}
