@@ -20,7 +20,9 @@
 // [Syncer] implements [gitops.Syncer] and [gitops.Refresher] with
 // pkg/apiclient, over plain gRPC or gRPC-web (ClientOptions.GRPCWeb), so
 // [gitops.WaitFor] and everything built on the Syncer interface work with
-// it. Refusals come back as the same [*argocd.APIError] and sentinels the
+// it, and [argocd.LogReader] ([Syncer.Logs], Argo CD's PodLogs), so
+// argocd.LogSource feeds health.ErrorLogs from it as from the REST
+// client. Refusals come back as the same [*argocd.APIError] and sentinels the
 // REST client returns ([argocd.ErrNotFound], [argocd.ErrSyncWindow],
 // [argocd.ErrOperationInProgress], ...), mapped from gRPC status codes by
 // [Classify], so callers can switch clients without changing their error

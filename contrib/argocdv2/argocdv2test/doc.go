@@ -4,8 +4,9 @@
 //
 // [Server] implements the generated
 // application.ApplicationServiceServer (Get, List, Watch, Sync, Rollback,
-// TerminateOperation, ResourceTree) over a store of v1alpha1.Application
-// objects, with Argo CD's refusals and messages:
+// TerminateOperation, ResourceTree, PodLogs) over a store of
+// v1alpha1.Application objects and the pod log lines a test gives
+// ([Server.AddLogs]), with Argo CD's refusals and messages:
 //
 //	missing or unknown token                 Unauthenticated     HTTP 401
 //	token without the sync action            PermissionDenied    HTTP 403

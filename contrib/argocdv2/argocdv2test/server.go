@@ -96,6 +96,7 @@ func WithAutoComplete(r Result) Option {
 type app struct {
 	obj         *v1alpha1.Application
 	syncBlocked bool
+	logs        []LogLine
 }
 
 // Server is an in-memory Argo CD v2.14 API server: it implements the
