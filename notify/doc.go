@@ -21,7 +21,8 @@
 //
 // Each producing package has an adapter from its own observer events to
 // Events, beside its Observer, so dependencies keep pointing down
-// (notify imports only the root package):
+// (notify imports none of them; only the root package, clock and
+// client_golang):
 //
 //	pipeline/deploy  (*deploy.Stage).NotifyObserver(n, state, src)  on-deployed (committed), on-blocked-by-policy (a hold refused the deploy)
 //	strategy         strategy.NotifyObserver(n, src)                on-rollout-step-completed, on-rollout-aborted, on-deployed (rollout completed)
