@@ -13,7 +13,7 @@ import (
 )
 
 // maxBatch caps how many changes one push carries.
-const maxBatch = 256
+const maxBatch = 1024
 
 // The life of a change submitted to [Repo.Apply].
 const (

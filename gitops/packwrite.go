@@ -22,14 +22,17 @@ import (
 // leaves (see deltaBaser), rather than deflating the whole tree again
 // per commit. The deltas are a copy of the common prefix, the changed
 // bytes and a copy of the common suffix: for a tree, whose entries are
-// sorted, that is the whole change. Objects that are not deltas are
-// deflated at the fastest level: they are small, or read once by the
-// server.
+// sorted, that is the whole change. Other bodies are deflated at the
+// fastest level, or stored when they are small.
 
 // packDeltaDepth bounds the delta chains of the packs written, as Git's
 // pack.depth does, so that reading an object applies a bounded number of
 // deltas.
 const packDeltaDepth = 50
+
+// storedBelow is the size under which writePack stores an object's body
+// in the pack without compressing it.
+const storedBelow = 512
 
 // deltaBaser is an object store that remembers which stored object a new
 // one replaces (the previous version of the same directory), for
@@ -88,6 +91,12 @@ func writePack(w io.Writer, s storer.EncodedObjectStorer, objs []plumbing.Hash, 
 	if err != nil {
 		return err
 	}
+	// Small bodies (commits, deltas, small files) are stored: deflating
+	// them saves a few bytes at the cost of building Huffman tables.
+	zs, err := zlib.NewWriterLevel(cw, zlib.NoCompression)
+	if err != nil {
+		return err
+	}
 	for _, h := range objs {
 		obj, err := s.EncodedObject(plumbing.AnyObject, h)
 		if err != nil {
@@ -125,11 +134,15 @@ func writePack(w io.Writer, s storer.EncodedObjectStorer, objs []plumbing.Hash, 
 		if _, err := cw.Write(head); err != nil {
 			return err
 		}
-		zw.Reset(cw)
-		if _, err := zw.Write(body); err != nil {
+		z := zw
+		if len(body) < storedBelow {
+			z = zs
+		}
+		z.Reset(cw)
+		if _, err := z.Write(body); err != nil {
 			return err
 		}
-		if err := zw.Close(); err != nil {
+		if err := z.Close(); err != nil {
 			return err
 		}
 		if e.uses > 0 {

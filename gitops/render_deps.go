@@ -178,7 +178,7 @@ func (c *renderCache) summary(s storer.EncodedObjectStorer, h plumbing.Hash) (*d
 			}
 			if ch != nil {
 				if sum.children == nil {
-					sum.children = map[string]*dirSummary{}
+					sum.children = make(map[string]*dirSummary, len(entries))
 				}
 				sum.children[e.Name] = ch
 			}
@@ -259,12 +259,25 @@ func (c *renderCache) entries(s storer.EncodedObjectStorer, h plumbing.Hash) (tr
 		if err != nil {
 			return nil, err
 		}
+		m = make(treeEntries, len(tr.Entries))
 		for _, e := range tr.Entries {
 			m[e.Name] = e
 		}
 	}
 	c.trees.put(h, m, 1+len(m))
 	return m, nil
+}
+
+// putEntries caches the decoded tree object h, written with entries.
+func (c *renderCache) putEntries(h plumbing.Hash, entries []object.TreeEntry) {
+	if _, ok := c.trees.get(h); ok {
+		return
+	}
+	m := make(treeEntries, len(entries))
+	for _, e := range entries {
+		m[e.Name] = e
+	}
+	c.trees.put(h, m, 1+len(m))
 }
 
 // resolve returns the entry at the clean path p ("" is the root) of the
@@ -365,6 +378,9 @@ func (c *renderCache) includers(s storer.EncodedObjectStorer, root *dirSummary, 
 			}
 		}
 		for name, ch := range n.children {
+			if len(ch.escapes) == 0 && !hitChild(x, p, name, below) {
+				continue // most children of a large directory: no path built
+			}
 			cp := path.Join(p, name)
 			if hit(cp) {
 				if err := visit(ch, cp); err != nil {
@@ -390,6 +406,25 @@ func (c *renderCache) includers(s storer.EncodedObjectStorer, root *dirSummary, 
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// hitChild reports what hit reports in includers for the child name of
+// directory p (p/name, name alone for the root), without building the
+// path: whether x is the child or below it, or, with below, the child is
+// below x.
+func hitChild(x, p, name string, below bool) bool {
+	rest := x
+	if p != "" {
+		if len(x) <= len(p) || x[:len(p)] != p || x[len(p)] != '/' {
+			// x is not below p: the child can be below x only if p is.
+			return below && under(p, x)
+		}
+		rest = x[len(p)+1:]
+	}
+	if rest == name || strings.HasPrefix(rest, name) && len(rest) > len(name) && rest[len(name)] == '/' {
+		return true
+	}
+	return below && x == "" // every path is below the root
 }
 
 // kustomizationsUnder returns the kustomization directories at or below

@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"context"
+	"path"
 	"path/filepath"
 	"testing"
 	"time"
@@ -329,5 +330,21 @@ func TestTreeRenderOfEditsMatchesTheWrittenTree(t *testing.T) {
 		require.NoError(t, gerr, name)
 		assert.Equal(t, string(want), string(got), name)
 		assert.NotEmpty(t, got, name)
+	}
+}
+
+func TestHitChildIsHitOfTheJoinedPath(t *testing.T) {
+	paths := []string{"", "apps", "apps/a", "apps/ab", "apps/a/b", "apps/a/b/c.yaml", "app", "b"}
+	names := []string{"a", "ab", "apps", "b", "c.yaml"}
+	for _, x := range paths {
+		for _, p := range paths {
+			for _, name := range names {
+				for _, below := range []bool{false, true} {
+					cp := cleanRoot(path.Join(p, name))
+					want := under(x, cp) || below && under(cp, x)
+					assert.Equal(t, want, hitChild(x, p, name, below), "x=%q p=%q name=%q below=%v", x, p, name, below)
+				}
+			}
+		}
 	}
 }

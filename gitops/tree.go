@@ -72,6 +72,19 @@ func (t *Tree) load(n *tnode) error {
 	if n.hash.IsZero() {
 		return nil
 	}
+	if t.renders != nil {
+		// The render cache decodes each tree object once, for every Tree
+		// of the Repo and for the render check.
+		m, err := t.renders.entries(t.s, n.hash)
+		if err != nil {
+			return fmt.Errorf("read tree %s: %w", n.hash, err)
+		}
+		n.children = make(map[string]*tnode, len(m))
+		for name, e := range m {
+			n.children[name] = &tnode{mode: e.Mode, hash: e.Hash}
+		}
+		return nil
+	}
 	tr, err := object.GetTree(t.s, n.hash)
 	if err != nil {
 		return fmt.Errorf("read tree %s: %w", n.hash, err)
@@ -408,6 +421,9 @@ func (t *Tree) encode(n *tnode) (plumbing.Hash, bool, error) {
 	}
 	if db, ok := t.s.(deltaBaser); ok && !n.hash.IsZero() && n.hash != h {
 		db.setDeltaBase(h, n.hash)
+	}
+	if t.renders != nil {
+		t.renders.putEntries(h, entries) // the check reads it next
 	}
 	return h, len(entries) > 0 || n == t.root, nil
 }
