@@ -49,4 +49,5 @@ printf '%-58s %10s ms\n' "promote.Promoter.Promote, first round" "$promote_first
 printf '%-58s %10s ms\n' "promote.Promoter.PlanAll (plans + hashes, not in Promote)" "$plan_ms"
 awk -v a="$script_total_s" -v b="$promote_ms" 'BEGIN{printf "speedup of Promote over the script: %.0fx\n", a*1000/b}'
 echo "script = git clone --depth 1 + kustomize edit set image + git commit + git push (kustomize v5.7.1), one app per run"
-echo "Promote = re-check of source, policies and plan hash (a render) for each app inside the push, 1000 commits in one push"
+echo "Promote = re-check of source, policies and plan hash (a render, from the cache PlanAll filled) for each app inside the push;"
+echo "  one commit per app; the first change starts a push of its own and the other $((apps - 1)) go together in the next"

@@ -438,7 +438,9 @@ func (th treeHistory) History(ctx context.Context, q gitops.HistoryQuery) ([]git
 	return th.h.History(ctx, q)
 }
 
-func (th treeHistory) ReadFile(_ context.Context, _, p string) ([]byte, error) { return th.t.ReadFile(p) }
+func (th treeHistory) ReadFile(_ context.Context, _, p string) ([]byte, error) {
+	return th.t.ReadFile(p)
+}
 
 func (p *Promoter) deployRequest(pl *Plan, to gitops.Target, imageName string) gitops.DeployRequest {
 	to.ImageName = imageName
