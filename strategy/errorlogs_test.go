@@ -69,7 +69,7 @@ func TestRouteCanaryErrorLogsAbortABadRelease(t *testing.T) {
 }
 
 func TestRouteCanaryErrorLogsPassAGoodRelease(t *testing.T) {
-	h := newHarnessAt(t, logsSpeed, 4, sim.Behavior{AccessLog: true}, sim.Behavior{ErrorRate: 0.001, AccessLog: true})
+	h := newHarnessAt(t, logsSpeed, 4, sim.Behavior{AccessLog: true}, sim.Behavior{AccessLog: true})
 	target, err := strategy.NewRouteTarget(h.ov, shopRoute, "gateway")
 	require.NoError(t, err)
 	h.prepare(target)

@@ -20,7 +20,7 @@ import (
 )
 
 // deployedShop starts a fake Argo CD whose cluster runs app "shop" (two
-// pods that log every request and fail one in ten), syncs it and sends
+// pods that log every request and fail three in ten), syncs it and sends
 // it 200 requests. The caller removes dir and closes the server.
 func deployedShop(ctx context.Context, dir string) (*argocdtest.Server, *argocd.Client, error) {
 	repo := filepath.Join(dir, "gitops.git")
@@ -33,7 +33,7 @@ func deployedShop(ctx context.Context, dir string) (*argocdtest.Server, *argocd.
 		return nil, nil, err
 	}
 	clk := sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	cluster := sim.New(clk, sim.WithDefaultBehavior(sim.Behavior{ErrorRate: 0.1, AccessLog: true}))
+	cluster := sim.New(clk, sim.WithDefaultBehavior(sim.Behavior{ErrorRate: 0.3, AccessLog: true}))
 	srv, err := argocdtest.New(argocdtest.WithClock(clk), argocdtest.WithCluster(cluster))
 	if err != nil {
 		return nil, nil, err
