@@ -110,7 +110,7 @@ const (
 	// TrailerTests records test suites a release passed or failed in an
 	// environment, "suite=passed,other=failed", on a commit that names
 	// the app, the environment and the release (package
-	// pipeline/deploytest writes it with [ActionTest]; promote's Tests
+	// pipeline/postdeploy writes it with [ActionTest]; promote's Tests
 	// policy reads it; the newest result of a suite counts).
 	TrailerTests = "Flightdeck-Tests"
 )

@@ -249,7 +249,7 @@ func (h Holds) Evaluate(_ context.Context, in *Input) Verdict {
 
 // TrailerTests is the Extra trailer that records test suites a release
 // passed or failed in an environment: "suite=passed,other=failed". A
-// test stage (pipeline/deploytest) or a verification marker writes it on
+// test stage (pipeline/postdeploy) or a verification marker writes it on
 // a commit that names the app, environment and release; the [Tests]
 // policy reads it. It is [gitops.TrailerTests], kept here under its
 // earlier name.

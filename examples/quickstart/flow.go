@@ -13,10 +13,10 @@ import (
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/command"
 	"github.com/flightdeck-dev/flightdeck/pipeline/deploy"
-	"github.com/flightdeck-dev/flightdeck/pipeline/deploytest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/gates"
 	"github.com/flightdeck-dev/flightdeck/pipeline/gotest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/image"
+	"github.com/flightdeck-dev/flightdeck/pipeline/postdeploy"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
 	"github.com/flightdeck-dev/flightdeck/sim"
 )
@@ -32,12 +32,12 @@ var (
 // deployed is what one release run produced.
 type deployed struct {
 	deploy.Deployment
-	smoke *deploytest.Report
+	smoke *postdeploy.Report
 }
 
 // Where the smoke-test stage and the quota gate put their reports.
 var (
-	smokeReport = pipeline.NewKey[*deploytest.Report]("quickstart.smoke")
+	smokeReport = pipeline.NewKey[*postdeploy.Report]("quickstart.smoke")
 	quotaReport = pipeline.NewKey[gates.QuotaReport]("quickstart.quota")
 )
 
@@ -182,22 +182,22 @@ func (e *env) release(ctx context.Context, out io.Writer, version string, verbos
 // app's Service and passes when at most 5% of them fail. Its report is
 // committed with the release, where promote's Tests policy can ask for
 // it.
-func (e *env) smokeTest() *deploytest.Stage {
+func (e *env) smokeTest() *postdeploy.Stage {
 	service := sim.Ref{APIVersion: "v1", Kind: "Service", Namespace: app + "-" + flightdeck.Dev, Name: app}
-	run := deploytest.RunnerFunc(func(ctx context.Context, _ []string) (deploytest.Outcome, error) {
+	run := postdeploy.RunnerFunc(func(ctx context.Context, _ []string) (postdeploy.Outcome, error) {
 		res, err := e.cluster.Send(ctx, service, 200)
 		if err != nil {
-			return deploytest.Outcome{}, err
+			return postdeploy.Outcome{}, err
 		}
-		t := deploytest.Test{Name: "GET / through Service hello", Status: deploytest.StatusPass}
+		t := postdeploy.Test{Name: "GET / through Service hello", Status: postdeploy.StatusPass}
 		if ok := res.Codes[200]; ok < 190 {
-			t.Status, t.Output = deploytest.StatusFail, fmt.Sprintf("%d of 200 requests failed", 200-ok)
+			t.Status, t.Output = postdeploy.StatusFail, fmt.Sprintf("%d of 200 requests failed", 200-ok)
 		}
-		return deploytest.Outcome{Tests: []deploytest.Test{t}}, nil
+		return postdeploy.Outcome{Tests: []postdeploy.Test{t}}, nil
 	})
-	return deploytest.New(e.repo, deploytest.Spec{Suite: "smoke", Tests: run},
-		deploytest.WithName("smoke-dev"), deploytest.WithReport(smokeReport), deploytest.WithClock(e.clock),
-		deploytest.WithSyncer(e.client, e.wait()))
+	return postdeploy.New(e.repo, postdeploy.Spec{Suite: "smoke", Tests: run},
+		postdeploy.WithName("smoke-dev"), postdeploy.WithReport(smokeReport), postdeploy.WithClock(e.clock),
+		postdeploy.WithSyncer(e.client, e.wait()))
 }
 
 // wait is how the story waits for Argo CD: poll every two seconds of

@@ -1,12 +1,13 @@
-// Package deploytest is the pipeline stage that verifies functionality
+// Package postdeploy is the pipeline stage that verifies functionality
 // after a deployment: it runs a suite of integration or smoke tests
 // against the environment a release was just deployed to, once that
 // environment is ready, and keeps the suite's report with the release in
 // the GitOps repository, where promotion policies read it.
 //
-// It sits beside package deploy, whose stage comes right before it, and
-// package gotest, which runs the unit tests of the source before the
-// image is built: deploytest runs tests against what is deployed.
+// Its name says when it runs: after package deploy, whose stage comes
+// right before it; package gotest runs the unit tests of the source
+// before the image is built, postdeploy runs tests against what is
+// deployed.
 //
 // # Running
 //
@@ -61,4 +62,4 @@
 // A failed suite returns a [*FailError] naming the failing tests, after
 // the report is recorded. It is not marked permanent: a step's retry
 // policy may run a flaky suite again.
-package deploytest
+package postdeploy

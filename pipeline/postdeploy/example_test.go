@@ -1,4 +1,4 @@
-package deploytest_test
+package postdeploy_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/flightdeck-dev/flightdeck/gitops/syncertest"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/deploy"
-	"github.com/flightdeck-dev/flightdeck/pipeline/deploytest"
+	"github.com/flightdeck-dev/flightdeck/pipeline/postdeploy"
 )
 
 // A smoke suite run against staging once Argo CD (here the fake syncer)
@@ -30,21 +30,21 @@ func ExampleNew() {
 	argo.Set(gitops.AppStatus{App: "shop-staging"})
 	_ = argo.Sync(ctx, gitops.SyncRequest{App: "shop-staging", Revision: res.Commit.String()})
 
-	// A real suite is deploytest.GoTest(gotest.Spec{Tags: []string{"smoke"}, …})
-	// or deploytest.Command(command.Spec{…}); this one checks what it is handed.
-	suite := deploytest.RunnerFunc(func(_ context.Context, env []string) (deploytest.Outcome, error) {
+	// A real suite is postdeploy.GoTest(gotest.Spec{Tags: []string{"smoke"}, …})
+	// or postdeploy.Command(command.Spec{…}); this one checks what it is handed.
+	suite := postdeploy.RunnerFunc(func(_ context.Context, env []string) (postdeploy.Outcome, error) {
 		for _, kv := range env {
 			if strings.HasPrefix(kv, "FLIGHTDECK_ENDPOINT_") || strings.HasPrefix(kv, "FLIGHTDECK_ENV=") {
 				fmt.Println(kv)
 			}
 		}
-		return deploytest.Outcome{Tests: []deploytest.Test{{Name: "TestCheckout", Status: deploytest.StatusPass, Seconds: 0.4}}}, nil
+		return postdeploy.Outcome{Tests: []postdeploy.Test{{Name: "TestCheckout", Status: postdeploy.StatusPass, Seconds: 0.4}}}, nil
 	})
-	stage := deploytest.New(repo, deploytest.Spec{
+	stage := postdeploy.New(repo, postdeploy.Spec{
 		Suite:     "smoke",
 		Tests:     suite,
 		Endpoints: map[string]string{"api": "https://shop.staging.example.com"},
-	}, deploytest.WithSyncer(argo, gitops.WaitOptions{StableFor: -1}), deploytest.WithClock(clk))
+	}, postdeploy.WithSyncer(argo, gitops.WaitOptions{StableFor: -1}), postdeploy.WithClock(clk))
 
 	st := pipeline.NewState()
 	deploy.Deployed.Put(st, deploy.Deployment{Release: rel, Environment: "staging", Commit: res.Commit.String()})

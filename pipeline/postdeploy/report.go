@@ -1,4 +1,4 @@
-package deploytest
+package postdeploy
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package deploytest
+package postdeploy
 
 import (
 	"context"
@@ -25,14 +25,14 @@ var (
 	// [Spec] lacks a suite name or a runner, names an endpoint that
 	// cannot be an environment variable, or the target has no valid app,
 	// environment or digest.
-	ErrInvalidSpec = errors.New("deploytest: invalid spec")
+	ErrInvalidSpec = errors.New("postdeploy: invalid spec")
 	// ErrNotReady is wrapped when the environment did not become ready
 	// (the wait for Synced and Healthy failed, or the readiness function
 	// returned an error); the tests did not run and nothing is recorded.
-	ErrNotReady = errors.New("deploytest: environment not ready")
+	ErrNotReady = errors.New("postdeploy: environment not ready")
 	// ErrTestsFailed is wrapped by the [*FailError] the stage returns
 	// when the suite failed.
-	ErrTestsFailed = errors.New("deploytest: tests failed")
+	ErrTestsFailed = errors.New("postdeploy: tests failed")
 )
 
 // FailError reports a suite that ran and failed against an environment.

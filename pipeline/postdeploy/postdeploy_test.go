@@ -1,4 +1,4 @@
-package deploytest_test
+package postdeploy_test
 
 import (
 	"context"
@@ -23,9 +23,9 @@ import (
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/command"
 	"github.com/flightdeck-dev/flightdeck/pipeline/deploy"
-	"github.com/flightdeck-dev/flightdeck/pipeline/deploytest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/gotest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/image"
+	"github.com/flightdeck-dev/flightdeck/pipeline/postdeploy"
 	"github.com/flightdeck-dev/flightdeck/promote"
 )
 
@@ -93,10 +93,10 @@ func shop(t *testing.T, broken *atomic.Bool) *httptest.Server {
 	return srv
 }
 
-func smokeSuite(endpoint string) deploytest.Spec {
-	return deploytest.Spec{
+func smokeSuite(endpoint string) postdeploy.Spec {
+	return postdeploy.Spec{
 		Suite: "smoke",
-		Tests: deploytest.GoTest(gotest.Spec{Dir: filepath.Join("testdata", "smoke"), Tags: []string{"smoke"}, Env: hermetic}),
+		Tests: postdeploy.GoTest(gotest.Spec{Dir: filepath.Join("testdata", "smoke"), Tags: []string{"smoke"}, Env: hermetic}),
 		Endpoints: map[string]string{
 			"api": endpoint,
 			// Credentials in a URL reach the tests, never the report.
@@ -109,16 +109,16 @@ func smokeSuite(endpoint string) deploytest.Spec {
 
 // recorded returns the test commits of shop in staging, newest first,
 // and the report file at the head.
-func (f *fixture) recorded(suite string) ([]gitops.Entry, *deploytest.Report) {
+func (f *fixture) recorded(suite string) ([]gitops.Entry, *postdeploy.Report) {
 	f.t.Helper()
 	ctx := context.Background()
 	entries, err := f.repo.History(ctx, gitops.HistoryQuery{App: "shop", Environment: "staging", Actions: []gitops.Action{gitops.ActionTest}})
 	require.NoError(f.t, err)
-	data, err := f.repo.ReadFile(ctx, "", deploytest.Path("shop", "staging", f.rel.Digest, suite))
+	data, err := f.repo.ReadFile(ctx, "", postdeploy.Path("shop", "staging", f.rel.Digest, suite))
 	if err != nil {
 		return entries, nil
 	}
-	var rep deploytest.Report
+	var rep postdeploy.Report
 	require.NoError(f.t, json.Unmarshal(data, &rep))
 	return entries, &rep
 }
@@ -131,9 +131,9 @@ func TestGoSuiteAgainstEnvironmentRecordsReport(t *testing.T) {
 	syncer := syncertest.New(f.clk)
 	syncer.Set(gitops.AppStatus{App: "shop-staging"})
 	require.NoError(t, syncer.Sync(ctx, gitops.SyncRequest{App: "shop-staging", Revision: f.dep.Commit}))
-	key := pipeline.NewKey[*deploytest.Report]("test.smoke")
-	stage := deploytest.New(f.repo, smokeSuite(srv.URL), deploytest.WithSyncer(syncer, gitops.WaitOptions{StableFor: -1}),
-		deploytest.WithClock(f.clk), deploytest.WithReport(key))
+	key := pipeline.NewKey[*postdeploy.Report]("test.smoke")
+	stage := postdeploy.New(f.repo, smokeSuite(srv.URL), postdeploy.WithSyncer(syncer, gitops.WaitOptions{StableFor: -1}),
+		postdeploy.WithClock(f.clk), postdeploy.WithReport(key))
 	assert.Equal(t, "test-smoke", stage.Name())
 	st := f.state()
 	require.NoError(t, stage.Run(ctx, st))
@@ -141,12 +141,12 @@ func TestGoSuiteAgainstEnvironmentRecordsReport(t *testing.T) {
 
 	rep, err := key.Get(st)
 	require.NoError(t, err)
-	assert.Equal(t, deploytest.Passed, rep.Result)
+	assert.Equal(t, postdeploy.Passed, rep.Result)
 	assert.Equal(t, []int{3, 0, 0}, []int{rep.Passed, rep.Failed, rep.Skipped}, "TestEnvironment runs in staging")
 	names := []string{}
 	for _, tc := range rep.Tests {
 		names = append(names, tc.String())
-		assert.Equal(t, deploytest.StatusPass, tc.Status)
+		assert.Equal(t, postdeploy.StatusPass, tc.Status)
 	}
 	assert.ElementsMatch(t, []string{"example.com/smoke TestHealth", "example.com/smoke TestCheckout", "example.com/smoke TestEnvironment"}, names)
 	assert.Equal(t, f.dep.Commit, rep.Deploy)
@@ -165,12 +165,12 @@ func TestGoSuiteAgainstEnvironmentRecordsReport(t *testing.T) {
 	require.NotNil(t, saved)
 	assert.Equal(t, rep.Tests, saved.Tests)
 	assert.Equal(t, rep.Release, saved.Release)
-	data, err := f.repo.ReadFile(ctx, "", deploytest.Path("shop", "staging", f.rel.Digest, "smoke"))
+	data, err := f.repo.ReadFile(ctx, "", postdeploy.Path("shop", "staging", f.rel.Digest, "smoke"))
 	require.NoError(t, err)
 	assert.NotContains(t, string(data), "hunter2")
 	assert.NotContains(t, string(data), "token")
 	assert.Equal(t, ".flightdeck/tests/shop/staging/"+strings.TrimPrefix(f.rel.Digest, "sha256:")+"/smoke.json",
-		deploytest.Path("shop", "staging", f.rel.Digest, "smoke"))
+		postdeploy.Path("shop", "staging", f.rel.Digest, "smoke"))
 }
 
 func TestFailingSuiteNamesFailuresAndIsRecorded(t *testing.T) {
@@ -179,12 +179,12 @@ func TestFailingSuiteNamesFailuresAndIsRecorded(t *testing.T) {
 	var broken atomic.Bool
 	broken.Store(true)
 	srv := shop(t, &broken)
-	key := pipeline.NewKey[*deploytest.Report]("test.smoke")
-	stage := deploytest.New(f.repo, smokeSuite(srv.URL), deploytest.WithClock(f.clk), deploytest.WithReport(key))
+	key := pipeline.NewKey[*postdeploy.Report]("test.smoke")
+	stage := postdeploy.New(f.repo, smokeSuite(srv.URL), postdeploy.WithClock(f.clk), postdeploy.WithReport(key))
 	st := f.state()
 	err := stage.Run(ctx, st)
-	require.ErrorIs(t, err, deploytest.ErrTestsFailed)
-	var fe *deploytest.FailError
+	require.ErrorIs(t, err, postdeploy.ErrTestsFailed)
+	var fe *postdeploy.FailError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, []string{"example.com/smoke TestCheckout"}, fe.Failures)
 	assert.Contains(t, err.Error(), "stage test-smoke: suite smoke against shop in staging: 1 failed: example.com/smoke TestCheckout")
@@ -193,7 +193,7 @@ func TestFailingSuiteNamesFailuresAndIsRecorded(t *testing.T) {
 
 	rep, err := key.Get(st)
 	require.NoError(t, err)
-	assert.Equal(t, deploytest.Failed, rep.Result)
+	assert.Equal(t, postdeploy.Failed, rep.Result)
 	assert.Equal(t, []int{2, 1}, []int{rep.Passed, rep.Failed})
 	entries, saved := f.recorded("smoke")
 	require.Len(t, entries, 1)
@@ -213,18 +213,18 @@ func TestFailingSuiteNamesFailuresAndIsRecorded(t *testing.T) {
 func TestCommandSuites(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	pass := deploytest.New(f.repo, deploytest.Spec{Suite: "probe", Endpoints: map[string]string{"web.public": "https://shop.example.com"},
-		Tests: deploytest.Command(command.Spec{Program: "sh", Args: []string{"-c",
+	pass := postdeploy.New(f.repo, postdeploy.Spec{Suite: "probe", Endpoints: map[string]string{"web.public": "https://shop.example.com"},
+		Tests: postdeploy.Command(command.Spec{Program: "sh", Args: []string{"-c",
 			`test "$FLIGHTDECK_ENDPOINT_WEB_PUBLIC" = https://shop.example.com && test "$FLIGHTDECK_ENV" = staging && test "$FLIGHTDECK_RELEASE" = "$FLIGHTDECK_EXPECT"`},
 			Env: []string{"FLIGHTDECK_EXPECT=" + f.rel.Ref()}})},
-		deploytest.WithClock(f.clk))
+		postdeploy.WithClock(f.clk))
 	require.NoError(t, pass.Run(ctx, f.state()))
 
-	fail := deploytest.New(f.repo, deploytest.Spec{Suite: "e2e",
-		Tests: deploytest.Command(command.Spec{Program: "sh", Args: []string{"-c", `echo "cart total wrong: 9 != 10" >&2; exit 3`}})},
-		deploytest.WithClock(f.clk))
+	fail := postdeploy.New(f.repo, postdeploy.Spec{Suite: "e2e",
+		Tests: postdeploy.Command(command.Spec{Program: "sh", Args: []string{"-c", `echo "cart total wrong: 9 != 10" >&2; exit 3`}})},
+		postdeploy.WithClock(f.clk))
 	err := fail.Run(ctx, f.state())
-	require.ErrorIs(t, err, deploytest.ErrTestsFailed)
+	require.ErrorIs(t, err, postdeploy.ErrTestsFailed)
 	assert.Contains(t, err.Error(), "1 failed: sh\ncart total wrong: 9 != 10")
 
 	entries, _ := f.recorded("e2e")
@@ -234,10 +234,10 @@ func TestCommandSuites(t *testing.T) {
 	assert.Equal(t, []string{"e2e=failed", "probe=passed"}, []string{newest, older})
 	assert.Contains(t, entries[0].Subject, "test shop in staging: e2e failed: 0 passed, 1 failed")
 
-	missing := deploytest.New(nil, deploytest.Spec{Suite: "e2e", Tests: deploytest.Command(command.Spec{Program: "flightdeck-no-such-program"})})
+	missing := postdeploy.New(nil, postdeploy.Spec{Suite: "e2e", Tests: postdeploy.Command(command.Spec{Program: "flightdeck-no-such-program"})})
 	err = missing.Run(ctx, f.state())
 	require.Error(t, err)
-	assert.NotErrorIs(t, err, deploytest.ErrTestsFailed, "a suite that cannot start did not fail its tests")
+	assert.NotErrorIs(t, err, postdeploy.ErrTestsFailed, "a suite that cannot start did not fail its tests")
 	assert.Contains(t, err.Error(), "flightdeck-no-such-program")
 }
 
@@ -245,25 +245,25 @@ func TestNotReadyRunsNoTestsAndRecordsNothing(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	var ran atomic.Int32
-	runner := deploytest.RunnerFunc(func(context.Context, []string) (deploytest.Outcome, error) {
+	runner := postdeploy.RunnerFunc(func(context.Context, []string) (postdeploy.Outcome, error) {
 		ran.Add(1)
-		return deploytest.Outcome{Tests: []deploytest.Test{{Name: "x", Status: deploytest.StatusPass}}}, nil
+		return postdeploy.Outcome{Tests: []postdeploy.Test{{Name: "x", Status: postdeploy.StatusPass}}}, nil
 	})
 	syncer := syncertest.New(f.clk)
 	syncer.Set(gitops.AppStatus{App: "shop-staging"})
 	require.NoError(t, syncer.Sync(ctx, gitops.SyncRequest{App: "shop-staging", Revision: "0123456789abcdef0123456789abcdef01234567"}))
-	stage := deploytest.New(f.repo, deploytest.Spec{Suite: "smoke", Tests: runner},
-		deploytest.WithSyncer(syncer, gitops.WaitOptions{StableFor: -1, Timeout: time.Minute}), deploytest.WithClock(f.clk))
+	stage := postdeploy.New(f.repo, postdeploy.Spec{Suite: "smoke", Tests: runner},
+		postdeploy.WithSyncer(syncer, gitops.WaitOptions{StableFor: -1, Timeout: time.Minute}), postdeploy.WithClock(f.clk))
 	err := stage.Run(ctx, f.state())
-	require.ErrorIs(t, err, deploytest.ErrNotReady)
+	require.ErrorIs(t, err, postdeploy.ErrNotReady)
 	assert.ErrorIs(t, err, gitops.ErrWaitTimeout, "synced at another revision than the deploy")
 
-	probe := deploytest.New(f.repo, deploytest.Spec{Suite: "smoke", Tests: runner}, deploytest.WithClock(f.clk),
-		deploytest.WithReady(func(_ context.Context, tg deploytest.Target) error {
+	probe := postdeploy.New(f.repo, postdeploy.Spec{Suite: "smoke", Tests: runner}, postdeploy.WithClock(f.clk),
+		postdeploy.WithReady(func(_ context.Context, tg postdeploy.Target) error {
 			return fmt.Errorf("%s in %s: /healthz answers 503", tg.Release.App, tg.Environment)
 		}))
 	err = probe.Run(ctx, f.state())
-	require.ErrorIs(t, err, deploytest.ErrNotReady)
+	require.ErrorIs(t, err, postdeploy.ErrNotReady)
 	assert.Contains(t, err.Error(), "shop in staging: /healthz answers 503")
 
 	assert.Zero(t, ran.Load())
@@ -274,24 +274,24 @@ func TestNotReadyRunsNoTestsAndRecordsNothing(t *testing.T) {
 func TestInvalidSpecIsPermanent(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	ok := deploytest.RunnerFunc(func(context.Context, []string) (deploytest.Outcome, error) { return deploytest.Outcome{}, nil })
-	for name, spec := range map[string]deploytest.Spec{
+	ok := postdeploy.RunnerFunc(func(context.Context, []string) (postdeploy.Outcome, error) { return postdeploy.Outcome{}, nil })
+	for name, spec := range map[string]postdeploy.Spec{
 		"no suite":           {Tests: ok},
 		"bad suite":          {Suite: "Smoke Tests", Tests: ok},
 		"no runner":          {Suite: "smoke"},
 		"bad endpoint":       {Suite: "smoke", Tests: ok, Endpoints: map[string]string{"api url": "http://x"}},
 		"clashing endpoints": {Suite: "smoke", Tests: ok, Endpoints: map[string]string{"a-b": "http://x", "a.b": "http://y"}},
-		"not by digest": {Suite: "smoke", Tests: ok, Target: func(context.Context, *pipeline.State) (deploytest.Target, error) {
-			return deploytest.Target{Release: flightdeck.Release{App: "shop", Image: gitopstest.Image("shop")}, Environment: "staging"}, nil
+		"not by digest": {Suite: "smoke", Tests: ok, Target: func(context.Context, *pipeline.State) (postdeploy.Target, error) {
+			return postdeploy.Target{Release: flightdeck.Release{App: "shop", Image: gitopstest.Image("shop")}, Environment: "staging"}, nil
 		}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := deploytest.New(f.repo, spec).Run(ctx, f.state())
-			require.ErrorIs(t, err, deploytest.ErrInvalidSpec)
+			err := postdeploy.New(f.repo, spec).Run(ctx, f.state())
+			require.ErrorIs(t, err, postdeploy.ErrInvalidSpec)
 			assert.True(t, pipeline.IsPermanent(err))
 		})
 	}
-	err := deploytest.New(f.repo, deploytest.Spec{Suite: "smoke", Tests: ok}).Run(ctx, pipeline.NewState())
+	err := postdeploy.New(f.repo, postdeploy.Spec{Suite: "smoke", Tests: ok}).Run(ctx, pipeline.NewState())
 	require.ErrorIs(t, err, pipeline.ErrNoValue, "no deployment in the state")
 }
 
@@ -299,11 +299,11 @@ func TestCurrentTargetsWhatTheEnvironmentRuns(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	var got []string
-	runner := deploytest.RunnerFunc(func(_ context.Context, env []string) (deploytest.Outcome, error) {
+	runner := postdeploy.RunnerFunc(func(_ context.Context, env []string) (postdeploy.Outcome, error) {
 		got = env
-		return deploytest.Outcome{Tests: []deploytest.Test{{Name: "nightly", Status: deploytest.StatusPass, Seconds: 1}}}, nil
+		return postdeploy.Outcome{Tests: []postdeploy.Test{{Name: "nightly", Status: postdeploy.StatusPass, Seconds: 1}}}, nil
 	})
-	stage := deploytest.New(f.repo, deploytest.Spec{Suite: "nightly", Tests: runner, Target: deploytest.Current(f.repo, target("staging"))})
+	stage := postdeploy.New(f.repo, postdeploy.Spec{Suite: "nightly", Tests: runner, Target: postdeploy.Current(f.repo, target("staging"))})
 	require.NoError(t, stage.Run(ctx, pipeline.NewState()))
 	assert.Contains(t, got, "FLIGHTDECK_RELEASE="+f.rel.Ref())
 	assert.Contains(t, got, "FLIGHTDECK_DIGEST="+f.rel.Digest)
@@ -342,8 +342,8 @@ func TestPromoteTestsPolicyReadsRecordedResults(t *testing.T) {
 	var broken atomic.Bool
 	broken.Store(true)
 	srv := shop(t, &broken)
-	stage := deploytest.New(f.repo, smokeSuite(srv.URL), deploytest.WithClock(f.clk))
-	require.ErrorIs(t, stage.Run(ctx, f.state()), deploytest.ErrTestsFailed)
+	stage := postdeploy.New(f.repo, smokeSuite(srv.URL), postdeploy.WithClock(f.clk))
+	require.ErrorIs(t, stage.Run(ctx, f.state()), postdeploy.ErrTestsFailed)
 	ex = explain()
 	assert.False(t, ex.Allowed)
 	assert.Contains(t, ex.String(), "smoke failed")
@@ -366,10 +366,10 @@ func TestInAPipelineAfterTheDeployStage(t *testing.T) {
 		image.Ref.Put(st, next.Ref())
 		return nil
 	}), Provides: []pipeline.AnyKey{image.Ref}}
-	key := pipeline.NewKey[*deploytest.Report]("test.smoke")
+	key := pipeline.NewKey[*postdeploy.Report]("test.smoke")
 	var broken atomic.Bool
 	srv := shop(t, &broken)
-	tests := deploytest.New(f.repo, smokeSuite(srv.URL), deploytest.WithReport(key), deploytest.WithClock(f.clk))
+	tests := postdeploy.New(f.repo, smokeSuite(srv.URL), postdeploy.WithReport(key), postdeploy.WithClock(f.clk))
 	step := tests.Step()
 	assert.Equal(t, []pipeline.AnyKey{deploy.Deployed}, step.Needs)
 	assert.Equal(t, []pipeline.AnyKey{key}, step.Provides)
@@ -393,7 +393,7 @@ func TestInAPipelineAfterTheDeployStage(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
 
-	cur := deploytest.New(nil, deploytest.Spec{Suite: "nightly", Tests: deploytest.Command(command.Spec{Program: "true"}),
-		Target: deploytest.Current(f.repo, target("staging"))})
+	cur := postdeploy.New(nil, postdeploy.Spec{Suite: "nightly", Tests: postdeploy.Command(command.Spec{Program: "true"}),
+		Target: postdeploy.Current(f.repo, target("staging"))})
 	assert.Empty(t, cur.Step().Needs, "a stage that reads the environment needs no deployment")
 }
