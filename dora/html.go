@@ -52,7 +52,7 @@ func (r Report) WriteHTML(w io.Writer) error {
 	}
 	data := htmlData{
 		Since: r.Since.UTC().Format("2006-01-02 15:04"), Until: r.Until.UTC().Format("2006-01-02 15:04"),
-		Days: trimFloat(r.Days(), 1), Apps: len(apps), Envs: len(envs),
+		DayCount: dayCount(r.Days()), Apps: len(apps), Envs: len(envs),
 		Cards: []htmlCard{
 			{"Deployment frequency", trimFloat(r.Total.Frequency.PerDay, 2) + " / day", fmt.Sprintf("%d deployments", r.Total.Frequency.Deployments), r.Total.Frequency.Band},
 			{"Change lead time", timingValue(r.Total.LeadTime), fmt.Sprintf("median of %d", r.Total.LeadTime.Count), r.Total.LeadTime.Band},
@@ -84,13 +84,13 @@ func (r Report) WriteHTML(w io.Writer) error {
 }
 
 type htmlData struct {
-	Since, Until, Days string
-	Apps, Envs         int
-	Cards              []htmlCard
-	DeploysTitle       string
-	Deploys, LeadTimes template.HTML
-	Failures           template.HTML
-	Rows               []htmlRow
+	Since, Until, DayCount string
+	Apps, Envs             int
+	Cards                  []htmlCard
+	DeploysTitle           string
+	Deploys, LeadTimes     template.HTML
+	Failures               template.HTML
+	Rows                   []htmlRow
 }
 
 type htmlCard struct {
@@ -162,7 +162,7 @@ footer{margin-top:16px;font-size:12px;color:#6b7280}
 </head>
 <body>
 <h1>DORA metrics</h1>
-<p class="sub">{{.Since}} to {{.Until}} UTC ({{.Days}} days) · {{.Apps}} apps in {{.Envs}} environments · read from the GitOps repository's history</p>
+<p class="sub">{{.Since}} to {{.Until}} UTC ({{.DayCount}}) · {{.Apps}} apps in {{.Envs}} environments · read from the GitOps repository's history</p>
 <section class="cards">
 {{- range .Cards}}
 <div class="card" style="--c:{{colour .Band}}"><h2>{{.Title}}</h2><div class="v">{{.Value}}</div><div class="d">{{.Detail}} <span class="badge">{{band .Band}}</span></div></div>

@@ -14,7 +14,7 @@ import (
 // in parentheses (and of unrecovered failures); rates show their counts.
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "DORA metrics %s to %s (%s days)\n\n", r.Since.UTC().Format(time.RFC3339), r.Until.UTC().Format(time.RFC3339), trimFloat(r.Days(), 1))
+	fmt.Fprintf(&b, "DORA metrics %s to %s (%s)\n\n", r.Since.UTC().Format(time.RFC3339), r.Until.UTC().Format(time.RFC3339), dayCount(r.Days()))
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "APP\tENVIRONMENT\tDEPLOYS\tPER DAY\tLEAD TIME\tCHANGE FAIL RATE\tRECOVERY TIME\tREWORK RATE")
 	row := func(app, env string, st Stats) {
@@ -96,4 +96,12 @@ func FormatDuration(d time.Duration) string {
 		return fmt.Sprintf("%dd", days)
 	}
 	return fmt.Sprintf("%dd%dh", days, h)
+}
+
+// dayCount prints a period's length in days, "1 day", "7 days", "0.5 days".
+func dayCount(d float64) string {
+	if d == 1 {
+		return "1 day"
+	}
+	return trimFloat(d, 1) + " days"
 }
