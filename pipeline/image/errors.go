@@ -34,9 +34,9 @@ type RegistryError struct {
 	Err error
 }
 
-// Error returns "image: <op> <ref>: <err>".
+// Error returns "<op> <ref>: <err>", for example "push registry.example.com/shop:1.2: …".
 func (e *RegistryError) Error() string {
-	return fmt.Sprintf("image: %s %s: %v", e.Op, e.Ref, e.Err)
+	return fmt.Sprintf("%s %s: %v", e.Op, e.Ref, e.Err)
 }
 
 // Unwrap returns the underlying error.
