@@ -573,7 +573,7 @@ type renderCache struct {
 	summaries boundedMap[*dirSummary]
 	kusts     boundedMap[*kustInfo]
 	climbs    boundedMap[[]string]
-	trees     boundedMap[treeEntries]
+	trees     boundedMap[*treeEntries]
 	runs      atomic.Int64 // kustomize runs, for tests and benchmarks
 }
 

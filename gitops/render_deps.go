@@ -169,7 +169,7 @@ func (c *renderCache) summary(s storer.EncodedObjectStorer, h plumbing.Hash) (*d
 		return nil, err
 	}
 	var sum dirSummary
-	for _, e := range entries {
+	for _, e := range entries.sorted {
 		switch {
 		case e.Mode == filemode.Dir:
 			ch, err := c.summary(s, e.Hash)
@@ -178,7 +178,7 @@ func (c *renderCache) summary(s storer.EncodedObjectStorer, h plumbing.Hash) (*d
 			}
 			if ch != nil {
 				if sum.children == nil {
-					sum.children = make(map[string]*dirSummary, len(entries))
+					sum.children = make(map[string]*dirSummary, len(entries.sorted))
 				}
 				sum.children[e.Name] = ch
 			}
@@ -245,39 +245,55 @@ func (c *renderCache) kustomization(s storer.EncodedObjectStorer, h plumbing.Has
 	return info, nil
 }
 
-// treeEntries is a decoded tree object, by entry name.
-type treeEntries map[string]object.TreeEntry
+// treeEntries is a decoded tree object: its entries in tree order, and
+// where each is by name. It is shared: never changed once made.
+type treeEntries struct {
+	sorted []object.TreeEntry
+	at     map[string]int
+}
+
+func newTreeEntries(sorted []object.TreeEntry) *treeEntries {
+	m := &treeEntries{sorted: sorted, at: make(map[string]int, len(sorted))}
+	for i, e := range sorted {
+		m.at[e.Name] = i
+	}
+	return m
+}
+
+// get returns the entry called name.
+func (m *treeEntries) get(name string) (object.TreeEntry, bool) {
+	i, ok := m.at[name]
+	if !ok {
+		return object.TreeEntry{}, false
+	}
+	return m.sorted[i], true
+}
 
 // entries returns the decoded tree object h.
-func (c *renderCache) entries(s storer.EncodedObjectStorer, h plumbing.Hash) (treeEntries, error) {
+func (c *renderCache) entries(s storer.EncodedObjectStorer, h plumbing.Hash) (*treeEntries, error) {
 	if m, ok := c.trees.get(h); ok {
 		return m, nil
 	}
-	m := treeEntries{}
+	var sorted []object.TreeEntry
 	if !h.IsZero() {
 		tr, err := object.GetTree(s, h)
 		if err != nil {
 			return nil, err
 		}
-		m = make(treeEntries, len(tr.Entries))
-		for _, e := range tr.Entries {
-			m[e.Name] = e
-		}
+		sorted = tr.Entries
 	}
-	c.trees.put(h, m, 1+len(m))
+	m := newTreeEntries(sorted)
+	c.trees.put(h, m, 1+len(sorted))
 	return m, nil
 }
 
-// putEntries caches the decoded tree object h, written with entries.
+// putEntries caches the decoded tree object h, written with entries (in
+// tree order, and not changed afterwards).
 func (c *renderCache) putEntries(h plumbing.Hash, entries []object.TreeEntry) {
 	if _, ok := c.trees.get(h); ok {
 		return
 	}
-	m := make(treeEntries, len(entries))
-	for _, e := range entries {
-		m[e.Name] = e
-	}
-	c.trees.put(h, m, 1+len(m))
+	c.trees.put(h, newTreeEntries(entries), 1+len(entries))
 }
 
 // resolve returns the entry at the clean path p ("" is the root) of the
@@ -297,7 +313,7 @@ func (c *renderCache) resolve(s storer.EncodedObjectStorer, root plumbing.Hash, 
 			return e, false, err
 		}
 		var ok bool
-		if e, ok = m[part]; !ok {
+		if e, ok = m.get(part); !ok {
 			return e, false, nil
 		}
 	}

@@ -54,6 +54,9 @@ type tnode struct {
 	children map[string]*tnode // directories, once loaded
 	data     []byte            // new file content; nil means "hash"
 	dirty    bool
+	// base is the decoded tree object children were loaded from, when
+	// the render cache decoded it: Write orders the entries by it.
+	base *treeEntries
 }
 
 func (n *tnode) isDir() bool { return n.mode == filemode.Dir }
@@ -79,10 +82,11 @@ func (t *Tree) load(n *tnode) error {
 		if err != nil {
 			return fmt.Errorf("read tree %s: %w", n.hash, err)
 		}
-		n.children = make(map[string]*tnode, len(m))
-		for name, e := range m {
-			n.children[name] = &tnode{mode: e.Mode, hash: e.Hash}
+		n.children = make(map[string]*tnode, len(m.sorted))
+		for _, e := range m.sorted {
+			n.children[e.Name] = &tnode{mode: e.Mode, hash: e.Hash}
 		}
+		n.base = m
 		return nil
 	}
 	tr, err := object.GetTree(t.s, n.hash)
@@ -399,18 +403,10 @@ func (t *Tree) encode(n *tnode) (plumbing.Hash, bool, error) {
 	if !n.dirty {
 		return n.hash, !n.hash.IsZero(), nil
 	}
-	entries := make([]object.TreeEntry, 0, len(n.children))
-	for name, c := range n.children {
-		h, keep, err := t.encode(c)
-		if err != nil {
-			return plumbing.ZeroHash, false, err
-		}
-		if !keep {
-			continue
-		}
-		entries = append(entries, object.TreeEntry{Name: name, Mode: c.mode, Hash: h})
+	entries, err := t.encodeChildren(n)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
 	}
-	slices.SortFunc(entries, compareEntries)
 	obj := t.s.NewEncodedObject()
 	if err := encodeTree(obj, entries); err != nil {
 		return plumbing.ZeroHash, false, err
@@ -426,6 +422,63 @@ func (t *Tree) encode(n *tnode) (plumbing.Hash, bool, error) {
 		t.renders.putEntries(h, entries) // the check reads it next
 	}
 	return h, len(entries) > 0 || n == t.root, nil
+}
+
+// encodeChildren encodes the children of directory n and returns their
+// entries in tree order. Children that keep their place in the tree
+// object n was loaded from are put in that order; only the others (new
+// names, or a file that became a directory) are sorted in.
+func (t *Tree) encodeChildren(n *tnode) ([]object.TreeEntry, error) {
+	entries := make([]object.TreeEntry, 0, len(n.children))
+	var slots []object.TreeEntry // by place in n.base; a zero Name is empty
+	if n.base != nil {
+		slots = make([]object.TreeEntry, len(n.base.sorted))
+	}
+	others := false
+	for name, c := range n.children {
+		h, keep, err := t.encode(c)
+		if err != nil {
+			return nil, err
+		}
+		if !keep {
+			continue
+		}
+		e := object.TreeEntry{Name: name, Mode: c.mode, Hash: h}
+		if i, ok := n.base.placeOf(name, c.mode); ok {
+			slots[i] = e
+			continue
+		}
+		entries = append(entries, e)
+		others = true
+	}
+	if slots != nil {
+		ordered := make([]object.TreeEntry, 0, len(n.children))
+		for _, e := range slots {
+			if e.Name != "" {
+				ordered = append(ordered, e)
+			}
+		}
+		entries = append(ordered, entries...)
+		if !others {
+			return entries, nil
+		}
+	}
+	slices.SortFunc(entries, compareEntries)
+	return entries, nil
+}
+
+// placeOf returns where an entry called name of mode sorts in m, if it
+// sorts where m's entry of that name does (a directory sorts as if its
+// name ended in "/"). A nil m has no places.
+func (m *treeEntries) placeOf(name string, mode filemode.FileMode) (int, bool) {
+	if m == nil {
+		return 0, false
+	}
+	i, ok := m.at[name]
+	if !ok || (m.sorted[i].Mode == filemode.Dir) != (mode == filemode.Dir) {
+		return 0, false
+	}
+	return i, true
 }
 
 // compareEntries is Git's tree order: directories sort as if their name

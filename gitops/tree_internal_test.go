@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -49,4 +50,43 @@ func TestEncodeTreeIsGitsEncoding(t *testing.T) {
 	assert.Equal(t, da, db)
 
 	assert.Error(t, encodeTree(&plumbing.MemoryObject{}, []object.TreeEntry{{Name: "a\x00b", Mode: filemode.Regular}}))
+}
+
+func TestWriteInTheOrderOfTheLoadedTreeIsGitsOrder(t *testing.T) {
+	s := memory.NewStorage()
+	base := NewTree(s, plumbing.ZeroHash)
+	for _, p := range []string{"a", "a-b", "b/x", "c", "d/e/f", "z"} {
+		require.NoError(t, base.WriteFile(p, []byte(p)))
+	}
+	root, err := base.Write()
+	require.NoError(t, err)
+	edits := func(tr *Tree) {
+		require.NoError(t, tr.WriteFile("c", []byte("changed")))
+		require.NoError(t, tr.WriteFile("a.b", []byte("new")))     // a new name between others
+		require.NoError(t, tr.Remove("a"))                         // a file ...
+		require.NoError(t, tr.WriteFile("a/x", []byte("now dir"))) // ... that becomes a directory, sorting after "a.b"
+		require.NoError(t, tr.Remove("z"))
+		require.NoError(t, tr.WriteFile("d/e/g", []byte("g")))
+	}
+	plain := NewTree(s, root)
+	edits(plain)
+	want, err := plain.Write()
+	require.NoError(t, err)
+
+	cached := NewTree(s, root)
+	cached.renders = &renderCache{}
+	edits(cached)
+	got, err := cached.Write()
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+
+	// Git agrees with the order: the tree reads back sorted.
+	tr, err := object.GetTree(s, got)
+	require.NoError(t, err)
+	assert.True(t, sort.IsSorted(object.TreeEntrySorter(tr.Entries)))
+	var names []string
+	for _, e := range tr.Entries {
+		names = append(names, e.Name)
+	}
+	assert.Equal(t, []string{"a-b", "a.b", "a", "b", "c", "d"}, names)
 }
