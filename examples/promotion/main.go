@@ -19,6 +19,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -39,6 +41,14 @@ import (
 )
 
 func main() {
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), usage)
+	}
+	flag.Parse()
+	if flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := run(ctx, os.Stdout); err != nil {
@@ -46,6 +56,15 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+const usage = `Usage: go run ./examples/promotion
+
+Walks one release up dev → staging → prod with package promote, on a
+local GitOps repository and a fake clock: dev by itself on a commit to
+main, staging by hand with the plan and release notes, prod blocked by a
+weekend freeze, then by approvals 1 of 2, then by a scan finding until
+an allowlist entry accepts it, then promoted. It takes no flags.
+`
 
 // start is Friday 2026-03-06, 17:00 in Berlin: the weekend freeze began
 // an hour ago.
@@ -206,9 +225,11 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := approve("bob@example.com", bob); err != nil {
 		return err
 	}
-	if _, err := p.Promote(ctx, promote.Request{Actor: "ann@example.com"}, pl); err != nil {
-		fmt.Fprintln(out, "  promote:", err)
+	_, err = p.Promote(ctx, promote.Request{Actor: "ann@example.com"}, pl)
+	if !errors.Is(err, promote.ErrBlocked) {
+		return fmt.Errorf("prod with an unaccepted scan finding was not refused: %v", err)
 	}
+	fmt.Fprintln(out, "  refused:", err)
 	fmt.Fprintf(out, "  the scan result is kept in the GitOps repository at %s\n", shortPath(promote.ScanPath(pl.App, pl.Release.Digest)))
 	fmt.Fprintln(out, "  security accepts GO-2026-4242 for two weeks (not reachable)")
 	scanPolicy.Allow = append(scanPolicy.Allow, scan.Allow{ID: "GO-2026-4242", Reason: "the vulnerable parser is not reachable", Expires: clk.Now().Add(14 * 24 * time.Hour)})

@@ -24,6 +24,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -47,6 +48,14 @@ import (
 )
 
 func main() {
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), usage)
+	}
+	flag.Parse()
+	if flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := run(ctx, os.Stdout); err != nil {
@@ -54,6 +63,16 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+const usage = `Usage: go run ./examples/rollback
+
+Deploys a good release of "shop" to prod and verifies it, deploys one
+that fails its verification and shows the automatic rollback (the
+commit, its evidence, the hold and quarantine), refuses a redeploy of the
+bad release, lifts the hold and deploys the fix, on a local GitOps
+repository, a simulated Argo CD and cluster and a fake clock. It takes
+no flags.
+`
 
 const app = "shop"
 
