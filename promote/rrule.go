@@ -63,9 +63,13 @@ type wallTime struct {
 // separated by newlines and folded as RFC 5545 §3.1 says.
 func parseRecurrence(text, zone string) (*recurrence, error) {
 	var lines []string
+	indented := "" // a folded line that reads like a property of its own
 	for _, l := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
 		if len(lines) > 0 && (strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t")) {
 			lines[len(lines)-1] += l[1:]
+			if t := strings.ToUpper(strings.TrimSpace(l)); indented == "" && (strings.HasPrefix(t, "RRULE:") || strings.HasPrefix(t, "DURATION:") || strings.HasPrefix(t, "DTSTART")) {
+				indented = strings.TrimSpace(l)
+			}
 			continue
 		}
 		if l = strings.TrimSpace(l); l != "" {
@@ -115,6 +119,9 @@ func parseRecurrence(text, zone string) (*recurrence, error) {
 		default:
 			return nil, fmt.Errorf("rrule: property %s is not supported (DTSTART, RRULE and DURATION are)", name)
 		}
+	}
+	if indented != "" && (dtstart == "" || rule == "" || strings.ContainsAny(dtstart, " \t")) {
+		return nil, fmt.Errorf("rrule: line %q is indented, and a line that starts with a space or tab continues the line before it (RFC 5545 §3.1); start each content line at the beginning of its line", indented)
 	}
 	if dtstart == "" {
 		return nil, fmt.Errorf("rrule: DTSTART is missing (a line like \"DTSTART;TZID=Europe/Berlin:20260302T090000\")")

@@ -220,6 +220,8 @@ func TestRRuleConfigErrors(t *testing.T) {
 		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY", Duration: time.Hour, TimeZone: "America/New_York"}, "differs from the window's time zone"},
 		{promote.Window{RRule: "DTSTART;VALUE=DATE:20260302\nRRULE:FREQ=DAILY", Duration: time.Hour}, "DTSTART;VALUE=DATE is not supported"},
 		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY", Schedule: "0 9 * * *", Duration: time.Hour}, "give Schedule or RRule, not both"},
+		{promote.Window{RRule: ds + "  RRULE:FREQ=DAILY", Duration: time.Hour}, `line "RRULE:FREQ=DAILY" is indented`},
+		{promote.Window{RRule: "\tDTSTART:20260302T090000\n\tRRULE:FREQ=DAILY\n\tDURATION:PT1H"}, `line "RRULE:FREQ=DAILY" is indented`},
 	} {
 		ws := promote.Windows{Deny: []promote.Window{c.w}}
 		err := ws.Validate()
