@@ -66,8 +66,12 @@
 // the Flightdeck-Scanned trailer (the reference scanned) when the scan
 // runs (a result is kept per app and digest, not per environment: every
 // environment judges the same findings by its own policy and allowlist);
-// and a commit per promotion (action "promote", the release's
-// trailers, Flightdeck-From, Flightdeck-Plan-Hash, Flightdeck-Reason).
+// and a commit per promotion that changes only the `images:` entry of
+// the target overlay's kustomization (action "promote", the release's
+// trailers, Flightdeck-Plan-Hash, Flightdeck-From naming the source
+// environment, and Flightdeck-Reason when the request gives a reason).
+// A release [Promoter.OnCommit] delivers to the first environment is an
+// ordinary deploy commit (action "deploy", the release's trailers).
 // Holds and quarantines (.flightdeck/holds, .flightdeck/quarantine) and
 // verification markers (commits with Flightdeck-Verified) are written by
 // package rollback and read here.
