@@ -154,7 +154,8 @@ func actor(in *Input) string {
 	return in.Actor
 }
 
-// Health asks whether the source environment is healthy now.
+// HealthChecker tells whether the source environment is healthy now;
+// the [Health] policy asks it.
 type HealthChecker interface {
 	// Healthy reports whether app is healthy in env, with a reason.
 	Healthy(ctx context.Context, app, env string) (bool, string, error)
