@@ -81,7 +81,8 @@ func run(ctx context.Context, out io.Writer, c config) error {
 		}
 		fmt.Fprintf(out, "%s: 100 requests to Service %s served by %s\n", when, svc, by)
 	}
-	show("before the rollout", plan.ActiveService)
+	app := env.Overlay.Deployment
+	show(fmt.Sprintf("before the rollout (%s-blue, a copy of %s, serves beside it until the first step scales %s to 0)", app, app, app), plan.ActiveService)
 
 	watch := strategy.ObserverFunc(func(e strategy.Event) {
 		switch {

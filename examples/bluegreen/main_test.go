@@ -22,6 +22,7 @@ func TestBlueGreen(t *testing.T) {
 	require.NoError(t, err, out.String())
 	s := out.String()
 	for _, line := range []string{
+		"before the rollout (shop-blue, a copy of shop, serves beside it until the first step scales shop to 0): 100 requests to Service shop served by shop ",
 		"shop/prod 1/5 setCanaryScale 100%: committed, active on the stable release (stable ×3, new ×3)",
 		"shop/prod 2/5 analysis smoke: Successful",
 		"shop/prod 3/5 switchActive: committed, active on the new release (stable ×3, new ×3)",

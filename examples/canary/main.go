@@ -113,6 +113,6 @@ func traffic(ctx context.Context, out io.Writer, env *strategytest.Environment, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "1000 requests through the HTTPRoute served by %s\n", by)
+	fmt.Fprintf(out, "1000 requests through the HTTPRoute served by %s; %s runs %s\n", by, env.Overlay.Deployment, rolloutdemo.Runs(env, env.Overlay.Deployment))
 	return nil
 }

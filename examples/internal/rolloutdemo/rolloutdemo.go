@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/flightdeck-dev/flightdeck/sim"
@@ -101,4 +102,38 @@ func (r *Rollout) Prepare(ctx context.Context, target strategy.Target, kind, nam
 		return err
 	}
 	return r.Env.Cluster.SetLoad(r.Env.Ref(kind, name), rps)
+}
+
+// Runs returns the image the pods of the environment's Deployment named
+// deployment run, its digest cut to 12 hex digits as the strategy's
+// printer shows releases, or what kept it from being read.
+func Runs(env *strategytest.Environment, deployment string) string {
+	obj, err := env.Cluster.Get(env.Ref("Deployment", deployment))
+	if err != nil {
+		return err.Error()
+	}
+	img := "no image"
+	if spec, ok := dig(obj, "spec", "template", "spec").(map[string]any); ok {
+		if cs, ok := spec["containers"].([]any); ok && len(cs) > 0 {
+			if c, ok := cs[0].(map[string]any); ok {
+				img, _ = c["image"].(string)
+			}
+		}
+	}
+	if name, d, ok := strings.Cut(img, "@sha256:"); ok && len(d) > 12 {
+		img = name + "@sha256:" + d[:12]
+	}
+	return img
+}
+
+func dig(obj map[string]any, keys ...string) any {
+	var v any = obj
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
 }
