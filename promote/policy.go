@@ -48,11 +48,15 @@ func (v Verdict) String() string {
 	if v.Allowed {
 		s = "allowed"
 	}
-	out := fmt.Sprintf("%s: %s: %s", v.Policy, s, v.Reason)
+	return fmt.Sprintf("%s: %s: %s", v.Policy, s, v.why())
+}
+
+// why returns the reason, with " (not before t)" when v blocks until t.
+func (v Verdict) why() string {
 	if !v.Allowed && !v.NotBefore.IsZero() {
-		out += " (not before " + v.NotBefore.Format(time.RFC3339) + ")"
+		return v.Reason + " (not before " + v.NotBefore.Format(time.RFC3339) + ")"
 	}
-	return out
+	return v.Reason
 }
 
 func allow(p Policy, format string, args ...any) Verdict {

@@ -42,7 +42,9 @@ func (e *BlockedError) Error() string {
 	var b []string
 	for _, v := range e.Verdicts {
 		if !v.Allowed {
-			b = append(b, v.String())
+			// "blocked by approvals: approvals 0 of 2 …": the policy
+			// and its reason, without the verdict's own "blocked".
+			b = append(b, v.Policy+": "+v.why())
 		}
 	}
 	return fmt.Sprintf("promote %s to %s: blocked by %s", e.App, e.Environment, strings.Join(b, "; "))

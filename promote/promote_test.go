@@ -357,7 +357,8 @@ func TestTestsPassedInThePreviousEnvironment(t *testing.T) {
 	e.mark("shop", "staging", rel, "verified", gitops.Trailer{Key: promote.TrailerTests, Value: "e2e=passed,load=failed"})
 	_, err = p.Promote(ctx, promote.Request{}, pl)
 	require.ErrorIs(t, err, promote.ErrBlocked)
-	assert.Contains(t, err.Error(), "tests: blocked: in staging sha256:000000000000: load failed")
+	assert.Contains(t, err.Error(), "promote shop to prod: blocked by tests: in staging sha256:000000000000: load failed")
+	assert.NotContains(t, err.Error(), "blocked: ", "the refusal says blocked once")
 	e.mark("shop", "staging", rel, "verified", gitops.Trailer{Key: promote.TrailerTests, Value: "load=passed"})
 	_, err = p.Promote(ctx, promote.Request{}, pl)
 	require.NoError(t, err)
@@ -434,7 +435,7 @@ func TestHoldsAndHealth(t *testing.T) {
 	gitopstest.Commit(t, e.bare, nil, []string{gitops.QuarantinePath("shop", "prod")}, "clear")
 	healthy = false
 	_, err = p.Promote(ctx, promote.Request{}, pl)
-	assert.ErrorContains(t, err, "health: blocked: shop is not healthy in staging: 3/3 ready")
+	assert.ErrorContains(t, err, "blocked by health: shop is not healthy in staging: 3/3 ready")
 	healthy = true
 	_, err = p.Promote(ctx, promote.Request{}, pl)
 	require.NoError(t, err)

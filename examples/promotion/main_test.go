@@ -22,7 +22,7 @@ func TestRun(t *testing.T) {
 		"the freeze reopens Mon 9 Mar 08:00 (Berlin)",
 		"approvals: blocked: approvals 1 of 2 from group:sre (alice@example.com)",
 		"is not allowed to sign as bob@example.com",
-		"refused: promote checkout to prod: blocked by scan",
+		"refused: promote checkout to prod: blocked by scan: scan policy violated",
 		"the scan result is kept in the GitOps repository at .flightdeck/scans/checkout/",
 		"scan: allowed: no finding fails the policy (scanned 10m0s ago; allowed: GO-2026-4242 until 2026-03-23); scans run: 0",
 		"event: promoted checkout → prod",

@@ -67,7 +67,7 @@ func TestQuickstart(t *testing.T) {
 	assert.Regexp(t, `release notes:\n +[0-9a-f]{12} hello: fix the errors of 1\.1\.0 \(Quick Starter <dev@example\.com>\)\n +[0-9a-f]{12} hello: answer faster`, fix)
 	assert.Regexp(t, `staging runs 1\.2\.0 \(commit [0-9a-f]{12}\), Argo CD says Synced/Healthy`, fix)
 	assert.Contains(t, fix, "approvals: blocked: approvals 0 of 2 from group:sre")
-	assert.Contains(t, fix, "promote: promote hello to prod: blocked by approvals: blocked: approvals 1 of 2 from group:sre (alice@example.com)")
+	assert.Contains(t, fix, "refused: promote hello to prod: blocked by approvals: approvals 1 of 2 from group:sre (alice@example.com)")
 	assert.Contains(t, fix, "approvals: allowed: approvals 2 of 2 from group:sre (alice@example.com, bob@example.com)")
 	assert.Regexp(t, `scan: allowed: no finding fails the policy \(scanned .* ago, 0 findings\)`, fix)
 	assert.Regexp(t, `prod runs 1\.2\.0 \(commit [0-9a-f]{12}\), Argo CD says Synced/Healthy`, fix)

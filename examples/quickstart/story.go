@@ -258,7 +258,7 @@ func (e *env) toProd(ctx context.Context, out io.Writer, d *delivery) error {
 	}
 	for _, who := range []string{alice, bob} {
 		if _, err := try(); err != nil {
-			fmt.Fprintf(out, "promote: %v\n", err)
+			fmt.Fprintf(out, "refused: %v\n", err)
 		} else {
 			return errors.New("prod was promoted without two approvals")
 		}
