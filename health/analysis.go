@@ -348,6 +348,24 @@ func (s *metricState) wait(meas Measurement) time.Duration {
 	return DefaultErrorRetryInterval
 }
 
+// exceed returns "1 <noun> exceeds" or "<n> <noun>s exceed".
+func exceed(n int, noun string) string { return counted(n, noun, "exceeds", "exceed") }
+
+// counted returns n and noun, plural unless n is 1, followed by the verb
+// that agrees with it (none when both are empty): "1 measurement",
+// "2 failed measurements exceed".
+func counted(n int, noun, one, many string) string {
+	s := fmt.Sprintf("%d %s", n, noun)
+	verb := one
+	if n != 1 {
+		s, verb = s+"s", many
+	}
+	if verb != "" {
+		s += " " + verb
+	}
+	return s
+}
+
 // assess applies the per-metric decision table, first matching row wins.
 func (s *metricState) assess() {
 	r, m := &s.res, s.spec
@@ -361,19 +379,19 @@ func (s *metricState) assess() {
 	}
 	switch {
 	case m.FailureLimit >= 0 && r.Failed > m.FailureLimit:
-		decide(Failed, "%d failed measurements exceed the failure limit %d: %s", r.Failed, m.FailureLimit, lastMessage(r))
+		decide(Failed, "%s the failure limit %d: %s", exceed(r.Failed, "failed measurement"), m.FailureLimit, lastMessage(r))
 	case m.InconclusiveLimit >= 0 && r.Inconclusive > m.InconclusiveLimit:
-		decide(Inconclusive, "%d inconclusive measurements exceed the inconclusive limit %d: %s", r.Inconclusive, m.InconclusiveLimit, lastMessage(r))
+		decide(Inconclusive, "%s the inconclusive limit %d: %s", exceed(r.Inconclusive, "inconclusive measurement"), m.InconclusiveLimit, lastMessage(r))
 	case r.ConsecutiveError > errLimit:
-		decide(Error, "%d consecutive errors exceed the limit %d: %s", r.ConsecutiveError, errLimit, lastMessage(r))
+		decide(Error, "%s the limit %d: %s", exceed(r.ConsecutiveError, "consecutive error"), errLimit, lastMessage(r))
 	case m.ConsecutiveSuccessLimit > 0 && r.ConsecutiveSuccess >= m.ConsecutiveSuccessLimit:
-		decide(Successful, "%d consecutive successful measurements reach the limit", r.ConsecutiveSuccess)
+		decide(Successful, "%s the limit", counted(r.ConsecutiveSuccess, "consecutive successful measurement", "reaches", "reach"))
 	case count > 0 && r.Count >= count && m.ConsecutiveSuccessLimit > 0:
 		decide(Inconclusive, "count %d reached without %d consecutive successes", count, m.ConsecutiveSuccessLimit)
 	case count > 0 && r.Count >= count && r.Successful == 0:
 		decide(worstMeasured(r), "count %d reached without a successful measurement (%s)", count, tally(r))
 	case count > 0 && r.Count >= count:
-		decide(Successful, "%d measurements within limits (%s)", r.Count, tally(r))
+		decide(Successful, "%s within limits (%s)", counted(r.Count, "measurement", "", ""), tally(r))
 	default:
 		r.Phase = Running
 	}

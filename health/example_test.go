@@ -79,7 +79,7 @@ func ExampleRunner_Run_errors() {
 		fmt.Println(meas.Time.Format("15:04:05"), meas.Phase)
 	}
 	// Output:
-	// Successful - 1 measurements within limits (1 successful, 0 failed, 0 inconclusive, 2 errors)
+	// Successful - 1 measurement within limits (1 successful, 0 failed, 0 inconclusive, 2 errors)
 	// 00:00:00 Error
 	// 00:00:10 Error
 	// 00:00:20 Successful
