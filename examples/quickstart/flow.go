@@ -47,7 +47,7 @@ func (e *env) gate(s pipeline.Stage) pipeline.Step {
 }
 
 // release runs the CI pipeline for version on the source's current
-// revision: test, scan, build, push, deploy the pushed digest to dev
+// revision: test, scan for vulnerabilities and committed secrets, build, push, deploy the pushed digest to dev
 // (the ladder's first rung takes every commit to main), and once Argo CD
 // has synced it, smoke tests against dev. With verbose every step is
 // printed as it ends, else one line says how the run went.
@@ -93,13 +93,20 @@ func (e *env) release(ctx context.Context, out io.Writer, version string, verbos
 			Provides: []pipeline.AnyKey{scan.Findings},
 		},
 		pipeline.Step{
+			// Committed credentials fail the build as vulnerabilities
+			// do: gitleaks when installed, else the built-in scanner.
+			Stage:    scan.NewSecretsStage(e.srcDir, scan.WithPolicy(policy)),
+			After:    []string{"checkout"},
+			Provides: []pipeline.AnyKey{scan.SecretFindings},
+		},
+		pipeline.Step{
 			Stage: command.New("compile", command.Spec{
 				Program: "go",
 				Args:    []string{"build", "-trimpath", "-ldflags", "-X main.version=" + version, "-o", bin, "."},
 				Env:     []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"},
 				Dir:     e.srcDir,
 			}),
-			After: []string{"unit-test", "dependency-scan"},
+			After: []string{"unit-test", "dependency-scan", "secrets"},
 		},
 		withAfter(image.BuildStep(e.images, image.Spec{
 			Layers: []image.Layer{{Files: []image.File{{Path: "/app/hello", Source: bin}}}},
@@ -163,7 +170,9 @@ func (e *env) release(ctx context.Context, out io.Writer, version string, verbos
 	}
 	srcF, _ := scan.Findings.Get(st)
 	imgF, _ := imageFindings.Get(st)
-	fmt.Fprintf(out, "vulnerabilities: %d in the source, %d in the image\n", len(srcF), len(imgF))
+	secrets, _ := scan.SecretFindings.Get(st)
+	fmt.Fprintf(out, "vulnerabilities: %d in the source, %d in the image; secrets committed in the source: %d\n",
+		len(srcF), len(imgF), len(secrets))
 	if q, err := quotaReport.Get(st); err == nil {
 		for _, u := range q.Usages {
 			fmt.Fprintf(out, "pre-deploy quota gate: %s\n", u)

@@ -27,14 +27,15 @@ func TestQuickstart(t *testing.T) {
 	sections := regexp.MustCompile(`(?m)^== `).Split(s, -1)
 	require.Len(t, sections, 7, "six sections: %s", s)
 
-	// 2. A commit to main: built, tested, scanned, pushed, deployed to
-	// dev, synced and smoke tested there.
+	// 2. A commit to main: built, tested, scanned (dependencies and
+	// committed secrets), pushed, deployed to dev, synced and smoke
+	// tested there.
 	dev := sections[2]
-	for _, step := range []string{"unit-test", "dependency-scan", "compile", "image-scan", "image-push", "requests-limits", "quota", "deploy-dev", "smoke-dev"} {
+	for _, step := range []string{"unit-test", "dependency-scan", "secrets", "compile", "image-scan", "image-push", "requests-limits", "quota", "deploy-dev", "smoke-dev"} {
 		assert.Regexp(t, `ok +`+step+` `, dev)
 	}
 	assert.Contains(t, dev, "tests: 2 passed, 0 failed")
-	assert.Contains(t, dev, "vulnerabilities: 0 in the source, 0 in the image")
+	assert.Contains(t, dev, "vulnerabilities: 0 in the source, 0 in the image; secrets committed in the source: 0")
 	assert.Contains(t, dev, "pre-deploy quota gate: ResourceQuota/hello-dev/compute: requests.cpu: total 200m of hard 1", "one replica and its rolling-update surge")
 	assert.Contains(t, dev, "smoke tests against dev once Synced/Healthy: passed (GET / through Service hello: pass)")
 	assert.Regexp(t, `\+ +- image: 127\.0\.0\.1:\d+/hello@sha256:[0-9a-f]{64}`, dev, "the dev overlay pins the pushed image by digest")
@@ -45,7 +46,7 @@ func TestQuickstart(t *testing.T) {
 	// staging rolled back, held, the digest quarantined.
 	canary := sections[3]
 	assert.Regexp(t, `staging runs 1\.0\.0 \(commit [0-9a-f]{12}\), Argo CD says Synced/Healthy`, canary)
-	assert.Regexp(t, `pipeline 1\.1\.0: 11 steps ok in .*smoke tests passed`, canary)
+	assert.Regexp(t, `pipeline 1\.1\.0: 12 steps ok in .*smoke tests passed`, canary)
 	assert.Contains(t, canary, "hello/staging 1/7 setWeight 20%: committed, weight 20% (stable ×4, canary ×1)")
 	assert.Contains(t, canary, "hello/staging 2/7 analysis errors: Failed (errors Failed")
 	assert.Contains(t, canary, "result: aborted at step 2/7 (analysis errors)")
