@@ -50,7 +50,10 @@ import (
 // rule does not produce is not a start (the RFC calls that set
 // undefined; python-dateutil reads it so); an UNTIL without Z is read in
 // the rule's zone (RFC 5545 wants UTC when DTSTART has a TZID); DTSTART
-// and UNTIL must be DATE-TIMEs, and BYSECOND stops at 59.
+// and UNTIL must be DATE-TIMEs, BYSECOND stops at 59, and a rule with no
+// start within ten years of DTSTART (BYMONTHDAY=30 in February, an UNTIL
+// before DTSTART) is refused rather than kept as a window that never
+// opens.
 type Window struct {
 	// Name says what the window is for ("release freeze").
 	Name string
@@ -117,6 +120,11 @@ func (w Window) compile() (compiledWindow, error) {
 			return cw, fmt.Errorf("window %s: duration %s is not positive", w.label(), w.Duration)
 		case !r.hasDuration:
 			r.exact = w.Duration
+		}
+		if r.next(r.start).IsZero() {
+			// BYMONTHDAY=30 in February, an UNTIL before DTSTART: a window
+			// that can never open is a mistake, not a policy.
+			return cw, fmt.Errorf("window %s: the rule has no start within ten years of DTSTART", w.label())
 		}
 		cw.starts, cw.loc, cw.end, cw.span = r, r.loc, r.end, r.span()
 		return cw, nil

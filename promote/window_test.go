@@ -221,6 +221,8 @@ func TestRRuleConfigErrors(t *testing.T) {
 		{promote.Window{RRule: "DTSTART;VALUE=DATE:20260302\nRRULE:FREQ=DAILY", Duration: time.Hour}, "DTSTART;VALUE=DATE is not supported"},
 		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY", Schedule: "0 9 * * *", Duration: time.Hour}, "give Schedule or RRule, not both"},
 		{promote.Window{RRule: ds + "  RRULE:FREQ=DAILY", Duration: time.Hour}, `line "RRULE:FREQ=DAILY" is indented`},
+		{promote.Window{RRule: ds + "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", Duration: time.Hour}, "the rule has no start within ten years of DTSTART"},
+		{promote.Window{RRule: ds + "RRULE:FREQ=DAILY;UNTIL=20260301T000000Z", Duration: time.Hour}, "the rule has no start"},
 		{promote.Window{RRule: "\tDTSTART:20260302T090000\n\tRRULE:FREQ=DAILY\n\tDURATION:PT1H"}, `line "RRULE:FREQ=DAILY" is indented`},
 	} {
 		ws := promote.Windows{Deny: []promote.Window{c.w}}
