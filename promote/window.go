@@ -142,6 +142,10 @@ func (w Window) compile() (compiledWindow, error) {
 		}
 	}
 	cw.starts = cronStarts{c: c, loc: cw.loc}
+	if cw.starts.next(time.Date(2000, 1, 1, 0, 0, 0, 0, cw.loc)).IsZero() {
+		// A schedule's days repeat within four years: none then is none ever.
+		return cw, fmt.Errorf("window %s: the schedule never starts (no such day)", w.label())
+	}
 	cw.end = func(s time.Time) time.Time { return s.Add(w.Duration) }
 	cw.span = w.Duration
 	return cw, nil

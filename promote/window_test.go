@@ -86,17 +86,24 @@ func TestWindowOverridesAndRollbacks(t *testing.T) {
 }
 
 func TestWindowConfigErrors(t *testing.T) {
-	for _, w := range []promote.Window{
-		{Schedule: "0 9 * *", Duration: time.Hour},
-		{Schedule: "61 9 * * *", Duration: time.Hour},
-		{Schedule: "0 9 * * *", Duration: 0},
-		{Schedule: "0 9 * * *", Duration: time.Hour, TimeZone: "Mars/Olympus"},
-		{Schedule: "0 9 * * blursday", Duration: time.Hour},
+	for _, c := range []struct {
+		w    promote.Window
+		want string
+	}{
+		{promote.Window{Schedule: "0 9 * *", Duration: time.Hour}, "want 5 fields (minute hour day-of-month month day-of-week), got 4"},
+		{promote.Window{Schedule: "61 9 * * *", Duration: time.Hour}, `minute: "61" is out of range 0-59`},
+		{promote.Window{Schedule: "0 9 * * *", Duration: 0}, "duration 0s is not positive"},
+		{promote.Window{Schedule: "0 9 * * *", Duration: time.Hour, TimeZone: "Mars/Olympus"}, "unknown time zone Mars/Olympus"},
+		{promote.Window{Schedule: "0 9 * * blursday", Duration: time.Hour}, `day of week: "blursday"`},
+		{promote.Window{Schedule: "0 0 30 2 *", Duration: time.Hour}, "the schedule never starts (no such day)"},
 	} {
-		ws := promote.Windows{Allow: []promote.Window{w}}
-		assert.Error(t, ws.Validate(), "%+v", w)
+		ws := promote.Windows{Allow: []promote.Window{c.w}}
+		assert.ErrorContains(t, ws.Validate(), c.want, "%+v", c.w)
 		assert.False(t, evalAt(ws, time.Now(), promote.Input{}).Allowed, "a bad window blocks")
 	}
+	leap := promote.Windows{Deny: []promote.Window{{Name: "leap day", Schedule: "0 0 29 2 *", Duration: 24 * time.Hour}}}
+	require.NoError(t, leap.Validate(), "a day that comes every four years is a day")
+	assert.False(t, evalAt(leap, time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC), promote.Input{}).Allowed)
 	_, err := promote.New(nil, promote.Ladder{{Name: "prod", Policies: []promote.Policy{promote.Windows{Deny: []promote.Window{{Schedule: "x", Duration: time.Hour}}}}}})
 	assert.ErrorContains(t, err, "ladder: environment prod: policy windows: window")
 }
