@@ -366,13 +366,13 @@ func (r *Repo) push(ctx context.Context, ps *pushSession, parent, commit plumbin
 }
 
 // pushed records that commit is the remote head and keeps the attempt's
-// objects. Callers hold r.mu and the cache lock.
-func (r *Repo) pushed(commit plumbing.Hash) error {
+// objects. It reports whether the objects kept in memory call for
+// [Repo.flushHeld], which the caller does once it has answered the
+// changes the push carried: they are on the remote, whatever the cache's
+// disk says. Callers hold r.mu and the cache lock.
+func (r *Repo) pushed(commit plumbing.Hash) bool {
 	r.head, r.headKnown = commit, true
-	if r.st.keep() {
-		return r.flushHeld()
-	}
-	return nil
+	return r.st.keep()
 }
 
 // errPushAbandoned is the outcome of a push whose check failed.

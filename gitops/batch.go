@@ -322,6 +322,7 @@ func (r *Repo) runBatch(batch []*pending) {
 			}
 		}
 		var failed []*pending
+		flush := false
 		if err == nil {
 			// Send the pack while the renders are checked; it is completed
 			// only if every check passes.
@@ -333,7 +334,7 @@ func (r *Repo) runBatch(batch []*pending) {
 			err = <-sent
 			ps.close()
 			if err == nil {
-				err = r.pushed(tip)
+				flush = r.pushed(tip)
 			}
 		}
 		r.q.setTalking(false)
@@ -360,6 +361,13 @@ func (r *Repo) runBatch(batch []*pending) {
 			}
 			if len(members) > 1 {
 				log.DebugContext(ctx, "pushed a chain of commits", "commits", n, "changes", len(members), "tip", tip.String())
+			}
+			if flush {
+				// The objects stay in memory if this fails; the next
+				// flush writes them.
+				if err := r.flushHeld(); err != nil {
+					log.WarnContext(ctx, "pushed objects not written to the cache yet", "err", err.Error())
+				}
 			}
 			return
 		}
