@@ -112,28 +112,18 @@ func Runs(env *strategytest.Environment, deployment string) string {
 	if err != nil {
 		return err.Error()
 	}
+	spec, _ := obj["spec"].(map[string]any)
+	tmpl, _ := spec["template"].(map[string]any)
+	pod, _ := tmpl["spec"].(map[string]any)
+	containers, _ := pod["containers"].([]any)
 	img := "no image"
-	if spec, ok := dig(obj, "spec", "template", "spec").(map[string]any); ok {
-		if cs, ok := spec["containers"].([]any); ok && len(cs) > 0 {
-			if c, ok := cs[0].(map[string]any); ok {
-				img, _ = c["image"].(string)
-			}
+	if len(containers) > 0 {
+		if c, ok := containers[0].(map[string]any); ok {
+			img, _ = c["image"].(string)
 		}
 	}
 	if name, d, ok := strings.Cut(img, "@sha256:"); ok && len(d) > 12 {
 		img = name + "@sha256:" + d[:12]
 	}
 	return img
-}
-
-func dig(obj map[string]any, keys ...string) any {
-	var v any = obj
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
 }
