@@ -6,6 +6,9 @@ import (
 
 	flightdeck "github.com/flightdeck-dev/flightdeck"
 	"github.com/flightdeck-dev/flightdeck/gitops"
+	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
+	"github.com/flightdeck-dev/flightdeck/notify"
+	"github.com/flightdeck-dev/flightdeck/notify/notifytest"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/deploy"
 	"github.com/flightdeck-dev/flightdeck/pipeline/image"
@@ -45,4 +48,32 @@ func ExampleNew() {
 	// Flightdeck-App: checkout
 	// Flightdeck-Environment: dev
 	// Flightdeck-Release: registry.example.com/team/checkout@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+}
+
+// NotifyObserver, on the engine that runs the deploy, tells
+// stakeholders of the commit; a recorder stands in here for a
+// notify.Fanout of webhooks and Slack.
+func ExampleStage_NotifyObserver() {
+	repo, _ := gitopstest.NewFake(gitopstest.KustomizeLayout("checkout"))
+	push := pipeline.Func("image-push", func(_ context.Context, s *pipeline.State) error {
+		image.Ref.Put(s, gitopstest.Image("checkout")+"@sha256:"+
+			"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
+		return nil
+	})
+	d := deploy.New(repo, deploy.Spec{App: "checkout", Environment: flightdeck.Environment{Name: flightdeck.Dev}, Tag: "1.4.2"})
+	var b pipeline.Builder
+	b.Add(pipeline.Step{Stage: push, Provides: []pipeline.AnyKey{image.Ref}}, d.Step())
+	g, _ := b.Build()
+
+	var heard notifytest.Recorder
+	st := pipeline.NewState() // one state, and one observer, per run
+	e, _ := pipeline.New(pipeline.WithObserver(d.NotifyObserver(&heard, st, notify.Source{Actor: "ci"})))
+	if _, err := e.Run(context.Background(), g, st); err != nil {
+		fmt.Println(err)
+	}
+	for _, n := range heard.Events() {
+		fmt.Println(n.Kind, n.Release.Tag, "to", n.Environment, "by", n.Actor+":", n.Details["status"])
+	}
+	// Output:
+	// on-deployed 1.4.2 to dev by ci: committed
 }
