@@ -51,7 +51,8 @@ func TestRouteCanaryErrorLogsAbortABadRelease(t *testing.T) {
 	var aborted *strategy.AbortedError
 	require.ErrorAs(t, err, &aborted)
 	assert.Equal(t, 1, aborted.Step, "aborted by the analysis after the first weight")
-	assert.Contains(t, aborted.Reason, "analysis errors Failed")
+	assert.Regexp(t, `^analysis errors Failed: \d+ failed measurements? exceeds? the failure limit 0: `, aborted.Reason,
+		"the metric named like its template is not named twice")
 	assert.Equal(t, strategy.PhaseAborted, st.Phase)
 
 	runs := h.events.of(strategy.EventAnalysis)

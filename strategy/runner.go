@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -631,7 +632,7 @@ func (r *Runner) analysisStep(ctx context.Context, st Status, bg *background) (S
 			}
 			r.emit(EventPaused, st, reason+": promote to go on, or abort")
 		default:
-			return r.abort(ctx, st, bg, fmt.Sprintf("analysis %s %s: %s", names, res.Phase, res.Message), causeAnalysis)
+			return r.abort(ctx, st, bg, analysisReason("analysis", names, res), causeAnalysis)
 		}
 	}
 	if st, err = r.waitPause(ctx, st, bg); err != nil {
@@ -1004,7 +1005,19 @@ func (r *Runner) backgroundResult(st Status, ev bgEvent) error {
 	case health.Inconclusive:
 		return &interrupt{st: st, pause: fmt.Sprintf("background analysis %s Inconclusive", names)}
 	}
-	return &interrupt{st: st, abort: fmt.Sprintf("background analysis %s %s: %s", names, ev.res.Phase, ev.res.Message), cause: causeAnalysis}
+	return &interrupt{st: st, abort: analysisReason("background analysis", names, ev.res), cause: causeAnalysis}
+}
+
+// analysisReason says why an analysis aborts a run: "analysis errors
+// Failed: <the run's message>". A metric named like its template, which
+// the run's message starts with ("errors Failed: …"), is not named twice.
+func analysisReason(what, names string, res health.RunResult) string {
+	head := fmt.Sprintf("%s %s %s", what, names, res.Phase)
+	msg := strings.TrimPrefix(res.Message, fmt.Sprintf("%s %s: ", names, res.Phase))
+	if msg == "" {
+		return head
+	}
+	return head + ": " + msg
 }
 
 // analyze runs the inline analysis of step i, taking commands meanwhile.

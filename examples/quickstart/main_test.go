@@ -50,6 +50,7 @@ func TestQuickstart(t *testing.T) {
 	assert.Contains(t, canary, "hello/staging 1/7 setWeight 20%: committed, weight 20% (stable ×4, canary ×1)")
 	assert.Contains(t, canary, "hello/staging 2/7 analysis errors: Failed (errors Failed")
 	assert.Contains(t, canary, "result: aborted at step 2/7 (analysis errors)")
+	assert.NotContains(t, s, "errors Failed: errors Failed", "the abort names its analysis once")
 	assert.NotContains(t, canary, "setWeight 50%: committed", "the bad release never got past its first weight")
 	assert.Contains(t, canary, "1000 requests through the HTTPRoute: 1000 served by the stable Deployment, 0 by the canary")
 	assert.Regexp(t, `rollback commit [0-9a-f]{12} restores [0-9a-f]{12}`, canary)
