@@ -82,7 +82,7 @@ func ExamplePromoter() {
 	//   and will run registry.example.com/team/shop@sha256:0000000000000000000000000000000000000000000000000000000000000002
 	// promote shop from staging to prod: blocked
 	//   manual: allowed: promoted by hand by ann@example.com
-	//   windows: blocked: deny window "weekend freeze" is open until 2026-03-09T08:00:00Z (not before 2026-03-09T08:00:00Z)
+	//   windows: blocked: deny window "weekend freeze" is open until 2026-03-09T08:00:00Z
 	//   may go at 2026-03-09T08:00:00Z
 	// promoted: true prod runs 1.2.0 since Mon 08:00 UTC
 }

@@ -71,8 +71,8 @@ func ExampleWindows_rrule() {
 	}
 	// Output:
 	// Fri 20 Mar 16:30 → windows: allowed: allow window "office hours" is open until 2026-03-20T17:00:00+01:00
-	// Fri 27 Mar 16:30 → windows: blocked: deny window "month-end freeze" is open until 2026-03-30T10:00:00+02:00 (not before 2026-03-30T10:00:00+02:00)
-	// Sat 28 Mar 12:00 → windows: blocked: deny window "month-end freeze" is open until 2026-03-30T10:00:00+02:00 (not before 2026-03-30T10:00:00+02:00)
+	// Fri 27 Mar 16:30 → windows: blocked: deny window "month-end freeze" is open until 2026-03-30T10:00:00+02:00
+	// Sat 28 Mar 12:00 → windows: blocked: deny window "month-end freeze" is open until 2026-03-30T10:00:00+02:00
 }
 
 // A release's image copied by digest from staging's registry into

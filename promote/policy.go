@@ -42,7 +42,8 @@ type Verdict struct {
 	NotBefore time.Time
 }
 
-// String returns "policy: allowed|blocked: reason[ (not before t)]".
+// String returns "policy: allowed|blocked: reason[ (not before t)]"; the
+// time is left out when the reason already names it.
 func (v Verdict) String() string {
 	s := "blocked"
 	if v.Allowed {
@@ -51,10 +52,13 @@ func (v Verdict) String() string {
 	return fmt.Sprintf("%s: %s: %s", v.Policy, s, v.why())
 }
 
-// why returns the reason, with " (not before t)" when v blocks until t.
+// why returns the reason, with " (not before t)" when v blocks until t
+// and the reason does not already name t.
 func (v Verdict) why() string {
 	if !v.Allowed && !v.NotBefore.IsZero() {
-		return v.Reason + " (not before " + v.NotBefore.Format(time.RFC3339) + ")"
+		if t := v.NotBefore.Format(time.RFC3339); !strings.Contains(v.Reason, t) {
+			return v.Reason + " (not before " + t + ")"
+		}
 	}
 	return v.Reason
 }

@@ -71,6 +71,19 @@ func TestWindowEdgesAcrossDST(t *testing.T) {
 	assert.False(t, evalAt(nightly, time.Date(2026, 3, 29, 2, 30, 0, 0, time.UTC), promote.Input{}).Allowed)
 }
 
+// A blocked verdict names the time it may go once: a freeze's end is in
+// its reason; when the next window keeps it closed past that end, the
+// later time follows.
+func TestVerdictNamesNotBeforeOnce(t *testing.T) {
+	freeze := promote.Window{Name: "freeze", Schedule: "0 16 * * FRI", Duration: 64 * time.Hour}
+	at := berlin(t, 2026, 3, 6, 17, 0)
+	v := evalAt(promote.Windows{Deny: []promote.Window{freeze}}, at, promote.Input{})
+	assert.Equal(t, `windows: blocked: deny window "freeze" is open until 2026-03-09T08:00:00Z`, v.String())
+	monday := promote.Window{Name: "monday", Schedule: "0 8 * * MON", Duration: 2 * time.Hour}
+	v = evalAt(promote.Windows{Deny: []promote.Window{freeze, monday}}, at, promote.Input{})
+	assert.Equal(t, `windows: blocked: deny window "freeze" is open until 2026-03-09T08:00:00Z (not before 2026-03-09T10:00:00Z)`, v.String())
+}
+
 func TestWindowOverridesAndRollbacks(t *testing.T) {
 	freeze := promote.Windows{Deny: []promote.Window{{Name: "freeze", Schedule: "0 0 * * *", Duration: 24 * time.Hour}}, OverrideRoles: []string{"release-manager"}}
 	at := time.Date(2026, 12, 24, 12, 0, 0, 0, time.UTC)
