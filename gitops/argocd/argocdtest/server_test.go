@@ -244,3 +244,24 @@ func TestHistoryKeepsTheLastSyncs(t *testing.T) {
 	assert.Equal(t, []float64{10, 11, 12}, id)
 	assert.Equal(t, revs[9], got[2], "the rollback is a sync of its own")
 }
+
+// The resourceVersion moves when the application changes, and only then.
+func TestResourceVersionMovesOnChange(t *testing.T) {
+	srv, dir := start(t)
+	rv := func() string {
+		code, app := call(t, srv, "GET", "/api/v1/applications/shop", "")
+		require.Equal(t, 200, code)
+		return at(app, "metadata", "resourceVersion").(string)
+	}
+	first := rv()
+	assert.Equal(t, first, rv(), "nothing changed")
+	code, out := call(t, srv, "POST", "/api/v1/applications/shop/sync", `{"revision":"`+gitopstest.Head(t, dir).String()+`"}`)
+	require.Equal(t, 200, code, out)
+	running := rv()
+	assert.NotEqual(t, first, running, "an operation started")
+	assert.Equal(t, running, rv())
+	srv.Clock().Advance(time.Minute)
+	done := rv()
+	assert.NotEqual(t, running, done, "the operation ended")
+	assert.Equal(t, done, rv(), "nothing changed since")
+}

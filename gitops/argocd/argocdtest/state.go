@@ -2,6 +2,8 @@ package argocdtest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -44,7 +46,7 @@ type appState struct {
 	stale *argocd.ApplicationStatus // frozen status (StaleReconcile)
 
 	rv       int64
-	lastView string
+	lastView [sha256.Size]byte // of the status and operation last shown
 }
 
 type opState struct {
@@ -397,9 +399,14 @@ func (s *Server) view(ctx context.Context, a *appState) argocd.Application {
 		op.Revision = a.op.revision
 		app.Operation = &argocd.Operation{Sync: &op}
 	}
-	key := fmt.Sprintf("%+v|%+v|%v", app.Status, app.Operation, app.Status.Health)
-	if key != a.lastView {
-		a.lastView = key
+	// The JSON the API answers with, not fmt's %v, which prints the
+	// addresses of nested pointers (a new one on every read).
+	key, _ := json.Marshal(struct {
+		Status    argocd.ApplicationStatus `json:"status"`
+		Operation *argocd.Operation        `json:"operation"`
+	}{app.Status, app.Operation})
+	if sum := sha256.Sum256(key); sum != a.lastView {
+		a.lastView = sum
 		a.rv++
 	}
 	app.Metadata.ResourceVersion = fmt.Sprint(a.rv)
