@@ -8,20 +8,29 @@ import (
 	"time"
 
 	"github.com/flightdeck-dev/flightdeck/gitops"
+	"github.com/flightdeck-dev/flightdeck/gitops/argocd/argocdtest"
+	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 	"github.com/flightdeck-dev/flightdeck/strategy"
 	"github.com/flightdeck-dev/flightdeck/strategy/strategytest"
 )
 
 // BenchmarkRunnerStep measures the runner's own cost per step on a
-// 50-app repository with the fake clock: the commit (fetch, edit, render
-// check, compare-and-swap, push), the sync through the fake Argo CD
-// (which fetches and renders the revision and applies it to the
-// simulated cluster) and the wait for that revision to be healthy. Each
-// iteration rolls a new release out through a canary of 20 weights and
-// its finish, without analyses. Beside it, on the same repository and in
-// the same run: "deploy", a gitops.DeployRelease of one image bump to
-// another app (a commit with its render check), and "record", a commit
-// of one file outside any overlay (a commit and push alone).
+// 50-app repository with the fake clock. Each iteration of "step" rolls
+// a new release out through a canary of 19 weights and its finish (21
+// commits), without analyses; it reports per commit the time in
+// Repository.Apply calls that committed (ms/commit: edit, render check,
+// compare-and-swap, push), in the syncer (ms/sync+wait: the sync of that
+// commit through the fake Argo CD, which fetches and renders it and
+// applies it to the simulated cluster, and gitops.WaitFor on it), the
+// rest (ms/other: reading the record back, the runner's own work) and
+// the whole (ms/step). Beside it, on the same repository and in the same
+// run: "deploy+sync", a gitops.DeployRelease of one image bump to another
+// app followed by the same sync and wait of its own Argo CD application
+// (the floor of one commit and its sync), and "record", a commit of one
+// file outside any overlay (a commit and push alone).
+//
+// Run it with -benchtime=10x and -benchtime=100x: the figures must not
+// grow with the number of runs.
 func BenchmarkRunnerStep(b *testing.B) {
 	ctx := context.Background()
 	env, err := strategytest.NewEnvironment(ctx, strategytest.EnvironmentConfig{Dir: b.TempDir(), Replicas: 2, OtherApps: 49})
@@ -44,36 +53,24 @@ func BenchmarkRunnerStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	wait := env.Options()
+	const other = "app00"
+	otherSync := other + "-" + strategytest.Env
+	if err := env.Server.AddApp(ctx, argocdtest.App{Name: otherSync, RepoURL: gitopstest.FileURL(env.Dir), Path: strategytest.Overlay(other, 2).Dir}); err != nil {
+		b.Fatal(err)
+	}
 
 	next := 1
 	b.Run("step", func(b *testing.B) {
-		var mu sync.Mutex
-		var commits int
-		var commitTime, syncTime time.Duration
-		last := time.Now()
-		timer := strategy.ObserverFunc(func(e strategy.Event) {
-			mu.Lock()
-			defer mu.Unlock()
-			now := time.Now()
-			switch e.Kind {
-			case strategy.EventStep, strategy.EventAborted:
-				commits++
-				commitTime += now.Sub(last)
-			case strategy.EventSynced:
-				syncTime += now.Sub(last)
-			}
-			last = now
-		})
-		r, err := strategy.New(env.Repo, env.Argo, plan, target, append(env.Options(), strategy.WithObserver(timer))...)
+		repo := &timedRepo{Repository: env.Repo}
+		syncer := &timedSyncer{Syncer: env.Argo}
+		r, err := strategy.New(repo, syncer, plan, target, wait...)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.ResetTimer()
 		start := time.Now()
 		for range b.N {
-			mu.Lock()
-			last = time.Now()
-			mu.Unlock()
 			next++
 			if _, err := r.Run(ctx, env.Release(next)); err != nil {
 				b.Fatal(err)
@@ -81,32 +78,112 @@ func BenchmarkRunnerStep(b *testing.B) {
 		}
 		total := time.Since(start)
 		b.StopTimer()
-		mu.Lock()
-		defer mu.Unlock()
-		per := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(commits) }
+		commits, commitTime := repo.commits()
+		syncTime := syncer.total()
+		per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(commits) }
 		b.ReportMetric(per(total), "ms/step")
-		b.ReportMetric(per(commitTime), "commit-ms/step")
-		b.ReportMetric(per(syncTime), "sync+wait-ms/step")
+		b.ReportMetric(per(commitTime), "ms/commit")
+		b.ReportMetric(per(syncTime), "ms/sync+wait")
+		b.ReportMetric(per(total-commitTime-syncTime), "ms/other")
 		b.ReportMetric(0, "ns/op")
-		b.Logf("%d commits in %d runs: %.1f ms per step (commit %.1f ms, sync and wait %.1f ms)", commits, b.N, per(total), per(commitTime), per(syncTime))
+		b.Logf("%d commits in %d runs: %.1f ms per step (commit %.1f ms, sync and wait %.1f ms, other %.1f ms)",
+			commits, b.N, per(total), per(commitTime), per(syncTime), per(total-commitTime-syncTime))
+	})
+
+	b.Run("deploy+sync", func(b *testing.B) {
+		var commitTime time.Duration
+		start := time.Now()
+		for range b.N {
+			t0 := time.Now()
+			next++
+			d := gitops.DeployRequest{Target: gitops.Target{App: other, Environment: envOf(strategytest.Env)}, Release: strategytest.Release(other, next)}
+			res, err := gitops.DeployRelease(ctx, env.Repo, d)
+			if err != nil {
+				b.Fatal(err)
+			}
+			commitTime += time.Since(t0)
+			if err := env.Argo.Sync(ctx, gitops.SyncRequest{App: otherSync, Revision: res.Commit.String()}); err != nil {
+				b.Fatal(err)
+			}
+			w := gitops.WaitOptions{App: otherSync, Revision: res.Commit.String(), Clock: env.Clock, PollInterval: time.Second, StableFor: 2 * time.Second}
+			if _, err := gitops.WaitFor(ctx, env.Argo, w); err != nil {
+				b.Fatal(err)
+			}
+		}
+		total := time.Since(start)
+		per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
+		b.ReportMetric(per(total), "ms/step")
+		b.ReportMetric(per(commitTime), "ms/commit")
+		b.ReportMetric(per(total-commitTime), "ms/sync+wait")
+		b.ReportMetric(0, "ns/op")
 	})
 
 	b.Run("record", func(b *testing.B) {
-		for i := range b.N {
-			w := gitops.WriteFile{Path: ".flightdeck/bench.json", Data: fmt.Appendf(nil, "%d\n", i)}
+		start := time.Now()
+		for range b.N {
+			next++
+			w := gitops.WriteFile{Path: ".flightdeck/bench.json", Data: fmt.Appendf(nil, "%d\n", next)}
 			if _, err := env.Repo.Apply(ctx, gitops.Change{Message: "bench", Edits: []gitops.Edit{w}}); err != nil {
 				b.Fatal(err)
 			}
 		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/commit")
+		b.ReportMetric(0, "ns/op")
 	})
+}
 
-	b.Run("deploy", func(b *testing.B) {
-		for i := range b.N {
-			rel := strategytest.Release(fmt.Sprintf("app%02d", i%49), 1000+i)
-			d := gitops.DeployRequest{Target: gitops.Target{App: rel.App, Environment: envOf(strategytest.Env)}, Release: rel}
-			if _, err := gitops.DeployRelease(ctx, env.Repo, d); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+// timedRepo times the Apply calls that commit.
+type timedRepo struct {
+	strategy.Repository
+	mu   sync.Mutex
+	n    int
+	took time.Duration
+}
+
+func (r *timedRepo) Apply(ctx context.Context, ch gitops.Change) (gitops.Result, error) {
+	start := time.Now()
+	res, err := r.Repository.Apply(ctx, ch)
+	if err == nil && res.Changed {
+		r.mu.Lock()
+		r.n++
+		r.took += time.Since(start)
+		r.mu.Unlock()
+	}
+	return res, err
+}
+
+func (r *timedRepo) commits() (int, time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n, r.took
+}
+
+// timedSyncer times every call of the syncer: the syncs and the reads of
+// gitops.WaitFor.
+type timedSyncer struct {
+	gitops.Syncer
+	mu   sync.Mutex
+	took time.Duration
+}
+
+func (s *timedSyncer) Sync(ctx context.Context, req gitops.SyncRequest) error {
+	defer s.add(time.Now())
+	return s.Syncer.Sync(ctx, req)
+}
+
+func (s *timedSyncer) AppStatus(ctx context.Context, app string) (gitops.AppStatus, error) {
+	defer s.add(time.Now())
+	return s.Syncer.AppStatus(ctx, app)
+}
+
+func (s *timedSyncer) add(start time.Time) {
+	s.mu.Lock()
+	s.took += time.Since(start)
+	s.mu.Unlock()
+}
+
+func (s *timedSyncer) total() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.took
 }
