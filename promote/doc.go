@@ -64,8 +64,9 @@
 // each approval written by one commit with action "approve" and the plan
 // hash trailer, each scan result by one commit with action "scan" and
 // the Flightdeck-Scanned trailer (the reference scanned) when the scan
-// runs (a result is kept per app and digest, not per environment: every
-// environment judges the same findings by its own policy and allowlist);
+// runs (a result is kept per app and digest, not per environment or
+// registry: every environment judges the same findings by its own policy
+// and allowlist, also when a Copy named the image in its own registry);
 // and a commit per promotion that changes only the `images:` entry of
 // the target overlay's kustomization (action "promote", the release's
 // trailers, Flightdeck-Plan-Hash, Flightdeck-From naming the source

@@ -25,7 +25,10 @@ import (
 // Results are kept with the release in the GitOps repository, at
 // [ScanPath] (a [ScanRecord]), each written by its own commit (action
 // "scan") when the scan runs, so another process, or this one started
-// again, reuses a recent result instead of scanning again. The record
+// again, reuses a recent result instead of scanning again. A result is
+// the image's, by digest: it serves the same digest named under another
+// repository (the copy a [Rung]'s Copy makes in the next environment's
+// registry) without a scan of its own. The record
 // holds the findings, not the verdict: they are judged again at every
 // decision, by the environment's policy and allowlist of the moment. A
 // result that cannot be recorded blocks (Git is the only state); a
@@ -97,8 +100,10 @@ func (s *Scan) fresh(r ScanRecord, ok bool, now time.Time) bool {
 }
 
 // load reads the kept scan result at file: from the tree the decision is
-// made on, or else from the repository's head. A record of another
-// reference, or one that does not parse, is none.
+// made on, or else from the repository's head. A record of another app or
+// digest, or one that does not parse, is none; one of the digest under
+// another repository (the image before it was copied into this
+// environment's registry) is the same image, and serves.
 func load(ctx context.Context, in *Input, file string) (ScanRecord, bool) {
 	var data []byte
 	var err error
@@ -111,7 +116,7 @@ func load(ctx context.Context, in *Input, file string) (ScanRecord, bool) {
 		return ScanRecord{}, false
 	}
 	var r ScanRecord
-	if err != nil || json.Unmarshal(data, &r) != nil || r.Ref != in.Plan.Release.Ref() {
+	if err != nil || json.Unmarshal(data, &r) != nil || r.App != in.Plan.App || r.Digest != in.Plan.Release.Digest {
 		return ScanRecord{}, false
 	}
 	return r, true
@@ -134,8 +139,9 @@ func record(ctx context.Context, w gitops.Writer, file string, r ScanRecord) err
 func (s *Scan) Evaluate(ctx context.Context, in *Input) Verdict {
 	ref := in.Plan.Release.Ref()
 	file := ScanPath(in.Plan.App, in.Plan.Release.Digest)
+	key := in.Plan.App + "@" + in.Plan.Release.Digest
 	s.mu.Lock()
-	r, ok := s.results[ref]
+	r, ok := s.results[key]
 	pol := s.policy
 	s.mu.Unlock()
 	if !s.fresh(r, ok, in.Now) {
@@ -162,8 +168,8 @@ func (s *Scan) Evaluate(ctx context.Context, in *Input) Verdict {
 		}
 	}
 	s.mu.Lock()
-	if cur, ok := s.results[ref]; !ok || cur.ScannedAt.Before(r.ScannedAt) {
-		s.results[ref] = r
+	if cur, ok := s.results[key]; !ok || cur.ScannedAt.Before(r.ScannedAt) {
+		s.results[key] = r
 	}
 	s.mu.Unlock()
 	v, err := pol.Check(in.Now, r.Findings)

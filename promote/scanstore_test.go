@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	flightdeck "github.com/flightdeck-dev/flightdeck"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
@@ -140,4 +141,42 @@ func TestScanRecordRepairedOrBlocking(t *testing.T) {
 	assert.False(t, v.Allowed)
 	assert.Contains(t, v.Reason, "cannot be recorded at .flightdeck/scans/shop/")
 	assert.EqualValues(t, 1, n.Load())
+}
+
+// An image copied into the next environment's registry has the same
+// digest, so the same findings: the record kept for the app and digest
+// serves both references, in this process and in the next one, instead
+// of each environment scanning again and replacing the other's record.
+func TestScanRecordServesEveryRegistryOfTheDigest(t *testing.T) {
+	ctx := context.Background()
+	repo, err := gitopstest.NewFake(gitopstest.KustomizeLayout("shop"))
+	require.NoError(t, err)
+	newScan := func(n *atomic.Int32) *promote.Scan {
+		return promote.NewScan(scan.ScannerFunc(func(context.Context, scan.Target) ([]scan.Finding, error) {
+			n.Add(1)
+			return nil, nil
+		}), scan.Policy{}, time.Hour, nil)
+	}
+	staging := &promote.Plan{App: "shop", From: "dev", To: "staging", Release: flightdeck.Release{App: "shop", Image: "registry.staging.example.com/shop", Digest: digest(5)}}
+	prod := &promote.Plan{App: "shop", From: "staging", To: "prod", Release: staging.Release}
+	prod.Release.Image = "registry.prod.example.com/shop"
+	in := func(pl *promote.Plan, at time.Time) *promote.Input {
+		return &promote.Input{Plan: pl, Now: at, History: repo, Writer: repo}
+	}
+
+	var first, second atomic.Int32
+	sc := newScan(&first)
+	require.True(t, sc.Evaluate(ctx, in(staging, t0)).Allowed)
+	v := sc.Evaluate(ctx, in(prod, t0.Add(time.Minute)))
+	assert.True(t, v.Allowed, v.Reason)
+	assert.Contains(t, v.Reason, "scanned 1m0s ago")
+	assert.EqualValues(t, 1, first.Load(), "one scan for the digest")
+
+	again := newScan(&second)
+	v = again.Evaluate(ctx, in(prod, t0.Add(2*time.Minute)))
+	assert.True(t, v.Allowed, v.Reason)
+	assert.EqualValues(t, 0, second.Load(), "a new process reuses the record for another registry's reference")
+	h, err := repo.History(ctx, gitops.HistoryQuery{Actions: []gitops.Action{promote.ActionScan}})
+	require.NoError(t, err)
+	assert.Len(t, h, 1, "one record, not one per registry")
 }
