@@ -45,7 +45,7 @@ func TestQuickstart(t *testing.T) {
 	// 3. The bad release's canary is aborted at its first analysis, and
 	// staging rolled back, held, the digest quarantined.
 	canary := sections[3]
-	assert.Regexp(t, `staging runs 1\.0\.0 \(commit [0-9a-f]{12}\), Argo CD says Synced/Healthy`, canary)
+	assert.Regexp(t, `ann@example\.com promoted by hand from dev: staging runs 1\.0\.0 \(commit [0-9a-f]{12}\), Argo CD says Synced/Healthy`, canary)
 	assert.Regexp(t, `pipeline 1\.1\.0: 12 steps ok in .*smoke tests passed`, canary)
 	assert.Contains(t, canary, "hello/staging 1/7 setWeight 20%: committed, weight 20% (stable ×4, canary ×1)")
 	assert.Contains(t, canary, "hello/staging 2/7 analysis errors: Failed (errors Failed")
@@ -67,7 +67,8 @@ func TestQuickstart(t *testing.T) {
 	assert.Contains(t, fix, "ann@example.com lifts the hold on staging; 1.1.0 stays quarantined there")
 	assert.Contains(t, fix, "promote hello from dev to staging")
 	assert.Regexp(t, `release notes:\n +[0-9a-f]{12} hello: fix the errors of 1\.1\.0 \(Quick Starter <dev@example\.com>\)\n +[0-9a-f]{12} hello: answer faster`, fix)
-	assert.Regexp(t, `staging runs 1\.2\.0 \(commit [0-9a-f]{12}\), Argo CD says Synced/Healthy`, fix)
+	assert.Regexp(t, `ann@example\.com promoted by hand from dev: staging runs 1\.2\.0 \(commit [0-9a-f]{12}\), Argo CD says Synced/Healthy`, fix)
+	assert.Contains(t, fix, ": the tag the repository started with (no release deployed yet) → 1.2.0", "what prod ran before its first release")
 	assert.Contains(t, fix, "approvals: blocked: approvals 0 of 2 from group:sre")
 	assert.Contains(t, fix, "refused: promote hello to prod: blocked by approvals: approvals 1 of 2 from group:sre (alice@example.com)")
 	assert.Contains(t, fix, "approvals: allowed: approvals 2 of 2 from group:sre (alice@example.com, bob@example.com)")

@@ -118,7 +118,7 @@ func (e *env) promoteByHand(ctx context.Context, out io.Writer, d *delivery, env
 		return pl, err
 	}
 	o := outs[0]
-	fmt.Fprintf(out, "%s runs %s (commit %s)", envName, pl.Release.Tag, short(o.Result.Commit.String()))
+	fmt.Fprintf(out, "%s promoted by hand from %s: %s runs %s (commit %s)", ann, pl.From, envName, pl.Release.Tag, short(o.Result.Commit.String()))
 	if st := o.Synced; st != nil {
 		fmt.Fprintf(out, ", Argo CD says %s/%s", st.SyncStatus, st.Health)
 	}
@@ -250,7 +250,7 @@ func (e *env) toProd(ctx context.Context, out io.Writer, d *delivery) error {
 	}
 	from := notify.Version(pl.Current)
 	if pl.Current.Digest == "" {
-		from = "the seed's tag"
+		from = "the tag the repository started with (no release deployed yet)"
 	}
 	fmt.Fprintf(out, "prod plan %s: %s → %s\n", short(strings.TrimPrefix(pl.Hash, "sha256:")), from, notify.Version(pl.Release))
 	if err := explain(); err != nil {
