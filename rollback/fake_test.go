@@ -342,6 +342,10 @@ func TestHoldsLiftAndQuarantineClear(t *testing.T) {
 	assert.Contains(t, err.Error(), "by jo: incident 42")
 	_, err = c.Lift(ctx, rollback.HoldRequest{Target: prod, By: "jo", Reason: "resolved"})
 	require.NoError(t, err)
+	ev := obs.Events()
+	require.NotEmpty(t, ev)
+	assert.Equal(t, "hold web in prod: lifted: by jo: resolved (the hold since "+clk.Now().UTC().Format(time.RFC3339)+" by jo: incident 42)", ev[len(ev)-1].String(),
+		"who lifted it and why, then the hold that was")
 	_, err = gitops.DeployRelease(ctx, f, gitops.DeployRequest{Target: prod, Release: release("web", 1)})
 	require.NoError(t, err)
 

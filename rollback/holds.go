@@ -92,9 +92,15 @@ func (c *Controller) Lift(ctx context.Context, req HoldRequest) (gitops.Result, 
 	if err != nil {
 		return res, fmt.Errorf("lift %s: %w", t, err)
 	}
-	msg := ""
+	by := req.By
+	if by == "" {
+		by = c.o.actor
+	}
+	// "by jo: the fix is ready (the hold since … by …: reason)": who
+	// lifted it and why, then the hold that was lifted.
+	msg := fmt.Sprintf("by %s: %s", by, oneLine(req.Reason))
 	if lifted != nil {
-		msg = lifted.String()
+		msg += " (the hold" + strings.TrimPrefix(lifted.String(), fmt.Sprintf("%s in %s is on hold", lifted.App, lifted.Environment)) + ")"
 	}
 	c.emit(ctx, Event{Kind: EventHold, Target: t, Verdict: HoldLifted, Commit: res.Commit.String(), Message: msg})
 	return res, nil

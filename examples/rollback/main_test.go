@@ -26,6 +26,7 @@ func TestRun(t *testing.T) {
 		"| Flightdeck-Change: unplanned\n",
 		"|     query: sum(rate(flightdeck_sim_requests_total{",
 		"refused: deploy shop to prod: overlay apps/shop/overlays/prod: gitops: shop in prod is on hold since 2026-06-01T",
+		"event hold shop in prod: lifted: by jo@example.com: the fix is ready (the hold since 2026-06-01T",
 		"1.1.0 is still refused: deploy shop to prod: overlay apps/shop/overlays/prod: gitops: sha256:000000000000000000000000000000000000000000000000000000000a11ce01 is quarantined",
 		"1.2.0 is verified; prod runs 1.2.0",
 		"rollback rollback shop in prod to ",
