@@ -52,6 +52,11 @@ func main() {
 	c.Register(flag.CommandLine, "the active Service")
 	flag.Float64Var(&c.errorRate, "error-rate", 0.08, "error rate of the new release")
 	flag.Float64Var(&c.maxErrors, "max-error-rate", 0.02, "the error rate the post-promotion analysis tolerates")
+	rolloutdemo.Usage(flag.CommandLine, "bluegreen", `Rolls out a release of "shop" in prod blue-green through Git, a simulated Argo CD and
+cluster: the new release comes up behind the preview Service, a smoke test passes, the
+active Service switches to it, the post-promotion error-rate analysis fails (the release
+fails -error-rate of its requests) and the active Service switches straight back.
+`)
 	flag.Parse()
 	rolloutdemo.Main("bluegreen", func(ctx context.Context, out io.Writer) error { return run(ctx, out, c) })
 }

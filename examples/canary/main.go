@@ -51,6 +51,11 @@ func main() {
 	flag.Float64Var(&c.errorRate, "error-rate", 0.01, "error rate of the stable and the good release")
 	flag.Float64Var(&c.badFactor, "bad", 5, "how many times the stable error rate the bad release fails")
 	flag.BoolVar(&c.showCommit, "commits", false, "print the commit of each step")
+	rolloutdemo.Usage(flag.CommandLine, "canary", `Rolls out two releases of "shop" in prod as a canary through Git, a simulated Argo CD
+and cluster, and a Gateway API HTTPRoute: a good one goes 10% → 25% → 50% → 100% with a
+sequential error judge and a latency check between the steps; a bad one (-bad times the
+stable error rate) is aborted at its first analysis and traffic goes back to stable.
+`)
 	flag.Parse()
 	rolloutdemo.Main("canary", func(ctx context.Context, out io.Writer) error { return run(ctx, out, c) })
 }

@@ -41,6 +41,15 @@ func (f *Flags) Register(fs *flag.FlagSet, to string) {
 	fs.IntVar(&f.Replicas, "replicas", f.Replicas, "the app's replicas")
 }
 
+// Usage makes fs's -help say how to run the example name, what it shows
+// (about, a paragraph ending in a newline), and then its flags.
+func Usage(fs *flag.FlagSet, name, about string) {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: go run ./examples/%s [flags]\n\n%s\nFlags:\n", name, about)
+		fs.PrintDefaults()
+	}
+}
+
 // Main runs run on standard output with a context that ends on an
 // interrupt or after [Timeout]; if run fails, it prints "name: error" to
 // standard error and exits with status 1.
