@@ -158,12 +158,9 @@ func TestBeforeRenderComesFromTheCache(t *testing.T) {
 		"apps/b/kustomization.yaml": "resources:\n- cm.yaml\n",
 		"apps/b/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
 	}
-	dir := filepath.Join(t.TempDir(), "remote.git")
-	require.NoError(t, createBare(dir, files))
-	r, err := New("file://"+dir, WithCacheDir(filepath.Join(t.TempDir(), "cache")))
-	require.NoError(t, err)
+	r, _ := cachedRepo(t, files)
 	ctx := context.Background()
-	_, err = r.Fetch(ctx)
+	_, err := r.Fetch(ctx)
 	require.NoError(t, err)
 
 	tree, _, err := CheckChange(ctx, r, plumbing.ZeroHash, nil, SetImage{Dir: "apps/a", Name: "a", NewTag: "2"})
@@ -187,6 +184,30 @@ func TestBeforeRenderComesFromTheCache(t *testing.T) {
 	_, _, err = CheckChange(ctx, r, tree, nil, WriteFile{Path: "apps/b/README", Data: []byte("b\n")})
 	require.NoError(t, err)
 	assert.Equal(t, int64(6), r.renders.runs.Load(), "b after the change")
+}
+
+// cachedRepo makes a bare repository with files and a Repo of it with a
+// cache of its own.
+func cachedRepo(t *testing.T, files map[string]string) (*Repo, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "remote.git")
+	require.NoError(t, createBare(dir, files))
+	r, err := New("file://"+dir, WithCacheDir(filepath.Join(t.TempDir(), "cache")))
+	require.NoError(t, err)
+	return r, dir
+}
+
+// headTree returns a Tree, made by NewTree, of the head of the bare
+// repository dir.
+func headTree(t *testing.T, dir string) *Tree {
+	t.Helper()
+	repo, err := git.PlainOpen(dir)
+	require.NoError(t, err)
+	ref, err := repo.Head()
+	require.NoError(t, err)
+	c, err := repo.CommitObject(ref.Hash())
+	require.NoError(t, err)
+	return NewTree(repo.Storer, c.TreeHash)
 }
 
 // createBare makes a bare repository at dir whose main branch has one
@@ -230,10 +251,7 @@ func TestTreeRenderInApplySharesTheRepoCache(t *testing.T) {
 		"apps/b/kustomization.yaml":               "resources:\n- cm.yaml\n",
 		"apps/b/cm.yaml":                          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
 	}
-	dir := filepath.Join(t.TempDir(), "remote.git")
-	require.NoError(t, createBare(dir, files))
-	r, err := New("file://"+dir, WithCacheDir(filepath.Join(t.TempDir(), "cache")))
-	require.NoError(t, err)
+	r, dir := cachedRepo(t, files)
 	ctx := context.Background()
 	head, err := r.Render(ctx, "", "apps/a/overlays/prod")
 	require.NoError(t, err)
@@ -267,13 +285,7 @@ func TestTreeRenderInApplySharesTheRepoCache(t *testing.T) {
 	assert.Equal(t, int64(6), r.renders.runs.Load(), "renders of unchanged inputs come from the Repo's cache")
 
 	// A Tree made outside a Repo renders the same, with a cache of its own.
-	repo, err := git.PlainOpen(dir)
-	require.NoError(t, err)
-	ref, err := repo.Head()
-	require.NoError(t, err)
-	c, err := repo.CommitObject(ref.Hash())
-	require.NoError(t, err)
-	tr := NewTree(repo.Storer, c.TreeHash)
+	tr := headTree(t, dir)
 	require.NoError(t, tr.WriteFile("apps/a/base/cm.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  v: \"3\"\n")))
 	out, err := tr.Render(ctx, "apps/a/overlays/prod")
 	require.NoError(t, err)
@@ -289,12 +301,6 @@ func TestTreeRenderOfEditsMatchesTheWrittenTree(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "remote.git")
 	require.NoError(t, createBare(dir, files))
-	repo, err := git.PlainOpen(dir)
-	require.NoError(t, err)
-	ref, err := repo.Head()
-	require.NoError(t, err)
-	c, err := repo.CommitObject(ref.Hash())
-	require.NoError(t, err)
 	ctx := context.Background()
 	for name, edit := range map[string]func(*Tree) error{
 		"copied overlay": func(tr *Tree) error { return tr.Copy("apps/a/overlays/prod", "apps/a/overlays/qa") },
@@ -317,12 +323,12 @@ func TestTreeRenderOfEditsMatchesTheWrittenTree(t *testing.T) {
 			return tr.Remove("apps/a/base")
 		},
 	} {
-		edited := NewTree(repo.Storer, c.TreeHash)
+		edited := headTree(t, dir)
 		require.NoError(t, edit(edited), name)
 		got, gerr := edited.Render(ctx, "apps/a/overlays/qa")
 		root, err := edited.Write()
 		require.NoError(t, err)
-		want, werr := NewTree(repo.Storer, root).Render(ctx, "apps/a/overlays/qa")
+		want, werr := NewTree(edited.s, root).Render(ctx, "apps/a/overlays/qa")
 		if werr != nil {
 			assert.Error(t, gerr, name)
 			continue
