@@ -39,7 +39,7 @@ const (
 	// EventAborted: all traffic went back to the stable release.
 	EventAborted EventKind = "aborted"
 	// EventScaledDown: the new release's pods were scaled down after an
-	// abort.
+	// abort, committed (an EventSynced follows once it is synced).
 	EventScaledDown EventKind = "scaledDown"
 	// EventCompleted: the new release is the stable one.
 	EventCompleted EventKind = "completed"

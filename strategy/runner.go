@@ -977,10 +977,11 @@ func (r *Runner) finishAbort(ctx context.Context, st Status, bg *background) (St
 	if st, err = r.commit(ctx, st, func(n *Status) { n.Desired, n.Abort.ScaledDown = d, true }, ActionAbort); err != nil {
 		return st, err
 	}
+	// Reported once committed, before its sync, as a step or an abort is.
+	r.emit(EventScaledDown, st, "")
 	if err := r.settle(ctx, &st); err != nil {
 		r.o.logger.ErrorContext(ctx, "abort scale-down not healthy", "commit", st.Commit, "err", err)
 	}
-	r.emit(EventScaledDown, st, "")
 	return st, nil
 }
 

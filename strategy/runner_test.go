@@ -2,6 +2,7 @@ package strategy_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -106,6 +107,11 @@ func TestRouteCanaryBadReleaseIsAbortedAtItsFirstStep(t *testing.T) {
 	down := h.events.of(strategy.EventScaledDown)
 	require.Len(t, down, 1)
 	assert.GreaterOrEqual(t, down[0].Time.Sub(aborts[0].Time), strategy.DefaultAbortScaleDownDelay)
+	kinds := h.events.kinds()
+	at := slices.Index(kinds, strategy.EventAborted)
+	require.GreaterOrEqual(t, at, 0)
+	assert.Equal(t, []strategy.EventKind{strategy.EventAborted, strategy.EventSynced, strategy.EventScaledDown, strategy.EventSynced},
+		kinds[at:], "each abort commit is reported, then its sync")
 	assert.False(t, errors.Is(err, strategy.ErrOtherRunner))
 }
 
