@@ -41,12 +41,12 @@ type gitleaksFinding struct {
 func ParseGitleaksJSON(r io.Reader, dir string) ([]Finding, error) {
 	var raw []gitleaksFinding
 	if err := json.NewDecoder(r).Decode(&raw); err != nil {
-		return nil, fmt.Errorf("%w: gitleaks: not a JSON array of findings", ErrInvalidReport)
+		return nil, fmt.Errorf("%w: not a JSON array of gitleaks findings", ErrInvalidReport)
 	}
 	out := make([]Finding, 0, len(raw))
 	for i, g := range raw {
 		if g.RuleID == "" || g.File == "" {
-			return nil, fmt.Errorf("%w: gitleaks: finding %d has no RuleID or File", ErrInvalidReport, i)
+			return nil, fmt.Errorf("%w: gitleaks finding %d has no RuleID or File", ErrInvalidReport, i)
 		}
 		file := g.File
 		if dir != "" {

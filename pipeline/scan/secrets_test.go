@@ -203,6 +203,12 @@ printf '[{"RuleID":"aws-access-token","Description":"AWS","StartLine":2,"File":"
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, "gitleaks", se.Scanner)
 	assert.Contains(t, se.Stderr, "config error: bad rule")
+
+	require.NoError(t, os.WriteFile(bin, []byte("#!/bin/sh\necho 'not a report'\n"), 0o755))
+	_, err = g.Scan(context.Background(), scan.Target{Dir: dir})
+	require.ErrorIs(t, err, scan.ErrInvalidReport)
+	assert.EqualError(t, err, "gitleaks "+dir+": invalid scan report: not a JSON array of gitleaks findings",
+		"the scanner is named once, and the report is not quoted")
 }
 
 func TestSecretsFallBackToBuiltinWithoutGitleaks(t *testing.T) {
