@@ -32,7 +32,10 @@ import (
 // holds the findings, not the verdict: they are judged again at every
 // decision, by the environment's policy and allowlist of the moment. A
 // result that cannot be recorded blocks (Git is the only state); a
-// record that does not parse is scanned again and replaced.
+// record that does not parse is scanned again and replaced. Records are
+// read from the scan commits that wrote them, as [gitops.Historian]
+// trusts commits, through Input.History: a file put there by hand, or a
+// record edited after its commit, does not count as a scan.
 //
 // A Scan is safe for concurrent use; create it with [NewScan].
 type Scan struct {
@@ -99,27 +102,34 @@ func (s *Scan) fresh(r ScanRecord, ok bool, now time.Time) bool {
 	return ok && now.Sub(r.ScannedAt) < s.maxAge
 }
 
-// load reads the kept scan result at file: from the tree the decision is
-// made on, or else from the repository's head. A record of another app or
-// digest, or one that does not parse, is none; one of the digest under
-// another repository (the image before it was copied into this
-// environment's registry) is the same image, and serves.
+// load reads the kept scan result of the plan's app and digest from the
+// newest scan commit that wrote one, as History trusts commits (the
+// schema trailer and the repository's committer): a record written or
+// edited by hand is not read, so it cannot stand in for a scan. A record
+// of another app or digest, or one that does not parse, is none; one of
+// the digest under another repository (the image before it was copied
+// into this environment's registry) is the same image, and serves.
 func load(ctx context.Context, in *Input, file string) (ScanRecord, bool) {
-	var data []byte
-	var err error
-	switch {
-	case in.Tree != nil:
-		data, err = in.Tree.ReadFile(file)
-	case in.History != nil:
-		data, err = in.History.ReadFile(ctx, "", file)
-	default:
+	if in.History == nil {
 		return ScanRecord{}, false
 	}
-	var r ScanRecord
-	if err != nil || json.Unmarshal(data, &r) != nil || r.App != in.Plan.App || r.Digest != in.Plan.Release.Digest {
+	app, digest := in.Plan.App, in.Plan.Release.Digest
+	entries, err := in.History.History(ctx, gitops.HistoryQuery{App: app, Actions: []gitops.Action{ActionScan}})
+	if err != nil {
 		return ScanRecord{}, false
 	}
-	return r, true
+	for _, e := range entries {
+		if ref, _ := e.Trailers.Extra.Get(TrailerScanned); !strings.HasSuffix(ref, "@"+digest) {
+			continue
+		}
+		data, err := in.History.ReadFile(ctx, e.Commit.String(), file)
+		var r ScanRecord
+		if err != nil || json.Unmarshal(data, &r) != nil || r.App != app || r.Digest != digest {
+			return ScanRecord{}, false
+		}
+		return r, true
+	}
+	return ScanRecord{}, false
 }
 
 func record(ctx context.Context, w gitops.Writer, file string, r ScanRecord) error {

@@ -180,3 +180,33 @@ func TestScanRecordServesEveryRegistryOfTheDigest(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, h, 1, "one record, not one per registry")
 }
+
+// A scan record put into the repository by hand, or edited after the
+// scan commit wrote it, is not a scan: the policy reads the record its
+// own commit wrote, and scans when there is none.
+func TestScanRecordWrittenByHandIsNotAScan(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	policy := scan.Policy{FailAt: scan.SeverityMedium}
+	pl, err := e.process(policy, time.Hour).p.Plan(ctx, "shop", "prod")
+	require.NoError(t, err)
+	file := promote.ScanPath("shop", pl.Release.Digest)
+	forged, err := json.Marshal(promote.ScanRecord{App: "shop", Digest: pl.Release.Digest, Ref: pl.Release.Ref(), ScannedAt: t0})
+	require.NoError(t, err)
+	gitopstest.Commit(t, e.bare, gitopstest.Files{file: string(forged)}, nil, "no findings, trust me")
+
+	first := e.process(policy, time.Hour)
+	ex := first.explain(t, pl)
+	assert.False(t, ex.Allowed, "the real scan's finding blocks: %s", ex)
+	assert.Contains(t, ex.String(), "GO-2026-0001")
+	assert.EqualValues(t, 1, first.scans.Load(), "a file by hand is not a scan")
+
+	// The scan's own record is then edited by hand: the next process
+	// reads the one the scan commit wrote.
+	gitopstest.Commit(t, e.bare, gitopstest.Files{file: string(forged)}, nil, "no findings, trust me")
+	second := e.process(policy, time.Hour)
+	ex = second.explain(t, pl)
+	assert.False(t, ex.Allowed, ex.String())
+	assert.Contains(t, ex.String(), "GO-2026-0001")
+	assert.EqualValues(t, 0, second.scans.Load(), "the scan commit's record is reused")
+}
