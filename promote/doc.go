@@ -66,9 +66,9 @@
 // the Flightdeck-Scanned trailer (the reference scanned) when the scan
 // runs, and read back only from such a commit, so a record put there or
 // edited by hand is not taken for a scan (a result is kept per app and
-// digest, not per environment or
-// registry: every environment judges the same findings by its own policy
-// and allowlist, also when a Copy named the image in its own registry);
+// digest, not per environment or registry: every environment judges the
+// same findings by its own policy and allowlist, also when a Copy named
+// the image in its own registry);
 // and a commit per promotion that changes only the `images:` entry of
 // the target overlay's kustomization (action "promote", the release's
 // trailers, Flightdeck-Plan-Hash, Flightdeck-From naming the source
