@@ -52,7 +52,7 @@ func (r Report) WriteHTML(w io.Writer) error {
 	}
 	data := htmlData{
 		Since: r.Since.UTC().Format("2006-01-02 15:04"), Until: r.Until.UTC().Format("2006-01-02 15:04"),
-		DayCount: dayCount(r.Days()), Apps: len(apps), Envs: len(envs),
+		DayCount: periodText(r.Since, r.Until), Apps: len(apps), Envs: len(envs),
 		Cards: []htmlCard{
 			{"Deployment frequency", trimFloat(r.Total.Frequency.PerDay, 2) + " / day", fmt.Sprintf("%d deployments", r.Total.Frequency.Deployments), r.Total.Frequency.Band},
 			{"Change lead time", timingValue(r.Total.LeadTime), fmt.Sprintf("median of %d", r.Total.LeadTime.Count), r.Total.LeadTime.Band},

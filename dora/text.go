@@ -14,7 +14,7 @@ import (
 // in parentheses (and of unrecovered failures); rates show their counts.
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "DORA metrics %s to %s (%s)\n\n", r.Since.UTC().Format(time.RFC3339), r.Until.UTC().Format(time.RFC3339), dayCount(r.Days()))
+	fmt.Fprintf(&b, "DORA metrics %s to %s (%s)\n\n", r.Since.UTC().Format(time.RFC3339), r.Until.UTC().Format(time.RFC3339), periodText(r.Since, r.Until))
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "APP\tENVIRONMENT\tDEPLOYS\tPER DAY\tLEAD TIME\tCHANGE FAIL RATE\tRECOVERY TIME\tREWORK RATE")
 	row := func(app, env string, st Stats) {
@@ -96,6 +96,16 @@ func FormatDuration(d time.Duration) string {
 		return fmt.Sprintf("%dd", days)
 	}
 	return fmt.Sprintf("%dd%dh", days, h)
+}
+
+// periodText prints a period's length: in days ("7 days"), or, for a
+// period shorter than the day [Report.Days] counts it as, its duration
+// and that ("1h4m; per-day figures count it as 1 day").
+func periodText(since, until time.Time) string {
+	if span := until.Sub(since); span < Day {
+		return FormatDuration(span) + "; per-day figures count it as 1 day"
+	}
+	return dayCount(periodDays(since, until))
 }
 
 // dayCount prints a period's length in days, "1 day", "7 days", "0.5 days".
