@@ -204,16 +204,20 @@ func (e *ErrorSplit) measurement(t time.Time, st SequentialState, note string) M
 		"canary_errors": float64(st.CanaryErrors), "stable_errors": float64(st.StableErrors),
 		"log_ratio_worse": st.LogRatioWorse, "log_ratio_no_worse": st.LogRatioNoWorse,
 	}}
+	// The counts alone read wrong ("50 canary vs 50 stable errors" is
+	// worse when the canary serves a fifth of the traffic): say the share.
+	counts := fmt.Sprintf("%d canary vs %d stable errors, the canary serving %.3g%% of the traffic",
+		st.CanaryErrors, st.StableErrors, 100*e.test.cfg.CanaryShare)
 	switch st.Phase {
 	case Failed:
 		m.Phase = Failed
-		m.Message = fmt.Sprintf("error split: canary worse (%d canary vs %d stable errors)", st.CanaryErrors, st.StableErrors)
+		m.Message = "error split: canary worse (" + counts + ")"
 	case Successful:
 		m.Phase = Successful
-		m.Message = fmt.Sprintf("error split: canary no worse (%d canary vs %d stable errors)", st.CanaryErrors, st.StableErrors)
+		m.Message = "error split: canary no worse (" + counts + ")"
 	default:
 		m.Phase = Successful
-		m.Message = fmt.Sprintf("error split: no evidence of harm yet, %s (%d canary vs %d stable errors)", note, st.CanaryErrors, st.StableErrors)
+		m.Message = fmt.Sprintf("error split: no evidence of harm yet, %s (%s)", note, counts)
 	}
 	return m
 }

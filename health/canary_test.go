@@ -71,6 +71,7 @@ func TestErrorSplit(t *testing.T) {
 	assert.Equal(t, health.Successful, m.Phase)
 	m = es.Evaluate(context.Background())
 	assert.Equal(t, health.Failed, m.Phase, "10 of 20 new errors from 10%% of traffic: %s", m.Message)
+	assert.Equal(t, "error split: canary worse (10 canary vs 20 stable errors, the canary serving 10% of the traffic)", m.Message)
 	assert.Equal(t, 10.0, m.Values["canary_errors"])
 	assert.Equal(t, 20.0, m.Values["stable_errors"])
 
