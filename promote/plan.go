@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	flightdeck "github.com/flightdeck-dev/flightdeck"
+	"github.com/flightdeck-dev/flightdeck/gitops"
 )
 
 // Plan is what a promotion of one app from one environment to the next
@@ -178,66 +181,132 @@ type ReleaseNotes interface {
 
 // GitNotes reads release notes with go-git: from a local repository
 // (a path or file:// URL, opened in place) or by cloning any other URL
-// into memory. At most Limit commits are listed (zero: 200).
+// into memory.
+//
+// The commits listed are exactly those of `git log from..to`: reachable
+// from to and not from from, across merges (a merged branch's commits
+// are listed), newest first. Every one is listed, because the plan's
+// authors are read from them and an approver must never be an author of
+// what they approve: a range of more than Limit commits (zero: 10,000)
+// is refused with [ErrTooManyCommits] rather than cut short.
 type GitNotes struct {
 	Auth  transport.AuthMethod
 	Limit int
 }
 
+// ErrTooManyCommits is returned (wrapped) by [GitNotes.Commits] for a
+// range longer than its Limit.
+var ErrTooManyCommits = errors.New("too many commits between the releases")
+
 // Commits implements [ReleaseNotes].
 func (g GitNotes) Commits(ctx context.Context, repo, from, to string) ([]SourceCommit, error) {
+	where := "source repository " + gitops.RedactURL(repo)
 	r, err := g.open(ctx, repo)
 	if err != nil {
-		return nil, fmt.Errorf("source repository %s: %w", repo, err)
+		return nil, fmt.Errorf("%s: %w", where, redactErr(err, repo))
 	}
 	limit := g.Limit
 	if limit <= 0 {
-		limit = 200
-	}
-	var stop map[plumbing.Hash]bool
-	if from != "" {
-		stop = map[plumbing.Hash]bool{}
-		if h, err := r.ResolveRevision(plumbing.Revision(from)); err == nil {
-			it, err := r.Log(&git.LogOptions{From: *h})
-			if err == nil {
-				n := 0
-				_ = it.ForEach(func(c *object.Commit) error {
-					stop[c.Hash] = true
-					if n++; n > 10*limit {
-						return errors.New("enough")
-					}
-					return nil
-				})
-			}
-		}
+		limit = 10000
 	}
 	h, err := r.ResolveRevision(plumbing.Revision(to))
 	if err != nil {
-		return nil, fmt.Errorf("source repository %s: revision %s: %w", repo, to, err)
+		return nil, fmt.Errorf("%s: revision %s: %w", where, to, err)
 	}
-	it, err := r.Log(&git.LogOptions{From: *h})
+	if from == "" {
+		c, err := r.CommitObject(*h)
+		if err != nil {
+			return nil, fmt.Errorf("%s: revision %s: %w", where, to, err)
+		}
+		return []SourceCommit{sourceCommit(c)}, nil
+	}
+	fh, err := r.ResolveRevision(plumbing.Revision(from))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: the current release's revision %s: %w", where, from, err)
 	}
-	var out []SourceCommit
-	err = it.ForEach(func(c *object.Commit) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if stop[c.Hash] || len(out) >= limit || (stop == nil && len(out) == 1) {
-			return errStopWalk
-		}
-		out = append(out, SourceCommit{Hash: c.Hash.String(), Author: c.Author.Name + " <" + c.Author.Email + ">",
-			Time: c.Author.When, Subject: strings.SplitN(strings.TrimSpace(c.Message), "\n", 2)[0]})
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStopWalk) {
-		return nil, err
+	cs, err := rangeCommits(ctx, r, *fh, *h, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s..%s: %w", where, shortRev(from), shortRev(to), err)
+	}
+	out := make([]SourceCommit, len(cs))
+	for i, c := range cs {
+		out[i] = sourceCommit(c)
 	}
 	return out, nil
 }
 
-var errStopWalk = errors.New("stop")
+func sourceCommit(c *object.Commit) SourceCommit {
+	return SourceCommit{Hash: c.Hash.String(), Author: c.Author.Name + " <" + c.Author.Email + ">",
+		Time: c.Author.When, Subject: strings.SplitN(strings.TrimSpace(c.Message), "\n", 2)[0]}
+}
+
+// rangeCommits returns the commits reachable from to and not from from,
+// newest (by committer time) first, as git's revision walk does: both
+// sides are walked together in committer-time order, marks of commits
+// reachable from from spread to their parents, and the walk ends when
+// only such commits are left to visit.
+func rangeCommits(ctx context.Context, r *git.Repository, from, to plumbing.Hash, limit int) ([]*object.Commit, error) {
+	const uninteresting = 1
+	marks := map[plumbing.Hash]int{}
+	var queue []*object.Commit // kept sorted, newest last
+	interesting := 0           // queued commits without the mark
+	push := func(c *object.Commit, mark int) {
+		if old, seen := marks[c.Hash]; seen {
+			if mark == uninteresting && old != uninteresting {
+				marks[c.Hash] = uninteresting
+				for _, q := range queue {
+					if q.Hash == c.Hash {
+						interesting--
+					}
+				}
+			}
+			return
+		}
+		marks[c.Hash] = mark
+		if mark != uninteresting {
+			interesting++
+		}
+		i := sort.Search(len(queue), func(i int) bool { return !queue[i].Committer.When.Before(c.Committer.When) })
+		queue = slices.Insert(queue, i, c)
+	}
+	for i, h := range []plumbing.Hash{from, to} { // from first: to == from lists nothing
+		c, err := r.CommitObject(h)
+		if err != nil {
+			return nil, err
+		}
+		mark := 0
+		if i == 0 {
+			mark = uninteresting
+		}
+		push(c, mark)
+	}
+	var out []*object.Commit
+	for interesting > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		mark := marks[c.Hash]
+		if mark != uninteresting {
+			interesting--
+			out = append(out, c)
+			if len(out) > limit {
+				return nil, fmt.Errorf("%w: more than %d", ErrTooManyCommits, limit)
+			}
+		}
+		for _, ph := range c.ParentHashes {
+			p, err := r.CommitObject(ph)
+			if err != nil {
+				return nil, fmt.Errorf("commit %s: parent %s: %w", c.Hash, ph, err)
+			}
+			push(p, mark)
+		}
+	}
+	// A commit listed before a later (clock-skewed) path marked it is
+	// not in the range after all.
+	return slices.DeleteFunc(out, func(c *object.Commit) bool { return marks[c.Hash] == uninteresting }), nil
+}
 
 func (g GitNotes) open(ctx context.Context, repo string) (*git.Repository, error) {
 	local := strings.TrimPrefix(repo, "file://")
@@ -245,4 +314,32 @@ func (g GitNotes) open(ctx context.Context, repo string) (*git.Repository, error
 		return git.PlainOpenWithOptions(local, &git.PlainOpenOptions{DetectDotGit: true})
 	}
 	return git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{URL: repo, Auth: g.Auth, NoCheckout: true})
+}
+
+// shortRev shortens a commit hash for messages.
+func shortRev(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
+}
+
+// redactedError is err with a URL's credentials taken out of its text;
+// errors.Is and As still see err.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactErr returns err with every occurrence of rawURL in its text
+// replaced by its redacted form.
+func redactErr(err error, rawURL string) error {
+	red := gitops.RedactURL(rawURL)
+	if red == rawURL || !strings.Contains(err.Error(), rawURL) {
+		return err
+	}
+	return &redactedError{err: err, text: strings.ReplaceAll(err.Error(), rawURL, red)}
 }

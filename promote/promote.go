@@ -882,7 +882,7 @@ func (f treeFiles) ReadFile(_ context.Context, _, p string) ([]byte, error) { re
 // atomically with the push). An environment without an Approvals policy
 // takes none.
 func (p *Promoter) Approve(ctx context.Context, pl *Plan, a Approval, sig []byte) (gitops.Result, error) {
-	where := fmt.Sprintf("approval of %s to %s by %s", pl.App, pl.To, a.Approver)
+	where := fmt.Sprintf("approval of %s to %s", pl.App, pl.To)
 	_, toR, err := p.rungs(pl.To)
 	if err != nil {
 		return gitops.Result{}, fmt.Errorf("%s: %w", where, err)
