@@ -11,7 +11,7 @@
 // Argo CD has one (on-deployed, on-health-degraded, on-sync-failed,
 // on-sync-succeeded), Argo Rollouts' where it has one
 // (on-rollout-step-completed, on-rollout-aborted), and flightdeck names in
-// the same style for the rest (on-rolled-back, on-approval-requested,
+// the same style for the rest (on-committed, on-rolled-back, on-approval-requested,
 // on-approval-granted, on-blocked-by-policy, on-promoted), so a team that
 // already subscribes to Argo CD triggers filters flightdeck's events by
 // the same names. The packages that deploy, roll out, roll back and
@@ -24,10 +24,11 @@
 // (notify imports none of them; only the root package, clock and
 // client_golang):
 //
-//	pipeline/deploy  (*deploy.Stage).NotifyObserver(n, state, src)  on-deployed (committed), on-blocked-by-policy (a hold refused the deploy)
-//	strategy         strategy.NotifyObserver(n, src)                on-rollout-step-completed, on-rollout-aborted, on-deployed (rollout completed)
-//	rollback         rollback.NotifyObserver(n, src)                on-deployed (verified), on-health-degraded, on-rolled-back, on-sync-failed
-//	promote          promote.NotifyObserver(n, src)                 on-approval-requested, on-blocked-by-policy, on-approval-granted, on-promoted
+//	pipeline/deploy      (*deploy.Stage).NotifyObserver(n, state, src)  on-committed, on-blocked-by-policy (a hold refused the deploy)
+//	pipeline/postdeploy  postdeploy.WithNotify(n, src)                  on-deployed (Synced and Healthy), on-health-degraded, on-sync-failed
+//	strategy             strategy.NotifyObserver(n, src)                on-rollout-step-completed, on-rollout-aborted, on-deployed (rollout completed)
+//	rollback             rollback.NotifyObserver(n, src)                on-deployed (verified), on-health-degraded, on-rolled-back, on-sync-failed
+//	promote              promote.NotifyObserver(n, src)                 on-approval-requested, on-blocked-by-policy, on-approval-granted, on-promoted
 //
 // [Source] is what they share: a default actor, links added to every
 // event, and a logger for deliveries that failed. Every adapter names the

@@ -27,10 +27,14 @@ type Kind string
 
 // The kinds flightdeck emits.
 const (
-	// Deployed: a release was deployed to an environment (Argo CD's
-	// on-deployed, which fires once it is Synced and Healthy): a rollout
-	// completed or a deploy verified, or, from a pipeline's deploy stage,
-	// the deploy commit pushed (Details["status"] "committed").
+	// Committed: a deploy commit was pushed to the GitOps repository; the
+	// GitOps controller syncs it from there, and [Deployed] follows once
+	// the environment is Synced and Healthy.
+	Committed Kind = "on-committed"
+	// Deployed: a release was deployed to an environment and is Synced
+	// and Healthy there (Argo CD's on-deployed): a rollout completed, a
+	// deploy verified, or a pipeline's post-deploy stage found the
+	// environment ready.
 	Deployed Kind = "on-deployed"
 	// SyncSucceeded: a sync operation succeeded; the release may not be
 	// healthy yet (Argo CD's on-sync-succeeded).
@@ -62,9 +66,9 @@ const (
 )
 
 // Kinds returns the kinds flightdeck emits, in the order of a delivery's
-// life: sync, deploy, rollout, rollback, promotion.
+// life: commit, sync, deploy, rollout, rollback, promotion.
 func Kinds() []Kind {
-	return []Kind{SyncSucceeded, SyncFailed, Deployed, Degraded, StepCompleted, Aborted,
+	return []Kind{Committed, SyncSucceeded, SyncFailed, Deployed, Degraded, StepCompleted, Aborted,
 		RolledBack, ApprovalRequested, ApprovalGranted, BlockedByPolicy, Promoted}
 }
 
@@ -97,6 +101,8 @@ func (k Kind) Severity() Severity {
 
 func (k Kind) info() (title string, sev Severity, ok bool) {
 	switch k {
+	case Committed:
+		return "Committed", Info, true
 	case Deployed:
 		return "Deployed", Info, true
 	case SyncSucceeded:

@@ -29,7 +29,7 @@ func TestKindsCarryArgoTriggerNames(t *testing.T) {
 		assert.False(t, seen[k], "%s listed twice", k)
 		seen[k] = true
 	}
-	assert.Len(t, seen, 11)
+	assert.Len(t, seen, 12)
 
 	custom := notify.Kind("on-cost-report")
 	assert.False(t, custom.Known())

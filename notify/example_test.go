@@ -18,6 +18,7 @@ func ExampleKinds() {
 		fmt.Printf("%-26s %-19s %s\n", k, k.Title(), k.Severity())
 	}
 	// Output:
+	// on-committed               Committed           info
 	// on-sync-succeeded          Sync succeeded      info
 	// on-sync-failed             Sync failed         critical
 	// on-deployed                Deployed            info

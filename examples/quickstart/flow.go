@@ -206,7 +206,7 @@ func (e *env) smokeTest() *postdeploy.Stage {
 	})
 	return postdeploy.New(e.repo, postdeploy.Spec{Suite: "smoke", Tests: run},
 		postdeploy.WithName("smoke-dev"), postdeploy.WithReport(smokeReport), postdeploy.WithClock(e.clock),
-		postdeploy.WithSyncer(e.client, e.wait()))
+		postdeploy.WithSyncer(e.client, e.wait()), postdeploy.WithNotify(e.fan, e.src))
 }
 
 // wait is how the story waits for Argo CD: poll every two seconds of

@@ -80,9 +80,10 @@ func TestQuickstart(t *testing.T) {
 
 	// 5. Every step reached the webhook receiver, signed.
 	heard := sections[5]
-	assert.Regexp(t, `verified 13 deliveries \(notify\.Verify, HMAC-SHA256\), refused 0`, heard)
+	assert.Regexp(t, `verified 16 deliveries \(notify\.Verify, HMAC-SHA256\), refused 0`, heard)
 	for _, line := range []string{
-		`on-deployed +hello/dev +hello 1\.0\.0 deployed to dev`,
+		`on-committed +hello/dev +hello 1\.0\.0 committed for dev`,
+		`on-deployed +hello/dev +hello 1\.0\.0 deployed to dev: Synced and Healthy`,
 		`on-rollout-step-completed +hello/staging +hello 1\.1\.0 canary in staging: step 1/7 setWeight 20% done`,
 		`on-rollout-aborted +hello/staging +hello 1\.1\.0 canary in staging aborted at step 2/7`,
 		`on-rolled-back +hello/staging +hello 1\.1\.0 in staging rolled back to 1\.0\.0`,

@@ -72,8 +72,8 @@ func ExampleStage_NotifyObserver() {
 		fmt.Println(err)
 	}
 	for _, n := range heard.Events() {
-		fmt.Println(n.Kind, n.Release.Tag, "to", n.Environment, "by", n.Actor+":", n.Details["status"])
+		fmt.Println(n.Kind, n.Release.Tag, "to", n.Environment, "by", n.Actor+":", n.Details["overlay"])
 	}
 	// Output:
-	// on-deployed 1.4.2 to dev by ci: committed
+	// on-committed 1.4.2 to dev by ci: apps/checkout/overlays/dev
 }

@@ -15,11 +15,12 @@ import (
 // (pass it to [pipeline.WithObserver] of the engine that runs it) which
 // tells stakeholders what this stage did, through n:
 //
-//   - a deploy that committed as [notify.Deployed] (on-deployed), with the
-//     commit and overlay in Details and Details["status"] "committed":
-//     the release is in Git, and the GitOps controller syncs it from
-//     there (strategy's and rollback's observers report the release once
-//     Synced and Healthy);
+//   - a deploy that committed as [notify.Committed] (on-committed), with
+//     the commit and overlay in Details: the release is in Git, and the
+//     GitOps controller syncs it from there. on-deployed, as Argo CD
+//     means it, waits for Synced and Healthy: the post-deploy stage's
+//     observer (package pipeline/postdeploy), strategy's and rollback's
+//     report it;
 //   - a deploy refused by a hold, a quarantine or a guard
 //     ([gitops.ErrRefused]) as [notify.BlockedByPolicy], the refusal in
 //     the summary.
@@ -53,9 +54,9 @@ func (s *Stage) notifyEvent(e pipeline.Event, st *pipeline.State) (notify.Event,
 		if !ok || d.Commit == "" {
 			return notify.Event{}, false
 		}
-		ne.Kind, ne.Release = notify.Deployed, d.Release
-		ne.Details["commit"], ne.Details["overlay"], ne.Details["status"] = d.Commit, d.Overlay, "committed"
-		ne.Summary = fmt.Sprintf("%s %s deployed to %s: commit %s", sp.App, notify.Version(d.Release), ne.Environment, short(d.Commit))
+		ne.Kind, ne.Release = notify.Committed, d.Release
+		ne.Details["commit"], ne.Details["overlay"] = d.Commit, d.Overlay
+		ne.Summary = fmt.Sprintf("%s %s committed for %s: commit %s", sp.App, notify.Version(d.Release), ne.Environment, short(d.Commit))
 		ne.ID = fmt.Sprintf("deploy/%s/%s/%s", sp.App, ne.Environment, d.Commit)
 	case e.Status == pipeline.Failed && errors.Is(e.Err, gitops.ErrRefused):
 		if ref, ok := sp.refKey().Lookup(st); ok {

@@ -50,15 +50,15 @@ func TestNotifyObserver(t *testing.T) {
 	got := rec.Events()
 	require.Len(t, got, 1, "only the deploy step is reported")
 	e := got[0]
-	assert.Equal(t, notify.Deployed, e.Kind)
+	assert.Equal(t, notify.Committed, e.Kind)
 	assert.Equal(t, "checkout", e.App)
 	assert.Equal(t, "dev", e.Environment)
 	assert.Equal(t, digest, e.Release.Digest)
 	assert.Equal(t, "ci", e.Actor)
 	assert.Equal(t, d.Commit, e.Details["commit"])
-	assert.Equal(t, "committed", e.Details["status"])
+	assert.NotContains(t, e.Details, "status")
 	assert.Equal(t, "1.4.2", e.Release.Tag, "the spec's tag names the release")
-	assert.Contains(t, e.Summary, "checkout 1.4.2 deployed to dev: commit "+d.Commit[:12])
+	assert.Contains(t, e.Summary, "checkout 1.4.2 committed for dev: commit "+d.Commit[:12])
 	require.NoError(t, e.Validate())
 
 	// The same step event again has the same idempotency key.

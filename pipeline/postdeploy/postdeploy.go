@@ -15,6 +15,7 @@ import (
 	flightdeck "github.com/flightdeck-dev/flightdeck"
 	"github.com/flightdeck-dev/flightdeck/clock"
 	"github.com/flightdeck-dev/flightdeck/gitops"
+	"github.com/flightdeck-dev/flightdeck/notify"
 	"github.com/flightdeck-dev/flightdeck/pipeline"
 	"github.com/flightdeck-dev/flightdeck/pipeline/deploy"
 )
@@ -145,6 +146,8 @@ type options struct {
 	log    *slog.Logger
 	report pipeline.Key[*Report]
 	name   string
+	notify notify.Notifier
+	src    notify.Source
 }
 
 // Option configures a [Stage].
@@ -176,6 +179,21 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // WithReport makes the stage put its [*Report] under k, also when the
 // suite fails; list k in the step's Provides. Default: not put.
 func WithReport(k pipeline.Key[*Report]) Option { return func(o *options) { o.report = k } }
+
+// WithNotify makes the stage tell stakeholders, through n, what the wait
+// for the environment found, with Argo CD notifications' meaning of each
+// trigger: [notify.Deployed] (on-deployed) once the environment is
+// Synced and Healthy at the deploy (before the tests run),
+// [notify.Degraded] (on-health-degraded) when the wait ended Degraded
+// ([gitops.ErrDegraded]), and [notify.SyncFailed] (on-sync-failed) when
+// the sync operation failed ([gitops.ErrOperationFailed]). Each event's
+// ID is the deploy commit (else the digest), so a retried stage reports
+// once. src adds the actor, links and a logger; give it a
+// [notify.Fanout], whose Notify only queues, so a slow receiver never
+// slows the pipeline. Default: none.
+func WithNotify(n notify.Notifier, src notify.Source) Option {
+	return func(o *options) { o.notify, o.src = n, src }
+}
 
 // WithName sets the stage's name. Default "test-<suite>".
 func WithName(name string) Option { return func(o *options) { o.name = name } }
@@ -306,8 +324,10 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	}
 	where := fmt.Sprintf("stage %s: suite %s against %s in %s", s.o.name, s.spec.Suite, t.Release.App, t.Environment)
 	if err := s.waitReady(ctx, t); err != nil {
+		s.tell(ctx, t, err)
 		return fmt.Errorf("%s: %w: %w", where, ErrNotReady, err)
 	}
+	s.tell(ctx, t, nil)
 	started := s.o.clock.Now()
 	out, err := s.spec.Tests.RunTests(ctx, s.Env(t))
 	if err != nil {
@@ -332,6 +352,38 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 		return fmt.Errorf("stage %s: %w", s.o.name, errs[0])
 	}
 	return errors.Join(errs...)
+}
+
+// tell reports the outcome of the wait for the environment ([WithNotify]).
+func (s *Stage) tell(ctx context.Context, t Target, waitErr error) {
+	if s.o.notify == nil {
+		return
+	}
+	ne := notify.Event{App: t.Release.App, Environment: t.Environment, Release: t.Release, Time: s.o.clock.Now(),
+		Details: map[string]string{"stage": s.o.name}}
+	id := t.Deploy
+	if id == "" {
+		id = t.Release.Digest
+	}
+	if t.Deploy != "" {
+		ne.Details["commit"] = t.Deploy
+	}
+	v := notify.Version(t.Release)
+	switch {
+	case waitErr == nil:
+		ne.Kind = notify.Deployed
+		ne.Summary = fmt.Sprintf("%s %s deployed to %s: Synced and Healthy", t.Release.App, v, t.Environment)
+	case errors.Is(waitErr, gitops.ErrDegraded):
+		ne.Kind = notify.Degraded
+		ne.Summary = fmt.Sprintf("%s %s in %s is Degraded: %v", t.Release.App, v, t.Environment, waitErr)
+	case errors.Is(waitErr, gitops.ErrOperationFailed):
+		ne.Kind = notify.SyncFailed
+		ne.Summary = fmt.Sprintf("%s %s: the sync of %s failed: %v", t.Release.App, v, t.Environment, waitErr)
+	default:
+		return
+	}
+	ne.ID = fmt.Sprintf("postdeploy/%s/%s/%s/%s", ne.Kind, t.Release.App, t.Environment, id)
+	s.o.src.Send(ctx, s.o.notify, "pipeline", ne)
 }
 
 func (s *Stage) waitReady(ctx context.Context, t Target) error {
