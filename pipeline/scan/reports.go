@@ -43,7 +43,7 @@ type trivyVuln struct {
 func ParseTrivyJSON(r io.Reader) ([]Finding, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("%w: trivy: %v", ErrInvalidReport, err)
+		return nil, fmt.Errorf("%w: reading trivy report: %v", ErrInvalidReport, err)
 	}
 	b = bytes.TrimSpace(b)
 	var results []trivyResult
@@ -55,20 +55,20 @@ func ParseTrivyJSON(r io.Reader) ([]Finding, error) {
 		err = json.Unmarshal(b, &rep)
 		results = rep.Results
 	default:
-		err = errors.New("not a JSON object or array")
+		return nil, fmt.Errorf("%w: not a JSON object or array of trivy results", ErrInvalidReport)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: trivy: %v", ErrInvalidReport, err)
+		return nil, fmt.Errorf("%w: not a trivy JSON report: %v", ErrInvalidReport, err)
 	}
 	var out []Finding
 	for _, res := range results {
 		for _, v := range res.Vulnerabilities {
 			if v.VulnerabilityID == "" {
-				return nil, fmt.Errorf("%w: trivy: vulnerability without VulnerabilityID in %s", ErrInvalidReport, res.Target)
+				return nil, fmt.Errorf("%w: trivy vulnerability without VulnerabilityID in %s", ErrInvalidReport, res.Target)
 			}
 			sev, err := ParseSeverity(v.Severity)
 			if err != nil {
-				return nil, fmt.Errorf("%w: trivy: %s: %v", ErrInvalidReport, v.VulnerabilityID, err)
+				return nil, fmt.Errorf("%w: %s: %v", ErrInvalidReport, v.VulnerabilityID, err)
 			}
 			loc := res.Target
 			if v.PkgPath != "" {
@@ -127,20 +127,20 @@ type grypeMatch struct {
 func ParseGrypeJSON(r io.Reader) ([]Finding, error) {
 	var rep grypeReport
 	if err := json.NewDecoder(r).Decode(&rep); err != nil {
-		return nil, fmt.Errorf("%w: grype: %v", ErrInvalidReport, err)
+		return nil, fmt.Errorf("%w: not a grype JSON report: %v", ErrInvalidReport, err)
 	}
 	if rep.Matches == nil {
-		return nil, fmt.Errorf("%w: grype: no \"matches\" field", ErrInvalidReport)
+		return nil, fmt.Errorf("%w: grype report has no \"matches\" field", ErrInvalidReport)
 	}
 	var out []Finding
 	for _, m := range *rep.Matches {
 		v := m.Vulnerability
 		if v.ID == "" {
-			return nil, fmt.Errorf("%w: grype: match without vulnerability id for %s", ErrInvalidReport, m.Artifact.Name)
+			return nil, fmt.Errorf("%w: grype match without vulnerability id for %s", ErrInvalidReport, m.Artifact.Name)
 		}
 		sev, err := ParseSeverity(v.Severity)
 		if err != nil {
-			return nil, fmt.Errorf("%w: grype: %s: %v", ErrInvalidReport, v.ID, err)
+			return nil, fmt.Errorf("%w: %s: %v", ErrInvalidReport, v.ID, err)
 		}
 		f := Finding{
 			ID:        v.ID,

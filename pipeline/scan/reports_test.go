@@ -158,6 +158,30 @@ func TestToolRunsInstalledBinary(t *testing.T) {
 	assert.ErrorIs(t, err, scan.ErrInvalidReport)
 }
 
+func TestToolInvalidReportNamesScannerOnce(t *testing.T) {
+	cases := []struct {
+		name   string
+		tool   func(...scan.ToolOption) *scan.Tool
+		report string
+		want   string
+	}{
+		{"trivy", scan.NewTrivy, "not json", "trivy /src: invalid scan report: not a JSON object or array of trivy results"},
+		{"trivy", scan.NewTrivy, `{"Results":[{"Target":"go.sum","Vulnerabilities":[{"VulnerabilityID":"CVE-1","Severity":"SEVERE"}]}]}`,
+			`trivy /src: invalid scan report: CVE-1: invalid severity: "SEVERE"`},
+		{"trivy", scan.NewTrivy, `{"Results":[{"Target":"go.sum","Vulnerabilities":[{"PkgName":"x"}]}]}`,
+			"trivy /src: invalid scan report: trivy vulnerability without VulnerabilityID in go.sum"},
+		{"grype", scan.NewGrype, `{"results":[]}`, `grype dir:/src: invalid scan report: grype report has no "matches" field`},
+		{"grype", scan.NewGrype, `{"matches":[{"vulnerability":{"id":"CVE-2","severity":"huge"}}]}`,
+			`grype dir:/src: invalid scan report: CVE-2: invalid severity: "huge"`},
+	}
+	for _, tc := range cases {
+		bin, _ := fakeTool(t, tc.report, 0)
+		_, err := tc.tool(scan.WithBinary(bin)).Scan(context.Background(), scan.Target{Dir: "/src"})
+		require.ErrorIs(t, err, scan.ErrInvalidReport, tc.name)
+		assert.EqualError(t, err, tc.want, "the scanner is named once")
+	}
+}
+
 func TestToolHonoursContext(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "trivy")
