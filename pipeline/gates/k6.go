@@ -83,7 +83,8 @@ func isRateType(raw json.RawMessage) bool {
 // ParseK6Summary reads the end-of-test summary that `k6 run
 // --summary-export=FILE` writes (also the data a handleSummary() callback
 // receives, serialised with JSON.stringify) and returns the run as one
-// [Measurement] named name:
+// [Measurement] named name ("k6" when empty; errors then name just the
+// "k6 summary"):
 //
 //   - Latency and P95Latency are http_req_duration's "med" and "p(95)"
 //     (k6 reports them in milliseconds);
@@ -101,35 +102,40 @@ func isRateType(raw json.RawMessage) bool {
 // metrics (a run that made no HTTP request, or a --summary-trend-stats
 // that leaves out "med" or "p(95)"), or values out of range.
 func ParseK6Summary(r io.Reader, name string) (Measurement, error) {
+	// what names the summary in errors: "k6 summary checkout", or just
+	// "k6 summary" when no name was given (not "k6 summary k6").
+	what := "k6 summary"
 	if name == "" {
 		name = "k6"
+	} else {
+		what += " " + name
 	}
 	var sum k6Summary
 	if err := json.NewDecoder(r).Decode(&sum); err != nil {
-		return Measurement{}, fmt.Errorf("%w: k6 summary %s: %v", ErrInvalidInput, name, err)
+		return Measurement{}, fmt.Errorf("%w: %s: %v", ErrInvalidInput, what, err)
 	}
 	if sum.Metrics == nil {
-		return Measurement{}, fmt.Errorf("%w: k6 summary %s: no \"metrics\" object (is this k6's --summary-export output?)", ErrInvalidInput, name)
+		return Measurement{}, fmt.Errorf("%w: %s: no \"metrics\" object (is this k6's --summary-export output?)", ErrInvalidInput, what)
 	}
 	metrics := make(map[string]k6Metric, len(sum.Metrics))
 	for mn, raw := range sum.Metrics {
 		km, err := decodeK6Metric(raw)
 		if err != nil {
-			return Measurement{}, fmt.Errorf("%w: k6 summary %s: metric %s: %v", ErrInvalidInput, name, mn, err)
+			return Measurement{}, fmt.Errorf("%w: %s: metric %s: %v", ErrInvalidInput, what, mn, err)
 		}
 		metrics[mn] = km
 	}
 	need := func(metric, stat string) (float64, error) {
 		km, ok := metrics[metric]
 		if !ok {
-			return 0, fmt.Errorf("%w: k6 summary %s: no %s metric (the run made no HTTP request?)", ErrInvalidInput, name, metric)
+			return 0, fmt.Errorf("%w: %s: no %s metric (the run made no HTTP request?)", ErrInvalidInput, what, metric)
 		}
 		v, ok := km.stats[stat]
 		if !ok {
-			return 0, fmt.Errorf("%w: k6 summary %s: %s has no %q (add it to --summary-trend-stats)", ErrInvalidInput, name, metric, stat)
+			return 0, fmt.Errorf("%w: %s: %s has no %q (add it to --summary-trend-stats)", ErrInvalidInput, what, metric, stat)
 		}
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			return 0, fmt.Errorf("%w: k6 summary %s: %s %s is %v", ErrInvalidInput, name, metric, stat, v)
+			return 0, fmt.Errorf("%w: %s: %s %s is %v", ErrInvalidInput, what, metric, stat, v)
 		}
 		return v, nil
 	}
@@ -153,7 +159,7 @@ func ParseK6Summary(r io.Reader, name string) (Measurement, error) {
 		return Measurement{}, err
 	}
 	if m.ErrorRate > 1 {
-		return Measurement{}, fmt.Errorf("%w: k6 summary %s: %s value %v is not a share between 0 and 1", ErrInvalidInput, name, K6Failed, m.ErrorRate)
+		return Measurement{}, fmt.Errorf("%w: %s: %s value %v is not a share between 0 and 1", ErrInvalidInput, what, K6Failed, m.ErrorRate)
 	}
 	if m.Throughput, err = need(K6Requests, "rate"); err != nil {
 		return Measurement{}, err

@@ -93,6 +93,15 @@ func TestParseK6SummaryBadInput(t *testing.T) {
 	assert.ErrorContains(t, err, `http_req_duration has no "p(95)" (add it to --summary-trend-stats)`)
 }
 
+func TestParseK6SummaryWithoutNameSaysK6Once(t *testing.T) {
+	_, err := gates.ParseK6Summary(strings.NewReader(`{"root_group": {}}`), "")
+	require.ErrorIs(t, err, gates.ErrInvalidInput)
+	assert.EqualError(t, err, `invalid performance input: k6 summary: no "metrics" object (is this k6's --summary-export output?)`)
+
+	_, err = gates.ParseK6Summary(strings.NewReader(`{"metrics": {"iterations": {"count": 1, "rate": 1}}}`), "checkout")
+	assert.EqualError(t, err, "invalid performance input: k6 summary checkout: no http_req_duration metric (the run made no HTTP request?)")
+}
+
 func TestK6SummaryFileGate(t *testing.T) {
 	ctx := context.Background()
 	key := pipeline.NewKey[[]gates.Measurement]("perf.k6")
