@@ -148,12 +148,21 @@ func NewSecrets(gitleaks *Gitleaks, opts ...SecretOption) Scanner {
 }
 
 // NewSecretsStage returns a stage named "secrets" that scans the source
-// tree at dir for committed credentials with [NewSecrets] (gitleaks when
-// installed, else the built-in scanner) and puts the findings under
-// [SecretFindings]. Give it [WithPolicy] (and [WithClock]) to fail the
-// build on findings not allowlisted, under the same policy and expiring
-// allowlist as vulnerabilities; the other [StageOption]s apply too.
+// tree at dir for committed credentials with NewSecrets(nil) (gitleaks
+// when installed, else the built-in scanner), or the scanner given with
+// [WithSecretScanner], and puts the findings under [SecretFindings].
+// Give it [WithPolicy] (and [WithClock]) to fail the build on findings
+// not allowlisted, under the same policy and expiring allowlist as
+// vulnerabilities; the other [StageOption]s apply too.
 func NewSecretsStage(dir string, opts ...StageOption) pipeline.Stage {
+	var c stageConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	s := c.secrets
+	if s == nil {
+		s = NewSecrets(nil)
+	}
 	opts = append([]StageOption{WithStageName("secrets"), WithResultKey(SecretFindings)}, opts...)
-	return NewStage(NewSecrets(nil), FixedTarget(Target{Dir: dir}), opts...)
+	return NewStage(s, FixedTarget(Target{Dir: dir}), opts...)
 }

@@ -225,6 +225,34 @@ func TestSecretsFallBackToBuiltinWithoutGitleaks(t *testing.T) {
 	assert.Len(t, fs, len(where))
 }
 
+func TestSecretsStageTakesScannerWithOptions(t *testing.T) {
+	dir, _, where := secretTree(t)
+	missing := scan.NewGitleaks(scan.WithBinary("flightdeck-no-gitleaks"))
+	skipped := where["github-pat"][0]
+	stage := scan.NewSecretsStage(dir, scan.WithSecretScanner(scan.NewSecrets(missing, scan.WithSkip(skipped))))
+	st := pipeline.NewState()
+	require.NoError(t, stage.Run(context.Background(), st))
+	fs, err := scan.SecretFindings.Get(st)
+	require.NoError(t, err)
+	require.Len(t, fs, len(where)-1, "WithSkip reached the built-in scanner")
+	for _, f := range fs {
+		assert.NotEqual(t, skipped, f.Package)
+	}
+
+	var got scan.Target
+	own := scan.ScannerFunc(func(_ context.Context, tg scan.Target) ([]scan.Finding, error) {
+		got = tg
+		return []scan.Finding{{ID: "own-rule", Location: "x:1", Severity: scan.SeverityCritical}}, nil
+	})
+	st = pipeline.NewState()
+	require.NoError(t, scan.NewSecretsStage(dir, scan.WithSecretScanner(own)).Run(context.Background(), st))
+	assert.Equal(t, scan.Target{Dir: dir}, got)
+	fs, err = scan.SecretFindings.Get(st)
+	require.NoError(t, err)
+	require.Len(t, fs, 1)
+	assert.Equal(t, "own-rule", fs[0].ID)
+}
+
 func TestSecretFindingJSON(t *testing.T) {
 	f := scan.Finding{Kind: scan.KindSecret, ID: "github-pat", Package: "a.env", Line: 2, Match: "ghp_****", Severity: scan.SeverityCritical}
 	b, err := json.Marshal(f)

@@ -33,10 +33,11 @@ func ImageTarget(k pipeline.Key[v1.Image]) TargetFunc {
 }
 
 type stageConfig struct {
-	name   string
-	key    pipeline.Key[[]Finding]
-	policy *Policy
-	clock  clock.Clock
+	name    string
+	key     pipeline.Key[[]Finding]
+	policy  *Policy
+	clock   clock.Clock
+	secrets Scanner
 }
 
 // StageOption configures [NewStage].
@@ -62,6 +63,15 @@ func WithPolicy(p Policy) StageOption {
 // allowlist entries have expired. Default (and nil): the system clock.
 func WithClock(c clock.Clock) StageOption {
 	return func(cfg *stageConfig) { cfg.clock = c }
+}
+
+// WithSecretScanner sets the scanner [NewSecretsStage] runs instead of
+// NewSecrets(nil), for example
+// NewSecrets(NewGitleaks(WithBinary(path)), WithSkip("testdata/**")) to
+// pass gitleaks or built-in scanner options, or a scanner of your own.
+// [NewStage] takes its scanner as an argument and ignores this option.
+func WithSecretScanner(s Scanner) StageOption {
+	return func(c *stageConfig) { c.secrets = s }
 }
 
 // NewStage returns a stage that scans the target chosen by target with s
