@@ -143,21 +143,34 @@ func (l Ladder) index(env string) int {
 
 // Event is something a Promoter did, for observers.
 type Event struct {
-	Kind     EventKind
-	Time     time.Time
-	App      string
+	// Kind is what happened: planned, blocked, approved or promoted.
+	Kind EventKind
+	// Time is when the Promoter emitted the event, by its clock.
+	Time time.Time
+	// App is the application promoted.
+	App string
+	// From is the environment the release comes from ("" when a commit
+	// delivers it to the first environment, see [Promoter.OnCommit]),
+	// To the environment it goes to.
 	From, To string
 	// Release is the release the plan ships, and Commits its release
 	// notes (the plan's source commits, newest first).
-	Release  flightdeck.Release
-	Commits  []SourceCommit
+	Release flightdeck.Release
+	Commits []SourceCommit
+	// PlanHash is the plan's [Plan].Hash, which approvals are bound to
+	// ("" for a delivery on commit, which has no plan to approve).
 	PlanHash string
-	// Actor is who asked (the request's Actor); Approver who approved.
+	// Actor is who asked (the request's Actor, or "commit <sha>" for a
+	// delivery on commit); Approver, on an approved event, who decided.
 	Actor    string
 	Approver string
+	// Verdicts are the policies' verdicts on a blocked or promoted event.
 	Verdicts []Verdict
-	Commit   string
-	Err      error
+	// Commit is the GitOps commit the event wrote: the promotion's on a
+	// promoted event, the approval record's on an approved one.
+	Commit string
+	// Err is why a blocked event was blocked (wrapping a [*BlockedError]).
+	Err error
 }
 
 // EventKind is what an [Event] reports.
