@@ -8,10 +8,11 @@ import (
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
-// unifiedDiff returns a unified diff of a and b with three lines of
+// UnifiedDiff returns a unified diff of a and b with three lines of
 // context, headed "--- a/<name>" and "+++ b/<name>", or "" if they are
-// equal.
-func unifiedDiff(name string, a, b string) string {
+// equal. [Result].Diff is these diffs of each rendered overlay (named by
+// its directory), before and after the change, one after another.
+func UnifiedDiff(name string, a, b string) string {
 	if a == b {
 		return ""
 	}

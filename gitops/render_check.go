@@ -210,7 +210,7 @@ func (r *Repo) checkRound(ctx context.Context, in renderCheck, env *renderEnv) (
 			}
 			continue
 		}
-		diff.WriteString(unifiedDiff(t.dir, string(t.old), string(t.out)))
+		diff.WriteString(UnifiedDiff(t.dir, string(t.old), string(t.out)))
 	}
 	if len(failures) > 0 {
 		return rep, nil, newRenderError("change on "+in.head.String(), failures)

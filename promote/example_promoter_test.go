@@ -15,8 +15,7 @@ import (
 
 // A release staging runs is planned for prod, explained while a freeze
 // is on, and promoted when it is over, on the in-memory GitOps
-// repository of package gitopstest (which computes no Result.Diff, so
-// Plan.Diff stays empty there: the example reads the rendered manifests).
+// repository of package gitopstest.
 func ExamplePromoter() {
 	ctx := context.Background()
 	clk := clocktest.NewAuto(time.Date(2026, 3, 6, 17, 0, 0, 0, time.UTC)) // a Friday

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	flightdeck "github.com/flightdeck-dev/flightdeck"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
@@ -481,4 +482,23 @@ func TestManyAppsInOnePush(t *testing.T) {
 		assert.Contains(t, o.Plan.Diff, "apps/"+o.Plan.App+"/overlays/prod")
 	}
 	assert.Len(t, gitopstest.Log(t, e.bare), before+len(apps), "one commit per app")
+}
+
+// On the in-memory repository of package gitopstest a plan carries the
+// same diff of the target's rendered overlay as on a real repository.
+func TestPlanDiffOnTheFake(t *testing.T) {
+	ctx := context.Background()
+	repo, err := gitopstest.NewFake(gitopstest.KustomizeLayout("shop"))
+	require.NoError(t, err)
+	rel := flightdeck.Release{App: "shop", Image: gitopstest.Image("shop"), Digest: digest(2), Tag: "1.2.0"}
+	staging := gitops.Target{App: "shop", Environment: flightdeck.Environment{Name: "staging"}}
+	_, err = gitops.DeployRelease(ctx, repo, gitops.DeployRequest{Target: staging, Release: rel})
+	require.NoError(t, err)
+	p, err := promote.New(repo, promote.DefaultLadder())
+	require.NoError(t, err)
+	pl, err := p.Plan(ctx, "shop", "prod")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(pl.Diff, "--- a/apps/shop/overlays/prod\n+++ b/apps/shop/overlays/prod\n@@ "), pl.Diff)
+	assert.Contains(t, pl.Diff, "\n-      - image: "+gitopstest.Image("shop")+":1.0.0\n+      - image: "+gitopstest.Image("shop")+"@"+digest(2)+"\n")
+	assert.Contains(t, pl.Text(), pl.Diff)
 }

@@ -70,8 +70,9 @@ func WithIdentity(name, email string) FakeOption {
 //     change's Render directories (refusing the change with a
 //     *gitops.RenderError), and commits with the configured identity and
 //     clock; an unchanged tree makes no commit, and DryRun keeps the
-//     commit off the branch. Result.Diff is not computed and Attempts is
-//     always 1.
+//     commit off the branch. Result.Diff is the unified diff of each
+//     rendered overlay before and after the change, as gitops.Repo
+//     computes it; Attempts is always 1.
 //   - History, ReadFile and Render answer as gitops.Repo does at any
 //     revision ("", "main", "HEAD", "HEAD~n", a full or abbreviated hash):
 //     History reads only commits whose committer is the Fake's identity
@@ -264,11 +265,22 @@ func (f *Fake) apply(ctx context.Context, ch gitops.Change) (gitops.Result, erro
 		dirs[path.Clean(d)] = true
 	}
 	res.Overlays = slices.Sorted(maps.Keys(dirs))
+	before := gitops.NewTree(f.st, oldTree)
+	var diff strings.Builder
 	for _, d := range res.Overlays {
-		if _, err := after.Render(ctx, d); err != nil {
+		out, err := after.Render(ctx, d)
+		if err != nil {
 			return res, err
 		}
+		var old []byte
+		if before.IsDir(d) && before.KustomizationFile(d) != "" {
+			// An overlay that did not render before diffs against
+			// nothing, as in gitops.Repo.
+			old, _ = before.Render(ctx, d)
+		}
+		diff.WriteString(gitops.UnifiedDiff(d, string(old), string(out)))
 	}
+	res.Diff = diff.String()
 	c, err := f.commit(f.who, newTree, ch.CommitMessage())
 	if err != nil {
 		return res, err

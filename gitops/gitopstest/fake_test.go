@@ -250,6 +250,8 @@ func TestFakeAgreesWithARealRepository(t *testing.T) {
 		assert.Equal(t, wr.Tree, fr.Tree, "step %d: same tree", i)
 		assert.Equal(t, wr.Files, fr.Files, i)
 		assert.Equal(t, wr.Overlays, fr.Overlays, i)
+		assert.NotEmpty(t, fr.Diff, "step %d: the rendered change has a diff", i)
+		assert.Equal(t, wr.Diff, fr.Diff, "step %d: same diff", i)
 	}
 	for _, dir := range []string{"apps/checkout/overlays/prod", "apps/checkout/overlays/staging"} {
 		fo, err := f.Render(ctx, "", dir)
