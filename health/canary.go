@@ -114,11 +114,12 @@ func (c *CanaryJudge) Evaluate(ctx context.Context) Measurement {
 // The first reading only sets the starting point. Value is the log
 // likelihood ratio of "worse"; Values carries the counts and both ratios.
 // Safe for concurrent use: calls are serialised, each reading both
-// counters in turn.
+// counters in turn ([NewErrorSplit]) or both at one instant
+// ([NewErrorSplitOf]).
 type ErrorSplit struct {
-	test           *SequentialTest
-	canary, stable Evaluator
-	clock          clock.Clock
+	test  *SequentialTest
+	read  func(ctx context.Context) (canary, stable Measurement)
+	clock clock.Clock
 
 	mu                   sync.Mutex
 	lastCanary, lastStab float64
@@ -135,7 +136,45 @@ func NewErrorSplit(test *SequentialTest, canary, stable Evaluator, opts ...Optio
 	if test == nil || canary == nil || stable == nil {
 		return nil, fmt.Errorf("%w: error split needs a test and both counters", ErrInvalidSequential)
 	}
-	return &ErrorSplit{test: test, canary: canary, stable: stable, clock: buildOptions(0, opts).clock}, nil
+	read := func(ctx context.Context) (Measurement, Measurement) {
+		return settle(canary.Evaluate(ctx)), settle(stable.Evaluate(ctx))
+	}
+	return &ErrorSplit{test: test, read: read, clock: buildOptions(0, opts).clock}, nil
+}
+
+// Keys of the two counters in the Values of the one measurement an
+// [ErrorSplit] made by [NewErrorSplitOf] reads.
+const (
+	CanaryErrorsKey = "canary"
+	StableErrorsKey = "stable"
+)
+
+// NewErrorSplitOf returns an ErrorSplit that reads both counters from
+// one measurement of both: Values[CanaryErrorsKey] and
+// Values[StableErrorsKey] of what both returns (for example one PromQL
+// query summing the errors by track, or one scrape). Read at one
+// instant, the two increments cover the same interval exactly; two
+// evaluators read one after the other ([NewErrorSplit]) count the
+// traffic between the two reads on one side only, which matters where
+// reads are slow against the traffic. A measurement without a key has no
+// data (Inconclusive). Options and errors as [NewErrorSplit].
+func NewErrorSplitOf(test *SequentialTest, both Evaluator, opts ...Option) (*ErrorSplit, error) {
+	if test == nil || both == nil {
+		return nil, fmt.Errorf("%w: error split needs a test and a counter of both tracks", ErrInvalidSequential)
+	}
+	read := func(ctx context.Context) (Measurement, Measurement) {
+		m := settle(both.Evaluate(ctx))
+		c, s := m, m
+		c.Value, s.Value = math.NaN(), math.NaN()
+		if v, ok := m.Values[CanaryErrorsKey]; ok {
+			c.Value = v
+		}
+		if v, ok := m.Values[StableErrorsKey]; ok {
+			s.Value = v
+		}
+		return c, s
+	}
+	return &ErrorSplit{test: test, read: read, clock: buildOptions(0, opts).clock}, nil
 }
 
 // maxErrorCount bounds a counter reading and the test's totals: beyond
@@ -160,8 +199,7 @@ func (e *ErrorSplit) Evaluate(ctx context.Context) Measurement {
 	// reset and count the whole counter as new errors.
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c := settle(e.canary.Evaluate(ctx))
-	s := settle(e.stable.Evaluate(ctx))
+	c, s := e.read(ctx)
 	for _, r := range []struct {
 		name string
 		m    Measurement

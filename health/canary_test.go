@@ -155,3 +155,40 @@ func TestCanaryEvaluatorsConformance(t *testing.T) {
 		})
 	})
 }
+
+// TestErrorSplitOfOneReading reads both counters from one measurement:
+// the same decisions as two counters, and a reading without a track has
+// no data.
+func TestErrorSplitOfOneReading(t *testing.T) {
+	st, err := health.NewSequentialTest(health.SequentialConfig{CanaryShare: 0.1})
+	require.NoError(t, err)
+	pairs := [][2]float64{{10, 500}, {10, 500}, {12, 510}, {20, 520}}
+	var i atomic.Int64
+	both := health.Func(func(context.Context) health.Measurement {
+		p := pairs[min(int(i.Add(1))-1, len(pairs)-1)]
+		m := healthtest.Success(p[0])
+		m.Values = map[string]float64{health.CanaryErrorsKey: p[0], health.StableErrorsKey: p[1]}
+		return m
+	})
+	es, err := health.NewErrorSplitOf(st, both, health.WithClock(fixedClock()))
+	require.NoError(t, err)
+	for range 3 {
+		assert.Equal(t, health.Successful, es.Evaluate(context.Background()).Phase)
+	}
+	m := es.Evaluate(context.Background())
+	assert.Equal(t, health.Failed, m.Phase, m.Message)
+	assert.Equal(t, "error split: canary worse (10 canary vs 20 stable errors, the canary serving 10% of the traffic)", m.Message)
+
+	st2, _ := health.NewSequentialTest(health.SequentialConfig{CanaryShare: 0.1})
+	half, err := health.NewErrorSplitOf(st2, health.Func(func(context.Context) health.Measurement {
+		m := healthtest.Success(1)
+		m.Values = map[string]float64{health.CanaryErrorsKey: 1}
+		return m
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, health.Inconclusive, half.Evaluate(context.Background()).Phase, "no stable count: no data")
+	broken, _ := health.NewErrorSplitOf(st2, healthtest.NewScripted(healthtest.Err(errors.New("refused"))))
+	assert.ErrorContains(t, broken.Evaluate(context.Background()).Err, "canary errors: refused")
+	_, err = health.NewErrorSplitOf(st2, nil)
+	assert.ErrorIs(t, err, health.ErrInvalidSequential)
+}

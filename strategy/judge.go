@@ -21,6 +21,23 @@ import (
 // measurements (nil: the system clock). An analysis at weight 0 or 100
 // fails to start, because the canary must share the traffic.
 func ErrorJudge(canaryErrors, stableErrors health.Evaluator, interval time.Duration, count int, clk clock.Clock) Template {
+	return errorJudge(func(test *health.SequentialTest) (*health.ErrorSplit, error) {
+		return health.NewErrorSplit(test, canaryErrors, stableErrors, health.WithClock(clk))
+	}, interval, count)
+}
+
+// ErrorJudgeOf is [ErrorJudge] with both counters read in one
+// measurement of both tracks (see [health.NewErrorSplitOf]: its Values
+// under health.CanaryErrorsKey and health.StableErrorsKey), so both
+// increments cover exactly the same interval: one PromQL query summing
+// errors by track, or one scrape of a metrics endpoint.
+func ErrorJudgeOf(both health.Evaluator, interval time.Duration, count int, clk clock.Clock) Template {
+	return errorJudge(func(test *health.SequentialTest) (*health.ErrorSplit, error) {
+		return health.NewErrorSplitOf(test, both, health.WithClock(clk))
+	}, interval, count)
+}
+
+func errorJudge(split func(*health.SequentialTest) (*health.ErrorSplit, error), interval time.Duration, count int) Template {
 	return TemplateFunc(func(ctx context.Context, in AnalysisInput) (health.Analysis, error) {
 		share := float64(in.Desired.Weight) / MaxWeight
 		if share <= 0 || share >= 1 {
@@ -30,10 +47,10 @@ func ErrorJudge(canaryErrors, stableErrors health.Evaluator, interval time.Durat
 		if err != nil {
 			return health.Analysis{}, err
 		}
-		split, err := health.NewErrorSplit(test, canaryErrors, stableErrors, health.WithClock(clk))
+		sp, err := split(test)
 		if err != nil {
 			return health.Analysis{}, err
 		}
-		return health.Analysis{Metrics: []health.Metric{{Name: in.Template, Evaluator: split, Interval: interval, Count: count}}}, nil
+		return health.Analysis{Metrics: []health.Metric{{Name: in.Template, Evaluator: sp, Interval: interval, Count: count}}}, nil
 	})
 }

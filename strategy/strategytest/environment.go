@@ -270,14 +270,34 @@ func (e *Environment) Requests(deployment, code string) (health.Evaluator, error
 // interval, count times, it fails as soon as the canary's errors are
 // shown to be more frequent than the stable's.
 func (e *Environment) ErrorJudge(canary, stable string, interval time.Duration, count int) strategy.Template {
-	c, err := e.Requests(canary, "500")
-	if err == nil {
-		var s health.Evaluator
-		if s, err = e.Requests(stable, "500"); err == nil {
-			return strategy.ErrorJudge(c, s, interval, count, e.Clock)
-		}
+	both, err := e.Errors(canary, stable)
+	if err != nil {
+		return strategy.TemplateFunc(func(context.Context, strategy.AnalysisInput) (health.Analysis, error) { return health.Analysis{}, err })
 	}
-	return strategy.TemplateFunc(func(context.Context, strategy.AnalysisInput) (health.Analysis, error) { return health.Analysis{}, err })
+	return strategy.ErrorJudgeOf(both, interval, count, e.Clock)
+}
+
+// Errors returns an evaluator of the failed requests (code 500) of the
+// canary's and the stable's Deployments read from one scrape of the
+// cluster's metrics, under health.CanaryErrorsKey and
+// health.StableErrorsKey, so both counts are of the same instant.
+func (e *Environment) Errors(canary, stable string) (health.Evaluator, error) {
+	s, err := health.NewScrape(e.MetricsURL, health.ScrapeSpec{Metric: "flightdeck_sim_requests_total"}, health.WithClock(e.Clock))
+	if err != nil {
+		return nil, err
+	}
+	return health.Func(func(ctx context.Context) health.Measurement {
+		fams, err := s.Families(ctx)
+		if err != nil {
+			return health.Measurement{Time: e.Clock.Now(), Phase: health.Error, Err: err, Message: err.Error()}
+		}
+		values := map[string]float64{}
+		for key, d := range map[string]string{health.CanaryErrorsKey: canary, health.StableErrorsKey: stable} {
+			values[key], _ = health.Select(fams, "flightdeck_sim_requests_total", map[string]string{"namespace": e.Namespace, "deployment": d, "code": "500"})
+		}
+		return health.Measurement{Time: e.Clock.Now(), Value: values[health.CanaryErrorsKey], Values: values, Phase: health.Successful,
+			Message: fmt.Sprintf("failed requests: %s %g, %s %g", canary, values[health.CanaryErrorsKey], stable, values[health.StableErrorsKey])}
+	}), nil
 }
 
 // LatencyCheck returns a template that compares the mean latency of the
