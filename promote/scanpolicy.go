@@ -20,7 +20,10 @@ import (
 // and, when Image is set, the image itself, whose Go binaries govulncheck
 // scans) and its findings judged by the scan policy with its expiring
 // allowlist at the decision's time. A result is reused for MaxAge and
-// re-run after; a scan that fails blocks.
+// re-run after; a scan that fails blocks. Scans run before a push
+// attempt, never inside one (on Input.Tree without Input.Writer): a
+// result that goes stale between the check before the push and the
+// attempt blocks, saying to promote again.
 //
 // Results are kept with the release in the GitOps repository, at
 // [ScanPath] (a [ScanRecord]), each written by its own commit (action
@@ -46,6 +49,9 @@ type Scan struct {
 	mu      sync.Mutex
 	policy  scan.Policy
 	results map[string]ScanRecord
+	// failed holds why the last scan of an app@digest failed, for the
+	// evaluation inside the push attempt that follows.
+	failed map[string]string
 }
 
 // ScanRecord is a scan's result as kept in the repository, at
@@ -81,7 +87,7 @@ func NewScan(s scan.Scanner, p scan.Policy, maxAge time.Duration, image func(ctx
 	if maxAge <= 0 {
 		maxAge = time.Hour
 	}
-	return &Scan{scanner: s, policy: p, maxAge: maxAge, image: image, results: map[string]ScanRecord{}}
+	return &Scan{scanner: s, policy: p, maxAge: maxAge, image: image, results: map[string]ScanRecord{}, failed: map[string]string{}}
 }
 
 // SetPolicy replaces the scan policy (a new allowlist entry, say); the
@@ -145,6 +151,30 @@ func record(ctx context.Context, w gitops.Writer, file string, r ScanRecord) err
 	return err
 }
 
+// run scans ref and records the result at file through in.Writer, when
+// set. A failure is returned as the reason to block.
+func (s *Scan) run(ctx context.Context, in *Input, ref, file string) (ScanRecord, string) {
+	t := scan.Target{ImageRef: ref}
+	if s.image != nil {
+		img, err := s.image(ctx, ref)
+		if err != nil {
+			return ScanRecord{}, fmt.Sprintf("image %s cannot be loaded to scan: %v", ref, err)
+		}
+		t.Image = img
+	}
+	f, err := s.scanner.Scan(ctx, t)
+	if err != nil {
+		return ScanRecord{}, fmt.Sprintf("scan of %s failed: %v", ref, err)
+	}
+	r := ScanRecord{App: in.Plan.App, Digest: in.Plan.Release.Digest, Ref: ref, ScannedAt: in.Now, Findings: f}
+	if in.Writer != nil {
+		if err := record(ctx, in.Writer, file, r); err != nil {
+			return ScanRecord{}, fmt.Sprintf("scan result of %s cannot be recorded at %s: %v", ref, file, err)
+		}
+	}
+	return r, ""
+}
+
 // Evaluate implements [Policy].
 func (s *Scan) Evaluate(ctx context.Context, in *Input) Verdict {
 	ref := in.Plan.Release.Ref()
@@ -155,29 +185,37 @@ func (s *Scan) Evaluate(ctx context.Context, in *Input) Verdict {
 	pol := s.policy
 	s.mu.Unlock()
 	if !s.fresh(r, ok, in.Now) {
-		r, ok = load(ctx, in, file)
+		if lr, lok := load(ctx, in, file); lok {
+			r, ok = lr, true
+		}
+	}
+	if !s.fresh(r, ok, in.Now) && in.Tree != nil && in.Writer == nil {
+		// Inside a push attempt: the repository is building the commit,
+		// and a scan run now could not be recorded. The result read
+		// moments before the attempt went stale in between.
+		if ok {
+			return block(s, "the scan result of %s expired during the promotion (scanned %s ago, kept for %s); promote again to scan anew",
+				ref, in.Now.Sub(r.ScannedAt).Round(time.Second), s.maxAge)
+		}
+		s.mu.Lock()
+		reason := s.failed[key]
+		s.mu.Unlock()
+		if reason != "" {
+			return block(s, "%s", reason)
+		}
+		return block(s, "no scan result of %s: the scan before the push did not give one; promote again to scan", ref)
 	}
 	if !s.fresh(r, ok, in.Now) {
-		t := scan.Target{ImageRef: ref}
-		if s.image != nil {
-			img, err := s.image(ctx, ref)
-			if err != nil {
-				return block(s, "image %s cannot be loaded to scan: %v", ref, err)
-			}
-			t.Image = img
-		}
-		f, err := s.scanner.Scan(ctx, t)
-		if err != nil {
-			return block(s, "scan of %s failed: %v", ref, err)
-		}
-		r = ScanRecord{App: in.Plan.App, Digest: in.Plan.Release.Digest, Ref: ref, ScannedAt: in.Now, Findings: f}
-		if in.Writer != nil {
-			if err := record(ctx, in.Writer, file, r); err != nil {
-				return block(s, "scan result of %s cannot be recorded at %s: %v", ref, file, err)
-			}
+		var reason string
+		if r, reason = s.run(ctx, in, ref, file); reason != "" {
+			s.mu.Lock()
+			s.failed[key] = reason
+			s.mu.Unlock()
+			return block(s, "%s", reason)
 		}
 	}
 	s.mu.Lock()
+	delete(s.failed, key)
 	if cur, ok := s.results[key]; !ok || cur.ScannedAt.Before(r.ScannedAt) {
 		s.results[key] = r
 	}

@@ -3,6 +3,7 @@ package promote_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	flightdeck "github.com/flightdeck-dev/flightdeck"
+	"github.com/flightdeck-dev/flightdeck/clock/clocktest"
 	"github.com/flightdeck-dev/flightdeck/gitops"
 	"github.com/flightdeck-dev/flightdeck/gitops/gitopstest"
 	"github.com/flightdeck-dev/flightdeck/pipeline/scan"
@@ -209,4 +211,75 @@ func TestScanRecordWrittenByHandIsNotAScan(t *testing.T) {
 	assert.False(t, ex.Allowed, ex.String())
 	assert.Contains(t, ex.String(), "GO-2026-0001")
 	assert.EqualValues(t, 0, second.scans.Load(), "the scan commit's record is reused")
+}
+
+// slowPush is a repository whose promotion commits take by (on the fake
+// clock) before they are built, long enough for a scan result checked
+// before the push to go stale inside the attempt.
+type slowPush struct {
+	*gitops.Repo
+	clk *clocktest.Clock
+	by  *time.Duration
+}
+
+func (s slowPush) Apply(ctx context.Context, ch gitops.Change) (gitops.Result, error) {
+	if ch.Trailers.Action != promote.ActionScan && !ch.DryRun {
+		s.clk.Advance(*s.by)
+	}
+	return s.Repo.Apply(ctx, ch)
+}
+
+// A scan result that expires between the check before the push and the
+// push attempt blocks the promotion instead of being scanned inside the
+// attempt, where the result could not be recorded; promoting again scans
+// and records anew.
+func TestScanExpiringDuringThePushBlocks(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	var scans atomic.Int32
+	sc := promote.NewScan(scan.ScannerFunc(func(context.Context, scan.Target) ([]scan.Finding, error) {
+		scans.Add(1)
+		return nil, nil
+	}), scan.Policy{FailAt: scan.SeverityHigh}, time.Hour, nil)
+	delay := time.Hour
+	p, err := promote.New(slowPush{Repo: e.newRepo(), clk: e.clk, by: &delay}, ladder(sc), promote.WithClock(e.clk))
+	require.NoError(t, err)
+	pl, err := p.Plan(ctx, "shop", "prod")
+	require.NoError(t, err)
+
+	_, err = p.Promote(ctx, promote.Request{}, pl)
+	require.ErrorIs(t, err, promote.ErrBlocked)
+	assert.Contains(t, err.Error(), "the scan result of "+pl.Release.Ref()+" expired during the promotion (scanned 1h0m0s ago, kept for 1h0m0s); promote again to scan anew")
+	assert.EqualValues(t, 1, scans.Load(), "no scan inside the push attempt")
+	records := func() int {
+		h, err := e.newRepo().History(ctx, gitops.HistoryQuery{App: "shop", Actions: []gitops.Action{promote.ActionScan}})
+		require.NoError(t, err)
+		return len(h)
+	}
+	assert.Equal(t, 1, records(), "the scan that ran was recorded")
+
+	delay = time.Minute
+	_, err = p.Promote(ctx, promote.Request{}, pl)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, scans.Load())
+	assert.Equal(t, 2, records(), "every scan that ran is recorded")
+}
+
+// A scan that failed before the push is not tried again inside the
+// attempt: the promotion is blocked with the failure.
+func TestScanFailedBeforeThePushIsNotRetriedInside(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	var scans atomic.Int32
+	sc := promote.NewScan(scan.ScannerFunc(func(context.Context, scan.Target) ([]scan.Finding, error) {
+		scans.Add(1)
+		return nil, errors.New("db unreachable")
+	}), scan.Policy{}, time.Hour, nil)
+	p := e.promoter(ladder(sc))
+	pl, err := p.Plan(ctx, "shop", "prod")
+	require.NoError(t, err)
+	_, err = p.Promote(ctx, promote.Request{}, pl)
+	require.ErrorIs(t, err, promote.ErrBlocked)
+	assert.Contains(t, err.Error(), "scan of "+pl.Release.Ref()+" failed: db unreachable")
+	assert.EqualValues(t, 1, scans.Load())
 }
