@@ -21,8 +21,22 @@ import (
 
 // deployedShop starts a fake Argo CD whose cluster runs app "shop" (two
 // pods that log every request and fail three in ten), syncs it and sends
-// it 200 requests. The caller removes dir and closes the server.
-func deployedShop(ctx context.Context, dir string) (*argocdtest.Server, *argocd.Client, error) {
+// it 200 requests. The caller calls done to close the server and remove
+// its repository.
+func deployedShop(ctx context.Context) (srv *argocdtest.Server, client *argocd.Client, done func(), err error) {
+	dir, err := os.MkdirTemp("", "argocd-example-")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srv, client, err = startShop(ctx, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, nil, err
+	}
+	return srv, client, func() { srv.Close(); os.RemoveAll(dir) }, nil
+}
+
+func startShop(ctx context.Context, dir string) (*argocdtest.Server, *argocd.Client, error) {
 	repo := filepath.Join(dir, "gitops.git")
 	if _, err := git.PlainInitWithOptions(repo, &git.PlainInitOptions{
 		Bare: true, InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")},
@@ -60,14 +74,12 @@ func deployedShop(ctx context.Context, dir string) (*argocdtest.Server, *argocd.
 // ExampleClient_Logs reads the error lines of an application's pods.
 func ExampleClient_Logs() {
 	ctx := context.Background()
-	dir, _ := os.MkdirTemp("", "argocd-example-")
-	defer os.RemoveAll(dir)
-	srv, client, err := deployedShop(ctx, dir)
+	_, client, done, err := deployedShop(ctx)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer srv.Close()
+	defer done()
 
 	all, err := client.Logs(ctx, "shop", argocd.LogQuery{})
 	if err != nil {
@@ -100,14 +112,12 @@ func ExampleClient_Logs() {
 // evaluator: more than five per minute fail.
 func ExampleLogSource() {
 	ctx := context.Background()
-	dir, _ := os.MkdirTemp("", "argocd-example-")
-	defer os.RemoveAll(dir)
-	srv, client, err := deployedShop(ctx, dir)
+	srv, client, done, err := deployedShop(ctx)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer srv.Close()
+	defer done()
 
 	src := argocd.LogSource(client, "shop", argocd.LogQuery{Kind: "Deployment", ResourceName: "shop"})
 	e, err := health.NewErrorLogs(src, health.ErrorLogSpec{MaxRate: 5, Samples: -1}, health.WithClock(srv.Clock()))
