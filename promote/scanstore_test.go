@@ -213,6 +213,16 @@ func TestScanRecordWrittenByHandIsNotAScan(t *testing.T) {
 	assert.EqualValues(t, 0, second.scans.Load(), "the scan commit's record is reused")
 }
 
+// countingScan is a scan policy keeping results for an hour whose
+// scanner counts its runs, finds nothing and fails with err.
+func countingScan(policy scan.Policy, err error) (*promote.Scan, *atomic.Int32) {
+	var n atomic.Int32
+	return promote.NewScan(scan.ScannerFunc(func(context.Context, scan.Target) ([]scan.Finding, error) {
+		n.Add(1)
+		return nil, err
+	}), policy, time.Hour, nil), &n
+}
+
 // slowPush is a repository whose promotion commits take by (on the fake
 // clock) before they are built, long enough for a scan result checked
 // before the push to go stale inside the attempt.
@@ -236,11 +246,7 @@ func (s slowPush) Apply(ctx context.Context, ch gitops.Change) (gitops.Result, e
 func TestScanExpiringDuringThePushBlocks(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	var scans atomic.Int32
-	sc := promote.NewScan(scan.ScannerFunc(func(context.Context, scan.Target) ([]scan.Finding, error) {
-		scans.Add(1)
-		return nil, nil
-	}), scan.Policy{FailAt: scan.SeverityHigh}, time.Hour, nil)
+	sc, scans := countingScan(scan.Policy{FailAt: scan.SeverityHigh}, nil)
 	delay := time.Hour
 	p, err := promote.New(slowPush{Repo: e.newRepo(), clk: e.clk, by: &delay}, ladder(sc), promote.WithClock(e.clk))
 	require.NoError(t, err)
@@ -270,11 +276,7 @@ func TestScanExpiringDuringThePushBlocks(t *testing.T) {
 func TestScanFailedBeforeThePushIsNotRetriedInside(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	var scans atomic.Int32
-	sc := promote.NewScan(scan.ScannerFunc(func(context.Context, scan.Target) ([]scan.Finding, error) {
-		scans.Add(1)
-		return nil, errors.New("db unreachable")
-	}), scan.Policy{}, time.Hour, nil)
+	sc, scans := countingScan(scan.Policy{}, errors.New("db unreachable"))
 	p := e.promoter(ladder(sc))
 	pl, err := p.Plan(ctx, "shop", "prod")
 	require.NoError(t, err)

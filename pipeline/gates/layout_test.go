@@ -1,6 +1,7 @@
 package gates_test
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,24 +29,20 @@ func kustomization(namespace string, resources ...string) string {
 func resources(reqCPU, reqMem, limCPU, limMem string) string {
 	var b strings.Builder
 	b.WriteString("        resources:\n")
-	if reqCPU != "" || reqMem != "" {
-		b.WriteString("          requests:\n")
-		if reqCPU != "" {
-			b.WriteString("            cpu: " + reqCPU + "\n")
+	section := func(name, cpu, mem string) {
+		if cpu == "" && mem == "" {
+			return
 		}
-		if reqMem != "" {
-			b.WriteString("            memory: " + reqMem + "\n")
+		b.WriteString("          " + name + ":\n")
+		if cpu != "" {
+			b.WriteString("            cpu: " + cpu + "\n")
 		}
-	}
-	if limCPU != "" || limMem != "" {
-		b.WriteString("          limits:\n")
-		if limCPU != "" {
-			b.WriteString("            cpu: " + limCPU + "\n")
-		}
-		if limMem != "" {
-			b.WriteString("            memory: " + limMem + "\n")
+		if mem != "" {
+			b.WriteString("            memory: " + mem + "\n")
 		}
 	}
+	section("requests", reqCPU, reqMem)
+	section("limits", limCPU, limMem)
 	return b.String()
 }
 
@@ -138,4 +135,13 @@ func shopRepo(t *testing.T) func(dir string) gates.Overlay {
 	t.Helper()
 	w := gitopstest.NewWriter(t, shopLayout())
 	return func(dir string) gates.Overlay { return gates.Overlay{Renderer: w.Repo, Dir: dir} }
+}
+
+// texts is each problem or violation as its String says.
+func texts[T fmt.Stringer](xs []T) []string {
+	out := make([]string, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, x.String())
+	}
+	return out
 }

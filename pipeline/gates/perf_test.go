@@ -76,10 +76,7 @@ func TestCheckBudgets(t *testing.T) {
 	require.ErrorIs(t, err, gates.ErrBudgetExceeded)
 	var be *gates.BudgetError
 	require.ErrorAs(t, err, &be)
-	var got []string
-	for _, v := range be.Violations {
-		got = append(got, v.String())
-	}
+	got := texts(be.Violations)
 	assert.Equal(t, []string{
 		"BenchmarkEncode: p95 latency 9µs, budget ≤ 5µs",
 		"BenchmarkEncode: median latency 2.2µs, budget ≤ 1µs",

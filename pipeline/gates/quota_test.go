@@ -349,10 +349,7 @@ spec:
 	assert.NotErrorIs(t, err, gates.ErrQuotaExceeded)
 	var qe *gates.QuotaError
 	require.ErrorAs(t, err, &qe)
-	var got []string
-	for _, p := range qe.Unset {
-		got = append(got, p.String())
-	}
+	got := texts(qe.Unset)
 	// The app container's request defaults to its limit; the Job's pods
 	// are outside the quota's scope.
 	assert.Equal(t, []string{

@@ -222,10 +222,7 @@ func TestResourceGateChecksEveryWorkloadKindTogether(t *testing.T) {
 	require.ErrorIs(t, err, gates.ErrInvalidManifest)
 	var re *gates.ResourcesError
 	require.ErrorAs(t, err, &re)
-	var got []string
-	for _, p := range re.Problems {
-		got = append(got, p.String())
-	}
+	got := texts(re.Problems)
 	assert.ElementsMatch(t, []string{
 		"Pod/fleet/runner: init container setup: missing requests.cpu, requests.memory",
 		"StatefulSet/fleet/db: container db: missing requests.cpu, requests.memory, limits.cpu, limits.memory",

@@ -428,12 +428,21 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		if flusher != nil && len(lines) > 0 {
 			flusher.Flush()
 		}
-		select {
-		case <-r.Context().Done():
+		if !s.tick(r, tick.C) {
 			return
-		case <-s.done:
-			return
-		case <-tick.C:
 		}
+	}
+}
+
+// tick waits for the next tick of a streaming response: it reports
+// false when the request or the server ends first.
+func (s *Server) tick(r *http.Request, c <-chan time.Time) bool {
+	select {
+	case <-r.Context().Done():
+		return false
+	case <-s.done:
+		return false
+	case <-c:
+		return true
 	}
 }

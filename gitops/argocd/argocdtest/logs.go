@@ -289,18 +289,12 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	if q.follow {
 		tick := time.NewTicker(2 * time.Millisecond)
 		defer tick.Stop()
-		for {
-			select {
-			case <-r.Context().Done():
-				return
-			case <-s.done:
-				return
-			case <-tick.C:
-			}
+		for s.tick(r, tick.C) {
 			if !send(read()) {
 				return
 			}
 		}
+		return // the request or the server ended
 	}
 	now := s.clock.Now()
 	write(logLine{t: now}, true)
