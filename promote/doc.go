@@ -64,7 +64,8 @@
 // each approval written by one commit with action "approve" and the plan
 // hash trailer, each scan result by one commit with action "scan" and
 // the Flightdeck-Scanned trailer (the reference scanned) when the scan
-// runs, and read back only from such a commit, so a record put there or
+// runs (always before the push attempt, never inside it, so every scan
+// that runs is recorded), and read back only from such a commit, so a record put there or
 // edited by hand is not taken for a scan (a result is kept per app and
 // digest, not per environment or registry: every environment judges the
 // same findings by its own policy and allowlist, also when a Copy named

@@ -25,7 +25,8 @@
 // credential-like names; see [DefaultSecretRules]), under gitleaks' rule
 // IDs. [NewGitleaks] runs gitleaks (`detect --no-git --redact`) when it
 // is installed, and [NewSecrets] picks gitleaks when present, else the
-// built-in scanner; [NewSecretsStage] is that scan as a pipeline stage.
+// built-in scanner; [NewSecretsStage] is that scan as a pipeline stage
+// ([WithSecretScanner] gives it a configured scanner instead).
 // A secret is a [Finding] of Kind [KindSecret]: ID is the rule, Package
 // the file, Line the line, Aliases its fingerprint
 // "<file>:<rule>:<line>", and Match an excerpt with the secret masked
