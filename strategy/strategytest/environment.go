@@ -19,6 +19,8 @@ import (
 	"github.com/flightdeck-dev/flightdeck/health"
 	"github.com/flightdeck-dev/flightdeck/sim"
 	"github.com/flightdeck-dev/flightdeck/strategy"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // EnvironmentConfig configures [NewEnvironment]. The zero value of every
@@ -248,6 +250,16 @@ func (e *Environment) Requests(deployment, code string) (health.Evaluator, error
 	if code != "" {
 		labels["code"] = code
 	}
+	return e.scraped(labels, func(fams map[string]*dto.MetricFamily) health.Measurement {
+		v, _ := health.Select(fams, "flightdeck_sim_requests_total", labels)
+		return health.Measurement{Value: v, Message: fmt.Sprintf("%s requests %s: %g", deployment, code, v)}
+	})
+}
+
+// scraped returns an evaluator that scrapes the request counters
+// (labels narrow the scrape; nil: all) and measures with read, stamped
+// by the environment's clock.
+func (e *Environment) scraped(labels map[string]string, read func(map[string]*dto.MetricFamily) health.Measurement) (health.Evaluator, error) {
 	s, err := health.NewScrape(e.MetricsURL, health.ScrapeSpec{Metric: "flightdeck_sim_requests_total", Labels: labels}, health.WithClock(e.Clock))
 	if err != nil {
 		return nil, err
@@ -257,9 +269,9 @@ func (e *Environment) Requests(deployment, code string) (health.Evaluator, error
 		if err != nil {
 			return health.Measurement{Time: e.Clock.Now(), Phase: health.Error, Err: err, Message: err.Error()}
 		}
-		v, _ := health.Select(fams, "flightdeck_sim_requests_total", labels)
-		return health.Measurement{Time: e.Clock.Now(), Value: v, Phase: health.Successful,
-			Message: fmt.Sprintf("%s requests %s: %g", deployment, code, v)}
+		m := read(fams)
+		m.Time, m.Phase = e.Clock.Now(), health.Successful
+		return m
 	}), nil
 }
 
@@ -282,22 +294,14 @@ func (e *Environment) ErrorJudge(canary, stable string, interval time.Duration, 
 // cluster's metrics, under health.CanaryErrorsKey and
 // health.StableErrorsKey, so both counts are of the same instant.
 func (e *Environment) Errors(canary, stable string) (health.Evaluator, error) {
-	s, err := health.NewScrape(e.MetricsURL, health.ScrapeSpec{Metric: "flightdeck_sim_requests_total"}, health.WithClock(e.Clock))
-	if err != nil {
-		return nil, err
-	}
-	return health.Func(func(ctx context.Context) health.Measurement {
-		fams, err := s.Families(ctx)
-		if err != nil {
-			return health.Measurement{Time: e.Clock.Now(), Phase: health.Error, Err: err, Message: err.Error()}
-		}
+	return e.scraped(nil, func(fams map[string]*dto.MetricFamily) health.Measurement {
 		values := map[string]float64{}
 		for key, d := range map[string]string{health.CanaryErrorsKey: canary, health.StableErrorsKey: stable} {
 			values[key], _ = health.Select(fams, "flightdeck_sim_requests_total", map[string]string{"namespace": e.Namespace, "deployment": d, "code": "500"})
 		}
-		return health.Measurement{Time: e.Clock.Now(), Value: values[health.CanaryErrorsKey], Values: values, Phase: health.Successful,
+		return health.Measurement{Value: values[health.CanaryErrorsKey], Values: values,
 			Message: fmt.Sprintf("failed requests: %s %g, %s %g", canary, values[health.CanaryErrorsKey], stable, values[health.StableErrorsKey])}
-	}), nil
+	})
 }
 
 // LatencyCheck returns a template that compares the mean latency of the
