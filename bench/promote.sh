@@ -21,6 +21,9 @@ apps=1000
 pristine=$(generated_repo "$apps" 3000)
 repo=$TMP/promote.git
 cp -a "$pristine" "$repo"
+# Reflogs record each update of the branch, so that the pushes of a
+# promotion can be counted.
+git -C "$repo" config core.logAllRefUpdates always
 url=file://$repo
 
 echo "measuring the script on $SAMPLE apps ..." >&2
@@ -39,6 +42,7 @@ out=$("$TMP/promote" -url "$url" -apps "$apps" -rounds "$ROUNDS")
 promote_ms=$(echo "$out" | kv promote_warm_ms)
 promote_first_ms=$(echo "$out" | kv promote_first_ms)
 plan_ms=$(echo "$out" | kv plan_warm_ms)
+pushes=$(echo "$out" | kv promote_pushes)
 
 echo
 echo "promote $apps apps staging -> prod, file:// remote, 1000-app repository (3000 commits)"
@@ -50,4 +54,4 @@ printf '%-58s %10s ms\n' "promote.Promoter.PlanAll (plans + hashes, not in Promo
 awk -v a="$script_total_s" -v b="$promote_ms" 'BEGIN{printf "speedup of Promote over the script: %.0fx\n", a*1000/b}'
 echo "script = git clone --depth 1 + kustomize edit set image + git commit + git push (kustomize v5.7.1), one app per run"
 echo "Promote = re-check of source, policies and plan hash (a render, from the cache PlanAll filled) for each app inside the push;"
-echo "  one commit per app; the first change starts a push of its own and the other $((apps - 1)) go together in the next"
+echo "  one commit per app; the last round's $apps commits went in $pushes push(es) (counted from the remote's reflog)"

@@ -107,7 +107,8 @@ type Result struct {
 // replayed on the new head. A change whose context ends before its push
 // started is dropped from the chain; once its push is on the wire, Apply
 // waits for the push's outcome, which is abandoned only when every change
-// in it is cancelled.
+// in it is cancelled. To have many changes go in one push, give them to
+// [Repo.ApplyAll] together.
 //
 // Nothing is pushed unless every step succeeded, so a failed Apply leaves
 // the remote as it was. Errors: [ErrInvalidChange]; an edit's error
@@ -118,8 +119,57 @@ type Result struct {
 // attempts lost the race; *CacheError ([ErrCache]) when the local cache
 // cannot be used.
 func (r *Repo) Apply(ctx context.Context, ch Change) (Result, error) {
+	res, errs := r.ApplyAll(ctx, []Change{ch})
+	return res[0], errs[0]
+}
+
+// ApplyAll applies each of chs as [Repo.Apply] does, and sends their
+// commits together: the changes are queued at once, so the push that
+// takes them carries them all, one commit each in the order of chs (a
+// push carries at most 1024 commits: more changes are split into as few
+// pushes as that allows, in order; changes other callers queued
+// meanwhile may share them). Each change keeps its own edits, render
+// check, Result and error: one whose edit or render check fails, or
+// whose ctx ends before its commit is on the wire, leaves the push and
+// the others go. A DryRun change is applied on its own. It returns one
+// Result and one error per change, in the order of chs.
+func (r *Repo) ApplyAll(ctx context.Context, chs []Change) ([]Result, []error) {
 	start := r.o.clock.Now()
-	res, err := r.apply(ctx, ch)
+	results, errs := make([]Result, len(chs)), make([]error, len(chs))
+	ps := make([]*pending, 0, len(chs))
+	at := make([]int, 0, len(chs))
+	var dry []int
+	for i, ch := range chs {
+		if errs[i] = ch.validate(); errs[i] == nil && ctx.Err() != nil {
+			errs[i] = r.remoteErr("push", ctx.Err())
+		}
+		switch {
+		case errs[i] != nil:
+			r.observe(ch, start, results[i], errs[i])
+		case ch.DryRun:
+			dry = append(dry, i)
+		default:
+			ps = append(ps, &pending{ctx: ctx, ch: ch, done: make(chan struct{})})
+			at = append(at, i)
+		}
+	}
+	if len(ps) > 0 {
+		r.q.enqueue(r, ps)
+	}
+	for _, i := range dry {
+		results[i], errs[i] = r.dryRun(ctx, chs[i])
+		r.observe(chs[i], start, results[i], errs[i])
+	}
+	for j, p := range ps {
+		i := at[j]
+		results[i], errs[i] = r.q.wait(r, p)
+		r.observe(chs[i], start, results[i], errs[i])
+	}
+	return results, errs
+}
+
+// observe records the outcome of ch, applied since start, in the metrics.
+func (r *Repo) observe(ch Change, start time.Time, res Result, err error) {
 	result := resultCommitted
 	switch {
 	case err != nil:
@@ -131,20 +181,6 @@ func (r *Repo) Apply(ctx context.Context, ch Change) (Result, error) {
 	}
 	r.m.applies.WithLabelValues(result).Inc()
 	r.m.duration.WithLabelValues(result).Observe(r.o.clock.Now().Sub(start).Seconds())
-	return res, err
-}
-
-func (r *Repo) apply(ctx context.Context, ch Change) (Result, error) {
-	if err := ch.validate(); err != nil {
-		return Result{}, err
-	}
-	if err := ctx.Err(); err != nil {
-		return Result{}, r.remoteErr("push", err)
-	}
-	if ch.DryRun {
-		return r.dryRun(ctx, ch)
-	}
-	return r.q.submit(r, ctx, ch)
 }
 
 // dryRun builds the change on the freshly fetched head and keeps its

@@ -60,11 +60,12 @@ func (q *queue) setTalking(b bool) {
 	q.mu.Unlock()
 }
 
-// submit queues ch and waits for its outcome.
-func (q *queue) submit(r *Repo, ctx context.Context, ch Change) (Result, error) {
-	p := &pending{ctx: ctx, ch: ch, done: make(chan struct{})}
+// enqueue queues ps under one lock, so that a batch starting now takes
+// them all together (up to maxBatch per push), and starts a batch unless
+// one is running.
+func (q *queue) enqueue(r *Repo, ps []*pending) {
 	q.mu.Lock()
-	q.waiting = append(q.waiting, p)
+	q.waiting = append(q.waiting, ps...)
 	queued := q.leading
 	if !q.leading {
 		q.leading = true
@@ -72,9 +73,18 @@ func (q *queue) submit(r *Repo, ctx context.Context, ch Change) (Result, error) 
 	}
 	q.mu.Unlock()
 	if queued {
-		r.o.logger.DebugContext(ctx, "change queued behind the push in progress",
-			"app", ch.Trailers.App, "env", ch.Trailers.Environment)
+		for _, p := range ps {
+			r.o.logger.DebugContext(p.ctx, "change queued behind the push in progress",
+				"app", p.ch.Trailers.App, "env", p.ch.Trailers.Environment)
+		}
 	}
+}
+
+// wait waits for the outcome of p, queued by enqueue, or for its context
+// to end; a change given up before its commit went on the wire leaves
+// the batch.
+func (q *queue) wait(r *Repo, p *pending) (Result, error) {
+	ctx := p.ctx
 	select {
 	case <-p.done:
 		return p.res, p.err

@@ -2,6 +2,8 @@ package gitops_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os/exec"
 	"sync"
@@ -250,4 +252,121 @@ func TestRefusedChangeLeavesNothingOnTheServer(t *testing.T) {
 	res, err := r.Apply(context.Background(), deploy("shop", "dev", digestA))
 	require.NoError(t, err)
 	assert.Equal(t, res.Commit, gitopstest.Head(t, dir))
+}
+
+// Changes given to ApplyAll together go in exactly one push, one commit
+// each in order with its own trailers; one whose edit refuses and one
+// that changes nothing answer alone and the others still go in that
+// push; a dry run is applied on its own and pushes nothing.
+func TestApplyAllIsOnePush(t *testing.T) {
+	const n = 40
+	apps := appNames(n)
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout(apps...))
+	srv := gitopstest.Serve(t, dir)
+	r := newRepo(t, srv.URL())
+	before := gitopstest.Head(t, dir)
+	var chs []gitops.Change
+	for i, app := range apps {
+		chs = append(chs, deploy(app, "prod", digestN(i+1)))
+	}
+	refused := errors.New("plan drifted")
+	chs[7].Edits = append([]gitops.Edit{gitops.EditFunc(func(*gitops.Tree) error { return refused })}, chs[7].Edits...)
+	same := gitopstest.ReadFile(t, dir, "apps/app08/overlays/prod/kustomization.yaml")
+	chs[8] = gitops.Change{Trailers: gitops.Trailers{App: "app08"},
+		Edits: []gitops.Edit{gitops.WriteFile{Path: "apps/app08/overlays/prod/kustomization.yaml", Data: []byte(same)}}}
+	chs[9].DryRun = true
+
+	results, errs := r.ApplyAll(context.Background(), chs)
+	require.Len(t, results, n)
+	require.Len(t, errs, n)
+
+	assert.Equal(t, 1, srv.Pushes(), "every commit in one push")
+	assert.ErrorIs(t, errs[7], refused, "the refused change answers with its own error")
+	assert.True(t, results[7].Commit.IsZero())
+	require.NoError(t, errs[8])
+	assert.False(t, results[8].Changed)
+	require.NoError(t, errs[9])
+	assert.True(t, results[9].Changed, "the dry run computed its commit")
+	log := gitopstest.Log(t, dir)
+	require.Len(t, log, 1+n-3, "one commit per change less the refused, the unchanged and the dry run")
+	assert.Equal(t, before, log[n-3].Hash)
+	k := n - 4 // the oldest new commit
+	for i, res := range results {
+		if i >= 7 && i <= 9 {
+			continue
+		}
+		require.NoError(t, errs[i], apps[i])
+		require.Equal(t, log[k].Hash, res.Commit, "%s: commits in the order of the changes", apps[i])
+		assert.Equal(t, log[k+1].Hash, res.Parent)
+		assert.Equal(t, apps[i], trailersOf(t, log[k].Message).App, "each commit carries its own change's trailers")
+		assert.Contains(t, gitopstest.ReadFile(t, dir, "apps/"+apps[i]+"/overlays/prod/kustomization.yaml"), digestN(i+1))
+		k--
+	}
+	assert.NotContains(t, gitopstest.ReadFile(t, dir, "apps/app07/overlays/prod/kustomization.yaml"), digestN(8))
+	assert.NotContains(t, gitopstest.ReadFile(t, dir, "apps/app09/overlays/prod/kustomization.yaml"), digestN(10))
+}
+
+// More changes than one push carries are split into as few pushes as
+// the cap allows.
+func TestApplyAllOverTheCapSplits(t *testing.T) {
+	dir := gitopstest.NewBareRepo(t, gitopstest.KustomizeLayout("shop"))
+	srv := gitopstest.Serve(t, dir)
+	r := newRepo(t, srv.URL())
+	chs := make([]gitops.Change, gitops.MaxBatch+1)
+	for i := range chs {
+		chs[i] = gitops.Change{Message: fmt.Sprintf("note %d", i),
+			Edits: []gitops.Edit{gitops.WriteFile{Path: fmt.Sprintf("notes/%04d.txt", i), Data: []byte("x\n")}}}
+	}
+	_, errs := r.ApplyAll(context.Background(), chs)
+	for i := range errs {
+		require.NoError(t, errs[i], i)
+	}
+	assert.Equal(t, 2, srv.Pushes(), "a full push, then the one change left")
+	assert.Len(t, gitopstest.Log(t, dir), 1+len(chs))
+}
+
+// ApplyAll under a cancelled context pushes nothing; changes whose
+// context ends while they wait behind a push in progress leave the queue
+// and are never pushed.
+func TestApplyAllCancelled(t *testing.T) {
+	f := newBatchFixture(t, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := gitopstest.Head(t, f.dir)
+	f.repo = newRepo(t, f.srv.URL())
+	_, errs := f.repo.ApplyAll(ctx, []gitops.Change{deploy("app01", "dev", digestA), deploy("app02", "dev", digestA)})
+	for _, err := range errs {
+		assert.ErrorIs(t, err, context.Canceled)
+	}
+	assert.Zero(t, f.srv.Pushes())
+	assert.Equal(t, before, gitopstest.Head(t, f.dir))
+
+	counter := newQueuedCounter(3)
+	f.repo = newRepo(t, f.srv.URL(), gitops.WithLogger(slog.New(counter)))
+	inPush, release := make(chan struct{}), make(chan struct{})
+	f.srv.BeforeNextPush(func() { close(inPush); <-release })
+	first := make(chan error, 1)
+	go func() {
+		_, err := f.repo.Apply(context.Background(), deploy("app00", "dev", digestA))
+		first <- err
+	}()
+	<-inPush
+	ctx, cancel = context.WithCancel(context.Background())
+	all := make(chan []error, 1)
+	go func() {
+		_, errs := f.repo.ApplyAll(ctx, []gitops.Change{deploy("app01", "dev", digestA), deploy("app02", "dev", digestA), deploy("app03", "dev", digestA)})
+		all <- errs
+	}()
+	<-counter.full
+	cancel()
+	errs = <-all
+	close(release)
+	require.NoError(t, <-first)
+	for i, err := range errs {
+		assert.ErrorIs(t, err, context.Canceled, i)
+	}
+	assert.Equal(t, 1, f.srv.Pushes(), "only the first change was pushed")
+	log := gitopstest.Log(t, f.dir)
+	require.Len(t, log, 2)
+	assert.Equal(t, "app00", trailersOf(t, log[0].Message).App)
 }

@@ -121,7 +121,10 @@
 // queue, then go as a chain of commits, one per change with its own
 // message and trailers, in one push, replayed as a whole after a lost
 // race. A change that fails or changes nothing leaves the chain without
-// affecting the others.
+// affecting the others. [Repo.ApplyAll] queues many changes at once, so
+// that they all go in exactly one push (up to 1024; more are split into
+// as few pushes as that allows); code holding a [Writer] finds it as
+// [BatchWriter].
 //
 // # Releases
 //

@@ -59,3 +59,6 @@ func CheckChange(ctx context.Context, r *Repo, root plumbing.Hash, extra []strin
 		unlocked: func(fetch func()) error { r.mu.Unlock(); fetch(); r.mu.Lock(); _, err := t.Write(); return err }})
 	return after, rep.overlays, err
 }
+
+// MaxBatch is how many changes one push carries at most.
+const MaxBatch = maxBatch

@@ -14,6 +14,17 @@ type Writer interface {
 	Apply(ctx context.Context, ch Change) (Result, error)
 }
 
+// BatchWriter is a [Writer] that applies several changes together.
+// [*Repo] implements it: the commits of all the changes go in one push
+// (see [Repo.ApplyAll]); gitopstest.Writer does too. Code that holds a
+// Writer can check for it with a type assertion.
+type BatchWriter interface {
+	Writer
+	// ApplyAll applies each change as Apply does and returns one Result
+	// and one error per change, in order.
+	ApplyAll(ctx context.Context, chs []Change) ([]Result, []error)
+}
+
 // Historian reads past deployments and past file contents. [*Repo]
 // implements it.
 type Historian interface {
@@ -36,9 +47,10 @@ func (f RendererFunc) Render(ctx context.Context, revision, dir string) ([]byte,
 }
 
 var (
-	_ Renderer  = (*Repo)(nil)
-	_ Writer    = (*Repo)(nil)
-	_ Historian = (*Repo)(nil)
-	_ Writer    = WriterFunc(nil)
-	_ Renderer  = RendererFunc(nil)
+	_ Renderer    = (*Repo)(nil)
+	_ Writer      = (*Repo)(nil)
+	_ BatchWriter = (*Repo)(nil)
+	_ Historian   = (*Repo)(nil)
+	_ Writer      = WriterFunc(nil)
+	_ Renderer    = RendererFunc(nil)
 )

@@ -48,8 +48,9 @@
 // policy, and the hash after the edit: a drifted plan is refused with a
 // [DriftError] naming what changed, a blocked one with a [BlockedError].
 // It writes one commit per app with action promote and the
-// Flightdeck-Plan-Hash and Flightdeck-From trailers; many apps go in one
-// push; two promoters racing on one plan make one commit. Then it syncs
+// Flightdeck-Plan-Hash and Flightdeck-From trailers; the changes of all
+// plans are applied together, so over a gitops.BatchWriter (a
+// *gitops.Repo) up to 1024 apps go in exactly one push; two promoters racing on one plan make one commit. Then it syncs
 // and waits when the rung has a Syncer. Policies read history (soak,
 // tests) before the push, because the repository cannot be read while it
 // builds the commit; files (approvals, holds) and the clock are read

@@ -711,62 +711,119 @@ type Outcome struct {
 // that drifted is refused with a *DriftError naming what changed, a
 // blocked one with a *BlockedError. Each promotion is one commit with
 // action promote and the Flightdeck-Plan-Hash and Flightdeck-From
-// trailers; the commits of all plans go in one push (see gitops
-// Repo.Apply). Two promoters racing on the same plan make one commit:
+// trailers. The plans are prepared concurrently and their changes then
+// applied together in one call: when the Promoter's writer is a
+// gitops.BatchWriter (a *gitops.Repo is), their commits go in exactly
+// one push (up to 1024 commits per push; more are split into as few
+// pushes as that allows, see gitops Repo.ApplyAll), and a plan refused
+// at the push leaves the others in it; another writer gets one Apply per
+// plan, concurrently. Two promoters racing on the same plan make one commit:
 // the loser's replay finds the release already there and changes
 // nothing. Then each promoted app's environment is synced and waited for
 // when its rung has a Syncer. When the rung has a Copy, the image is
 // first copied by digest into its registry and checked there, if the
 // policies allow the promotion at that moment; a failed copy pushes
-// nothing and returns an error wrapping [ErrImageCopy].
+// nothing for its plan and answers it with an error wrapping
+// [ErrImageCopy].
 //
 // It returns one Outcome per plan, in order, and the errors joined.
 func (p *Promoter) Promote(ctx context.Context, req Request, plans ...*Plan) ([]Outcome, error) {
+	start := p.o.clock.Now()
 	out := make([]Outcome, len(plans))
+	// Each plan is prepared on its own (the image copy may take a while);
+	// the changes of all wait for one another and are applied together.
+	chs := make([]*gitops.Change, len(plans))
 	var wg sync.WaitGroup
 	for i, pl := range plans {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = p.promoteOne(ctx, req, pl)
+			if chs[i] = p.prepare(ctx, req, pl, &out[i]); chs[i] == nil {
+				p.observe(out[i], start)
+			}
 		}()
 	}
 	wg.Wait()
-	var errs []error
-	for _, o := range out {
-		if o.Err != nil {
-			errs = append(errs, o.Err)
+	var batch []gitops.Change
+	var at []int
+	for i, ch := range chs {
+		if ch != nil {
+			batch, at = append(batch, *ch), append(at, i)
 		}
 	}
-	return out, errors.Join(errs...)
+	results, errs := applyAll(ctx, p.rw, batch)
+	for j, i := range at {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.finish(ctx, req, &out[i], results[j], errs[j])
+			p.observe(out[i], start)
+		}()
+	}
+	wg.Wait()
+	var all []error
+	for _, o := range out {
+		if o.Err != nil {
+			all = append(all, o.Err)
+		}
+	}
+	return out, errors.Join(all...)
 }
 
-func (p *Promoter) promoteOne(ctx context.Context, req Request, pl *Plan) (o Outcome) {
+// applyAll applies chs through w in one call when w is a
+// gitops.BatchWriter (so that their commits share a push), else each
+// with its own Apply, concurrently.
+func applyAll(ctx context.Context, w gitops.Writer, chs []gitops.Change) ([]gitops.Result, []error) {
+	if len(chs) == 0 {
+		return nil, nil
+	}
+	if bw, ok := w.(gitops.BatchWriter); ok {
+		return bw.ApplyAll(ctx, chs)
+	}
+	results, errs := make([]gitops.Result, len(chs)), make([]error, len(chs))
+	var wg sync.WaitGroup
+	for i, ch := range chs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = w.Apply(ctx, ch)
+		}()
+	}
+	wg.Wait()
+	return results, errs
+}
+
+// observe records o, promoted since start, in the metrics.
+func (p *Promoter) observe(o Outcome, start time.Time) {
+	result := "promoted"
+	switch {
+	case errors.Is(o.Err, ErrBlocked):
+		result = "blocked"
+	case errors.Is(o.Err, ErrDrift):
+		result = "drifted"
+	case o.Err != nil:
+		result = "error"
+	case !o.Result.Changed:
+		result = "unchanged"
+	}
+	p.m.promotions.WithLabelValues(o.Plan.To, result).Inc()
+	p.m.duration.WithLabelValues(o.Plan.To).Observe(p.o.clock.Now().Sub(start).Seconds())
+}
+
+// prepare copies pl's image when its rung asks for it and returns the
+// change that promotes pl, whose edits re-check it on the tree the
+// commit is built on and record the policies' explanation in o; or it
+// sets o.Err and returns nil.
+func (p *Promoter) prepare(ctx context.Context, req Request, pl *Plan, o *Outcome) *gitops.Change {
 	o.Plan = pl
-	start := p.o.clock.Now()
-	defer func() {
-		result := "promoted"
-		switch {
-		case errors.Is(o.Err, ErrBlocked):
-			result = "blocked"
-		case errors.Is(o.Err, ErrDrift):
-			result = "drifted"
-		case o.Err != nil:
-			result = "error"
-		case !o.Result.Changed:
-			result = "unchanged"
-		}
-		p.m.promotions.WithLabelValues(pl.To, result).Inc()
-		p.m.duration.WithLabelValues(pl.To).Observe(p.o.clock.Now().Sub(start).Seconds())
-	}()
 	fromR, toR, err := p.rungs(pl.To)
 	if err != nil {
 		o.Err = err
-		return o
+		return nil
 	}
 	if err := p.copyImage(ctx, req, pl, fromR, toR); err != nil {
 		o.Err = err
-		return o
+		return nil
 	}
 	fromT, toT := p.target(pl.App, fromR), p.target(pl.App, toR)
 	d := p.decider(ctx, pl, toR, req)
@@ -801,7 +858,7 @@ func (p *Promoter) promoteOne(ctx context.Context, req Request, pl *Plan) (o Out
 	ch, err := dr.Change()
 	if err != nil {
 		o.Err = fmt.Errorf("promote %s to %s: %w", pl.App, pl.To, err)
-		return o
+		return nil
 	}
 	verify := gitops.EditFunc(func(t *gitops.Tree) error {
 		after, err := t.Render(ctx, toT.Overlay())
@@ -816,7 +873,15 @@ func (p *Promoter) promoteOne(ctx context.Context, req Request, pl *Plan) (o Out
 		return nil
 	})
 	ch.Edits = append(append([]gitops.Edit{check}, ch.Edits...), verify)
-	o.Result, err = p.rw.Apply(ctx, ch)
+	return &ch
+}
+
+// finish answers o with the outcome of its change, emits its event, and
+// syncs and waits for its environment when its rung has a Syncer.
+func (p *Promoter) finish(ctx context.Context, req Request, o *Outcome, res gitops.Result, err error) {
+	pl := o.Plan
+	_, toR, _ := p.rungs(pl.To) // prepare found them
+	o.Result = res
 	if err != nil {
 		o.Err = err
 		var de *DriftError
@@ -832,14 +897,13 @@ func (p *Promoter) promoteOne(ctx context.Context, req Request, pl *Plan) (o Out
 			}
 			p.emit(Event{Kind: EventBlocked, Actor: req.Actor, App: pl.App, Release: pl.Release, Commits: pl.Commits, From: pl.From, To: pl.To, PlanHash: pl.Hash, Verdicts: be.Verdicts, Err: err})
 		}
-		return o
+		return
 	}
 	p.emit(Event{Kind: EventPromoted, Actor: req.Actor, App: pl.App, Release: pl.Release, Commits: pl.Commits, From: pl.From, To: pl.To, PlanHash: pl.Hash,
 		Verdicts: o.Explanation.Verdicts, Commit: o.Result.Commit.String()})
 	if toR.Syncer != nil && o.Result.Changed {
 		o.Synced, o.Err = p.syncWait(ctx, toR, pl.App, o.Result.Commit.String())
 	}
-	return o
 }
 
 func (p *Promoter) syncWait(ctx context.Context, r Rung, app, commit string) (*gitops.AppStatus, error) {

@@ -469,19 +469,75 @@ func TestTwoRacingPromotersMakeOneCommit(t *testing.T) {
 
 func TestManyAppsInOnePush(t *testing.T) {
 	ctx := context.Background()
-	apps := []string{"a1", "a2", "a3", "a4", "a5"}
+	apps := []string{"a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8"}
 	e := newEnv(t, apps...)
-	p := e.promoter(ladder())
+	srv := gitopstest.Serve(t, e.bare)
+	r, err := gitops.New(srv.URL(), gitops.WithCacheDir(t.TempDir()), gitops.WithClock(e.clk))
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close() })
+	w := &batchCounter{Repo: r}
+	p, err := promote.New(w, ladder(), promote.WithClock(e.clk))
+	require.NoError(t, err)
 	plans, err := p.PlanAll(ctx, "prod", apps...)
 	require.NoError(t, err)
 	before := len(gitopstest.Log(t, e.bare))
+	pushes := srv.Pushes()
+	w.batches = nil
 	out, err := p.Promote(ctx, promote.Request{}, plans...)
 	require.NoError(t, err)
+	assert.Equal(t, []int{len(apps)}, w.batches, "every change handed over in one ApplyAll")
 	for _, o := range out {
 		assert.True(t, o.Result.Changed)
 		assert.Contains(t, o.Plan.Diff, "apps/"+o.Plan.App+"/overlays/prod")
 	}
 	assert.Len(t, gitopstest.Log(t, e.bare), before+len(apps), "one commit per app")
+	assert.Equal(t, 1, srv.Pushes()-pushes, "every app in exactly one push")
+}
+
+// batchCounter records the size of each ApplyAll call.
+type batchCounter struct {
+	*gitops.Repo
+	mu      sync.Mutex
+	batches []int
+}
+
+func (b *batchCounter) ApplyAll(ctx context.Context, chs []gitops.Change) ([]gitops.Result, []error) {
+	b.mu.Lock()
+	b.batches = append(b.batches, len(chs))
+	b.mu.Unlock()
+	return b.Repo.ApplyAll(ctx, chs)
+}
+
+// A plan that drifted between planning and the push is refused alone:
+// the other plans still go, together, in one push.
+func TestDriftedPlanLeavesTheOthersInThePush(t *testing.T) {
+	ctx := context.Background()
+	apps := []string{"a1", "a2", "a3", "a4"}
+	e := newEnv(t, apps...)
+	srv := gitopstest.Serve(t, e.bare)
+	r, err := gitops.New(srv.URL(), gitops.WithCacheDir(t.TempDir()), gitops.WithClock(e.clk))
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close() })
+	p, err := promote.New(r, ladder(), promote.WithClock(e.clk))
+	require.NoError(t, err)
+	plans, err := p.PlanAll(ctx, "prod", apps...)
+	require.NoError(t, err)
+	_, err = r.Apply(ctx, gitops.Change{Message: "staging moves on", Edits: []gitops.Edit{gitops.SetImage{
+		Dir: "apps/a2/overlays/staging", Name: gitopstest.Image("a2"), Digest: digest(99)}}})
+	require.NoError(t, err)
+	pushes := srv.Pushes()
+	out, err := p.Promote(ctx, promote.Request{}, plans...)
+	require.ErrorIs(t, err, promote.ErrDrift)
+	assert.Equal(t, 1, srv.Pushes()-pushes, "the other plans in one push")
+	for _, o := range out {
+		if o.Plan.App == "a2" {
+			assert.ErrorIs(t, o.Err, promote.ErrDrift)
+			assert.False(t, o.Result.Changed)
+			continue
+		}
+		require.NoError(t, o.Err, o.Plan.App)
+		assert.True(t, o.Result.Changed, o.Plan.App)
+	}
 }
 
 // On the in-memory repository of package gitopstest a plan carries the

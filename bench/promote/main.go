@@ -3,7 +3,9 @@
 // push, not timed), plans the promotion of every app to prod
 // (Promoter.PlanAll, timed) and promotes them all in one push
 // (Promoter.Promote, timed). It prints key=value pairs for
-// bench/promote.sh.
+// bench/promote.sh. Over a file:// remote whose reflogs are on
+// (core.logAllRefUpdates), it counts the pushes each Promote made from
+// the branch updates the reflogs record.
 package main
 
 import (
@@ -11,8 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"sort"
+	"strings"
 	"time"
 
 	flightdeck "github.com/flightdeck-dev/flightdeck"
@@ -54,6 +58,7 @@ func run(url string, n, rounds int, cpuprofile, planprofile string) error {
 		names[i] = fmt.Sprintf("app%04d", i)
 	}
 	var planMs, promoteMs []float64
+	pushes := -1
 	for r := 1; r <= rounds; r++ {
 		var edits []gitops.Edit
 		for i, app := range names {
@@ -78,6 +83,7 @@ func run(url string, n, rounds int, cpuprofile, planprofile string) error {
 		if err != nil {
 			return err
 		}
+		updates := refUpdates(url)
 		s = time.Now()
 		out, err := p.Promote(ctx, promote.Request{Actor: "bench"}, plans...)
 		stop()
@@ -85,16 +91,43 @@ func run(url string, n, rounds int, cpuprofile, planprofile string) error {
 			return err
 		}
 		promoteMs = append(promoteMs, ms(time.Since(s)))
+		pushes = refUpdates(url) - updates
+		if updates < 0 {
+			pushes = -1
+		}
 		for _, o := range out {
 			if !o.Result.Changed {
 				return fmt.Errorf("%s was not promoted", o.Plan.App)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "round %d: plan %.0f ms, promote %.0f ms (%d commits)\n", r, planMs[r-1], promoteMs[r-1], len(out))
+		fmt.Fprintf(os.Stderr, "round %d: plan %.0f ms, promote %.0f ms (%d commits in %d pushes)\n", r, planMs[r-1], promoteMs[r-1], len(out), pushes)
 	}
-	fmt.Printf("plan_first_ms=%.0f promote_first_ms=%.0f plan_warm_ms=%.0f promote_warm_ms=%.0f\n",
-		planMs[0], promoteMs[0], median(planMs[1:]), median(promoteMs[1:]))
+	fmt.Printf("plan_first_ms=%.0f promote_first_ms=%.0f plan_warm_ms=%.0f promote_warm_ms=%.0f promote_pushes=%d\n",
+		planMs[0], promoteMs[0], median(planMs[1:]), median(promoteMs[1:]), pushes)
 	return nil
+}
+
+// refUpdates returns how many branch updates the reflogs of the bare
+// repository at a file:// url record, or -1 if url is not file:// or
+// the repository keeps no reflogs.
+func refUpdates(url string) int {
+	dir, ok := strings.CutPrefix(url, "file://")
+	if !ok {
+		return -1
+	}
+	logs, err := filepath.Glob(filepath.Join(dir, "logs", "refs", "heads", "*"))
+	if err != nil || len(logs) == 0 {
+		return -1
+	}
+	n := 0
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			return -1
+		}
+		n += strings.Count(string(b), "\n")
+	}
+	return n
 }
 
 // profile starts a CPU profile into file when on and file is set, and

@@ -119,6 +119,30 @@ func TestWriterRecordsAndInjects(t *testing.T) {
 	assert.Len(t, w.Calls(), 2)
 }
 
+// ApplyAll answers a change with the next injected error and applies the
+// others together, one commit each.
+func TestWriterApplyAll(t *testing.T) {
+	w := gitopstest.NewWriter(t, gitopstest.KustomizeLayout("web", "api", "db"))
+	boom := errors.New("boom")
+	w.FailNext(boom)
+	var chs []gitops.Change
+	for _, app := range []string{"web", "api", "db"} {
+		chs = append(chs, gitops.Change{Edits: []gitops.Edit{gitops.SetImage{Dir: "apps/" + app + "/overlays/dev", Name: gitopstest.Image(app), NewTag: "2.0.0"}}})
+	}
+	before := len(gitopstest.Log(t, w.Dir))
+	res, errs := w.ApplyAll(context.Background(), chs)
+	assert.ErrorIs(t, errs[0], boom)
+	assert.False(t, res[0].Changed)
+	for i := 1; i < 3; i++ {
+		require.NoError(t, errs[i])
+		assert.True(t, res[i].Changed)
+	}
+	assert.Equal(t, res[1].Commit, res[2].Parent, "one chain, in order")
+	assert.Len(t, gitopstest.Log(t, w.Dir), before+2)
+	assert.NotContains(t, gitopstest.ReadFile(t, w.Dir, "apps/web/overlays/dev/kustomization.yaml"), "2.0.0")
+	assert.Len(t, w.Calls(), 3)
+}
+
 // A push refused before git-http-backend (here for want of credentials)
 // does not consume the hooks: they run for the next push that gets
 // through.

@@ -26,8 +26,9 @@ type Writer struct {
 }
 
 var (
-	_ gitops.ReadWriter = (*Writer)(nil)
-	_ gitops.Renderer   = (*Writer)(nil)
+	_ gitops.ReadWriter  = (*Writer)(nil)
+	_ gitops.BatchWriter = (*Writer)(nil)
+	_ gitops.Renderer    = (*Writer)(nil)
 )
 
 // NewWriter returns a Writer over a new bare repository holding files.
@@ -59,15 +60,43 @@ func (w *Writer) Apply(ctx context.Context, ch gitops.Change) (gitops.Result, er
 	return w.Repo.Apply(ctx, ch)
 }
 
+// ApplyAll records chs, then, in order, answers a change with the next
+// injected error if there is one (without touching the repository), and
+// applies the others to the repository together with Repo.ApplyAll (so
+// their commits go in one push).
+func (w *Writer) ApplyAll(ctx context.Context, chs []gitops.Change) ([]gitops.Result, []error) {
+	results, errs := make([]gitops.Result, len(chs)), make([]error, len(chs))
+	var rest []gitops.Change
+	var at []int
+	w.mu.Lock()
+	for i, ch := range chs {
+		w.calls = append(w.calls, ch)
+		if len(w.errs) > 0 {
+			errs[i], w.errs = w.errs[0], w.errs[1:]
+			continue
+		}
+		rest, at = append(rest, ch), append(at, i)
+	}
+	w.mu.Unlock()
+	if len(rest) == 0 {
+		return results, errs
+	}
+	res, es := w.Repo.ApplyAll(ctx, rest)
+	for j, i := range at {
+		results[i], errs[i] = res[j], es[j]
+	}
+	return results, errs
+}
+
 // FailNext makes the next calls of Apply return errs, one per call, in
-// order.
+// order (a change given to ApplyAll counts as one call).
 func (w *Writer) FailNext(errs ...error) {
 	w.mu.Lock()
 	w.errs = append(w.errs, errs...)
 	w.mu.Unlock()
 }
 
-// Calls returns the changes passed to Apply so far, in order.
+// Calls returns the changes passed to Apply and ApplyAll so far, in order.
 func (w *Writer) Calls() []gitops.Change {
 	w.mu.Lock()
 	defer w.mu.Unlock()
