@@ -233,10 +233,21 @@ type slowPush struct {
 }
 
 func (s slowPush) Apply(ctx context.Context, ch gitops.Change) (gitops.Result, error) {
+	s.delay(ch)
+	return s.Repo.Apply(ctx, ch)
+}
+
+func (s slowPush) ApplyAll(ctx context.Context, chs []gitops.Change) ([]gitops.Result, []error) {
+	for _, ch := range chs {
+		s.delay(ch)
+	}
+	return s.Repo.ApplyAll(ctx, chs)
+}
+
+func (s slowPush) delay(ch gitops.Change) {
 	if ch.Trailers.Action != promote.ActionScan && !ch.DryRun {
 		s.clk.Advance(*s.by)
 	}
-	return s.Repo.Apply(ctx, ch)
 }
 
 // A scan result that expires between the check before the push and the
