@@ -170,33 +170,8 @@ func TestLoadTestFileGate(t *testing.T) {
 // TestPerfGateOnRealBenchmarks runs real Go benchmarks with the command
 // stage and gates their output.
 func TestPerfGateOnRealBenchmarks(t *testing.T) {
-	dir := t.TempDir()
-	files := map[string]string{
-		"go.mod": "module example.com/bench\n\ngo 1.26\n",
-		"b_test.go": `package bench
-
-import "testing"
-
-var sink []byte
-
-func BenchmarkAlloc(b *testing.B) {
-	for b.Loop() {
-		sink = make([]byte, 1024)
-	}
-}
-
-func BenchmarkNoAlloc(b *testing.B) {
-	x := 0
-	for b.Loop() {
-		x++
-	}
-	_ = x
-}
-`,
-	}
-	for n, c := range files {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644))
-	}
+	dir, err := filepath.Abs(filepath.Join("testdata", "allocbench"))
+	require.NoError(t, err)
 	out := pipeline.NewKey[command.Result]("test.bench")
 	measured := pipeline.NewKey[[]gates.Measurement]("test.measured")
 	bench := command.New("bench", command.Spec{

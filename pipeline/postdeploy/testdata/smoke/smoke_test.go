@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -41,7 +42,18 @@ func TestCheckout(t *testing.T) {
 }
 
 func TestEnvironment(t *testing.T) {
-	if got := os.Getenv("FLIGHTDECK_ENV"); got != "staging" {
-		t.Skipf("FLIGHTDECK_ENV=%q: staging-only test", got)
+	env := os.Getenv("FLIGHTDECK_ENV")
+	if env == "" {
+		t.Fatal("FLIGHTDECK_ENV is not set")
+	}
+	if env != "staging" {
+		t.Skipf("FLIGHTDECK_ENV=%q: staging-only test", env)
+	}
+	digest, release := os.Getenv("FLIGHTDECK_DIGEST"), os.Getenv("FLIGHTDECK_RELEASE")
+	if !strings.HasPrefix(digest, "sha256:") || !strings.HasSuffix(release, "@"+digest) {
+		t.Fatalf("FLIGHTDECK_RELEASE=%q does not pin FLIGHTDECK_DIGEST=%q", release, digest)
+	}
+	if os.Getenv("FLIGHTDECK_APP") == "" {
+		t.Fatal("FLIGHTDECK_APP is not set")
 	}
 }
